@@ -1,0 +1,179 @@
+"""Reading audio files into mono float32 waveforms at a chosen sampling rate."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import librosa
+import numpy as np
+import soundfile as sf
+
+if TYPE_CHECKING:
+    from .clips import Clip
+
+__all__ = [
+    "AudioError",
+    "FixedLengthReader",
+    "SILENCE_PEAK",
+    "SilentClipWarning",
+    "check_rate",
+    "fix_length",
+    "load_audio",
+]
+
+#: A clip whose largest absolute sample is at most this value (-120 dBFS) counts as silent.
+SILENCE_PEAK = 1e-6
+
+
+class AudioError(ValueError):
+    """An audio file that cannot serve as a clip; the message names the file."""
+
+
+class SilentClipWarning(UserWarning):
+    """A clip is digitally silent; the message names the file."""
+
+
+def check_rate(sr: object, owner: str = "sr") -> int:
+    """Return ``sr`` as an int after checking it is a positive integer number of Hz.
+
+    Parameters
+    ----------
+    sr : object
+        The candidate sampling rate.
+    owner : str
+        How the error message names the parameter.
+
+    Returns
+    -------
+    sr : int
+
+    Raises
+    ------
+    ValueError
+        When ``sr`` is not a positive integer (bools are refused).
+    """
+    if isinstance(sr, (bool, np.bool_)) or not isinstance(sr, (int, np.integer)) or sr <= 0:
+        raise ValueError(f"{owner} must be a positive integer number of Hz, got {sr!r}")
+    return int(sr)
+
+
+def load_audio(path: str | PathLike[str], sr: int) -> np.ndarray:
+    """Load an audio file as a mono float32 waveform at ``sr`` Hz.
+
+    The samples equal those of ``librosa.load(path, sr=sr)``: the file is decoded with
+    soundfile as float32, channels are averaged into one, and the signal is resampled with
+    ``librosa.resample(res_type="soxr_hq")`` when the file's rate differs from ``sr``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Any format libsndfile decodes (WAV, FLAC, OGG Vorbis, ...).
+    sr : int > 0
+        Target sampling rate in Hz.
+
+    Returns
+    -------
+    y : np.ndarray, shape (n,), dtype float32
+        The waveform; ``n`` is the file's duration times ``sr`` (rounded up by the resampler).
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` does not exist (the message names it).
+    AudioError
+        ``sr`` is not a positive integer; the file cannot be decoded (corrupt, truncated or not
+        audio); it holds no samples; or it holds NaN or infinite samples. The message names the
+        file in every case.
+
+    Warns
+    -----
+    SilentClipWarning
+        The clip's peak is at most :data:`SILENCE_PEAK`. Silent clips are returned unchanged
+        (all zeros, or nearly so): they are legitimate members of a dataset, and later stages
+        (log scaling, normalisation) are defined for them.
+
+    Examples
+    --------
+    >>> y = load_audio("data/esc50/audio/1-100032-A-0.wav", sr=22050)  # doctest: +SKIP
+    >>> y.dtype, y.ndim  # doctest: +SKIP
+    (dtype('float32'), 1)
+    """
+    path = Path(path)
+    try:
+        rate = check_rate(sr)
+    except ValueError as exc:
+        raise AudioError(f"{path}: {exc}") from None
+    if not path.is_file():
+        raise FileNotFoundError(f"audio file not found: {path}")
+    try:
+        frames, native = sf.read(path, dtype="float32", always_2d=True)
+    except (sf.SoundFileError, RuntimeError) as exc:
+        raise AudioError(f"{path}: cannot decode audio ({exc})") from exc
+    if frames.size == 0:
+        raise AudioError(f"{path}: the file holds no audio samples")
+    if not np.all(np.isfinite(frames)):
+        raise AudioError(f"{path}: the file holds NaN or infinite samples")
+    y = np.mean(frames.T, axis=0)
+    if float(np.max(np.abs(y))) <= SILENCE_PEAK:
+        warnings.warn(f"{path}: the clip is silent", SilentClipWarning, stacklevel=2)
+    if native != rate:
+        y = librosa.resample(y, orig_sr=native, target_sr=rate, res_type="soxr_hq")
+    return np.ascontiguousarray(y, dtype=np.float32)
+
+
+def fix_length(y: np.ndarray, n: int) -> np.ndarray:
+    """Cut ``y`` to ``n`` samples, or pad it with zeros at the end.
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (m,)
+        A mono waveform.
+    n : int >= 0
+        Wanted length in samples.
+
+    Returns
+    -------
+    y_fixed : np.ndarray, shape (n,)
+        A new array with the dtype of ``y``.
+
+    Examples
+    --------
+    >>> fix_length(np.ones(3, dtype=np.float32), 5)
+    array([1., 1., 1., 0., 0.], dtype=float32)
+    """
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"n must be a non-negative integer number of samples, got {n!r}")
+    if y.ndim != 1:
+        raise ValueError(f"y must be a mono waveform of shape (n,), got shape {y.shape}")
+    if len(y) >= n:
+        return y[:n].copy()
+    return np.pad(y, (0, int(n) - len(y)))
+
+
+@dataclass(frozen=True)
+class FixedLengthReader:
+    """Reads a clip's file with :func:`load_audio` and fixes its length to ``duration``.
+
+    The ``reader`` of the on-disk datasets; a picklable callable so that datasets travel to
+    worker processes.
+
+    Parameters
+    ----------
+    duration : float > 0
+        Clip length in seconds; a clip read at ``sr`` Hz has ``round(duration * sr)`` samples.
+    """
+
+    duration: float
+
+    def __post_init__(self) -> None:
+        if not self.duration > 0:
+            raise ValueError(f"duration must be positive seconds, got {self.duration!r}")
+
+    def __call__(self, clip: Clip, sr: int) -> np.ndarray:
+        if clip.path is None:
+            raise AudioError(f"clip {clip.clip_id!r} has no audio file")
+        return fix_length(load_audio(clip.path, sr), int(round(self.duration * sr)))

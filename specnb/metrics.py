@@ -1,0 +1,151 @@
+"""Metric definitions (SPEC "Metrics"): accuracy, fooling rate, AUC score, attack cost,
+perturbation sizes, SNR and the transferability ratio."""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+import torch
+
+__all__ = [
+    "accuracy_summary",
+    "fooling_rate",
+    "auc_score",
+    "cost_to_reach",
+    "perturbation_norms",
+    "snr_db",
+    "transfer_ratio",
+]
+
+
+def accuracy_summary(fold_accuracies: Sequence[float]) -> tuple[float, float]:
+    """Mean and (population) standard deviation of the fold models' test accuracies."""
+    acc = np.asarray(fold_accuracies, dtype=np.float64)
+    if acc.size == 0:
+        raise ValueError("fold_accuracies is empty")
+    return float(acc.mean()), float(acc.std())
+
+
+def fooling_rate(
+    adv_pred: torch.Tensor | np.ndarray,
+    labels: torch.Tensor | np.ndarray,
+    clean_pred: torch.Tensor | np.ndarray,
+    targets: torch.Tensor | np.ndarray | None = None,
+) -> float:
+    """Fooling rate among the samples the model classifies correctly.
+
+    Parameters
+    ----------
+    adv_pred, labels, clean_pred : array of int, shape (n,)
+        Predictions on the adversarial examples, true labels, predictions on the clean inputs.
+    targets : array of int, shape (n,), optional
+        Target labels of a targeted attack: a sample then counts as fooled only when the
+        adversarial prediction hits its target.
+
+    Returns
+    -------
+    float
+        In [0, 1]; NaN when no sample is classified correctly (the rate is undefined).
+    """
+    adv, y, clean = (np.asarray(_np(a)) for a in (adv_pred, labels, clean_pred))
+    correct = clean == y
+    if not correct.any():
+        return math.nan
+    fooled = adv != y if targets is None else adv == np.asarray(_np(targets))
+    return float(fooled[correct].mean())
+
+
+def _np(a: torch.Tensor | np.ndarray) -> np.ndarray:
+    return a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
+
+
+def auc_score(budgets: Sequence[float], rates: Sequence[float]) -> float:
+    """Area under the fooling-rate-versus-budget curve, budget axis normalised to [0, 1].
+
+    The budgets are mapped linearly onto [0, 1] (smallest to 0, largest to 1) and the curve is
+    integrated with the trapezoid rule over the attack's grid, so the score lies in [0, 1]. A
+    grid of one budget has the fooling rate at that budget as its score.
+
+    Examples
+    --------
+    >>> auc_score([0.0, 0.5, 1.0], [0.0, 1.0, 1.0])
+    0.75
+    """
+    b = np.asarray(budgets, dtype=np.float64)
+    r = np.asarray(rates, dtype=np.float64)
+    if b.shape != r.shape or b.ndim != 1 or b.size == 0:
+        raise ValueError(f"budgets and rates must be 1-D of equal length, got {b.shape}, {r.shape}")
+    if np.any(np.isnan(r)):
+        raise ValueError("rates contain NaN (no correctly classified sample at some budget)")
+    if np.any((r < 0) | (r > 1)):
+        raise ValueError(f"rates must lie in [0, 1], got {r.tolist()}")
+    order = np.argsort(b, kind="stable")
+    b, r = b[order], r[order]
+    if b.size == 1:
+        return float(r[0])
+    span = b[-1] - b[0]
+    if span <= 0:
+        raise ValueError(f"budgets must not all be equal, got {b.tolist()}")
+    x = (b - b[0]) / span
+    return float(np.sum((x[1:] - x[:-1]) * (r[1:] + r[:-1]) / 2.0))
+
+
+def cost_to_reach(
+    costs: Sequence[float], rates: Sequence[float], threshold: float = 0.9
+) -> float:
+    """Attack cost (gradient computations per sample) at which the fooling rate first reaches
+    ``threshold``, scanning the grid in increasing cost; NaN if it never does."""
+    c = np.asarray(costs, dtype=np.float64)
+    r = np.asarray(rates, dtype=np.float64)
+    if c.shape != r.shape:
+        raise ValueError(f"costs and rates differ in shape: {c.shape} vs {r.shape}")
+    for i in np.argsort(c, kind="stable"):
+        if r[i] >= threshold:
+            return float(c[i])
+    return math.nan
+
+
+def perturbation_norms(
+    clean: torch.Tensor, adv: torch.Tensor, *, l0_tol: float = 1e-6
+) -> dict[str, torch.Tensor]:
+    """Per-sample ℓ0, ℓ2 and ℓ∞ sizes of ``adv - clean`` (images in [0, 1], shape (B, ...)).
+
+    ℓ0 counts the elements changed by more than ``l0_tol``.
+    """
+    if clean.shape != adv.shape:
+        raise ValueError(f"clean {tuple(clean.shape)} and adv {tuple(adv.shape)} differ in shape")
+    d = (adv - clean).flatten(1).float()
+    return {
+        "l0": (d.abs() > l0_tol).sum(1).float(),
+        "l2": d.norm(p=2, dim=1),
+        "linf": d.abs().amax(1),
+    }
+
+
+def snr_db(clean: np.ndarray | torch.Tensor, perturbed: np.ndarray | torch.Tensor) -> float:
+    """Signal-to-noise ratio in dB of ``perturbed`` against ``clean``; inf if identical."""
+    x = _np(clean).astype(np.float64).ravel()
+    e = _np(perturbed).astype(np.float64).ravel() - x
+    if x.shape != e.shape:
+        raise ValueError("clean and perturbed differ in length")
+    noise = float(np.sum(e * e))
+    if noise == 0.0:
+        return math.inf
+    return 10.0 * math.log10(max(float(np.sum(x * x)), 1e-30) / noise)
+
+
+def transfer_ratio(fooled_source: np.ndarray, fooled_target: np.ndarray) -> float:
+    """Of the examples that fool the source model, the fraction that also fool the target.
+
+    Both masks are over the same test samples (boolean, shape (n,)); NaN if none fools the
+    source.
+    """
+    s = np.asarray(fooled_source, dtype=bool)
+    t = np.asarray(fooled_target, dtype=bool)
+    if s.shape != t.shape:
+        raise ValueError(f"masks differ in shape: {s.shape} vs {t.shape}")
+    if not s.any():
+        return math.nan
+    return float(t[s].mean())
