@@ -1,0 +1,189 @@
+"""On-disk cache of raw representations, one ``.npy`` file per (dataset, clip, setting).
+
+Layout::
+
+    root/<dataset key>/<repr>-<feature key>/setting.json
+    root/<dataset key>/<repr>-<feature key>/<clip id>.npy
+
+The feature key leaves out image-only fields (the colour map), so one cached array serves every
+rendering. Every write is atomic: the array goes to a hidden temporary file in the same folder,
+is flushed and fsynced, and only then renamed over its final name, so a process killed mid-write
+never leaves a partial file under a readable name. A damaged file met on reading (truncated,
+wrong header) counts as a miss and is removed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable, Union
+from urllib.parse import quote
+
+import numpy as np
+
+from specnb.representations.settings import Setting
+
+__all__ = ["FeatureCache", "save_npy_atomic"]
+
+CacheKey = tuple[str, str, Setting]
+
+
+def save_npy_atomic(path: Union[str, Path], array: np.ndarray) -> None:
+    """Write ``array`` to ``path`` (``.npy`` format) so that the file appears only when complete.
+
+    Parameters
+    ----------
+    path : str or Path
+        Destination; its folder is created if needed.
+    array : np.ndarray
+        Array to save (saved without pickling).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "x.npy"
+    >>> save_npy_atomic(target, np.arange(3, dtype=np.float32))
+    >>> np.load(target).tolist()
+    [0.0, 1.0, 2.0]
+    """
+    _write_atomic(Path(path), lambda fh: np.save(fh, np.asarray(array), allow_pickle=False))
+
+
+def _write_atomic(path: Path, write: Callable) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _safe_name(text: str, what: str) -> str:
+    """A file-name-safe, injective encoding of ``text`` (percent-encoding, like a URL)."""
+    if not isinstance(text, str) or not text:
+        raise ValueError(f"{what} must be a non-empty string, got {text!r}")
+    name = quote(text, safe="-_@+=,")
+    return "%2E" + name[1:] if name.startswith(".") else name
+
+
+def _intact(path: Path) -> bool:
+    """Whether ``path`` holds a complete ``.npy`` file (header readable, size as declared)."""
+    try:
+        with open(path, "rb") as fh:
+            fmt = np.lib.format
+            version = fmt.read_magic(fh)
+            if version == (1, 0):
+                shape, _, dtype = fmt.read_array_header_1_0(fh)
+            else:
+                shape, _, dtype = fmt.read_array_header_2_0(fh)
+            expected = fh.tell() + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        return not dtype.hasobject and os.path.getsize(path) == expected
+    except (OSError, ValueError, EOFError):
+        return False
+
+
+class FeatureCache:
+    """Raw float32 representations on disk, keyed by (dataset key, clip id, setting).
+
+    Parameters
+    ----------
+    root : str or Path
+        Folder of the cache (created on the first write).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from specnb.representations import make_setting
+    >>> cache = FeatureCache(tempfile.mkdtemp())
+    >>> setting = make_setting("stft", n_fft=512)
+    >>> ("esc10", "1-100032-A-0", setting) in cache
+    False
+    >>> cache.put("esc10", "1-100032-A-0", setting, np.zeros((257, 431)))
+    >>> cache.get("esc10", "1-100032-A-0", setting.replace(colormap="gray")).shape
+    (257, 431)
+    """
+
+    def __init__(self, root: Union[str, Path]) -> None:
+        self.root = Path(root)
+
+    def __repr__(self) -> str:
+        return f"FeatureCache({str(self.root)!r})"
+
+    def folder(self, dataset_key: str, setting: Setting) -> Path:
+        """Folder holding every clip of ``dataset_key`` under ``setting``."""
+        leaf = f"{setting.kind}-{setting.feature_key}"
+        return self.root / _safe_name(dataset_key, "dataset_key") / leaf
+
+    def path(self, dataset_key: str, clip_id: str, setting: Setting) -> Path:
+        """File of one cached representation (whether or not it exists)."""
+        name = _safe_name(clip_id, "clip_id") + ".npy"
+        return self.folder(dataset_key, setting) / name
+
+    def __contains__(self, key: CacheKey) -> bool:
+        dataset_key, clip_id, setting = key
+        return _intact(self.path(dataset_key, clip_id, setting))
+
+    def get(self, dataset_key: str, clip_id: str, setting: Setting) -> Union[np.ndarray, None]:
+        """The cached array, or None on a miss (a damaged file is removed and counts as one).
+
+        Returns
+        -------
+        np.ndarray (float32) or None
+        """
+        path = self.path(dataset_key, clip_id, setting)
+        if not path.exists():
+            return None
+        if _intact(path):
+            try:
+                return np.load(path, allow_pickle=False).astype(np.float32, copy=False)
+            except (OSError, ValueError, EOFError):
+                pass
+        path.unlink(missing_ok=True)
+        return None
+
+    def put(self, dataset_key: str, clip_id: str, setting: Setting, array: np.ndarray) -> None:
+        """Store ``array`` (as float32) atomically, with the setting's JSON beside it.
+
+        Raises
+        ------
+        ValueError
+            If ``array`` holds NaN or infinite values (they would poison every later use).
+        """
+        data = np.asarray(array, dtype=np.float32)
+        if not np.isfinite(data).all():
+            raise ValueError(
+                f"refusing to cache non-finite values for clip {clip_id!r} of {dataset_key!r}"
+            )
+        folder = self.folder(dataset_key, setting)
+        info = folder / "setting.json"
+        if not info.exists():
+            blob = json.dumps(setting.feature_dict(), indent=1, sort_keys=True).encode()
+            _write_atomic(info, lambda fh: fh.write(blob))
+        save_npy_atomic(self.path(dataset_key, clip_id, setting), data)
+
+    def get_or_compute(
+        self,
+        dataset_key: str,
+        clip_id: str,
+        setting: Setting,
+        compute_fn: Callable[[], np.ndarray],
+    ) -> np.ndarray:
+        """The cached array, or ``compute_fn()`` stored first when it is missing or damaged.
+
+        Returns
+        -------
+        np.ndarray (float32)
+        """
+        cached = self.get(dataset_key, clip_id, setting)
+        if cached is not None:
+            return cached
+        data = np.asarray(compute_fn(), dtype=np.float32)
+        self.put(dataset_key, clip_id, setting, data)
+        return data

@@ -1,0 +1,107 @@
+"""The ``specnb`` command line: features of one clip, benchmarks, downloads and the main job."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+__all__ = ["main"]
+
+
+def _features(args: argparse.Namespace) -> int:
+    from specnb.cache import save_npy_atomic
+    from specnb.data.audio import load_audio
+    from specnb.image import to_image
+    from specnb.representations import parse_assignments
+    from specnb.representations.compute import represent
+
+    setting = parse_assignments(args.repr, args.set)
+    y = load_audio(args.audio, setting.sr)
+    raw = represent(y, setting, backend=args.backend)
+    out = raw if args.raw else to_image(raw, setting.colormap).cpu().numpy()
+    save_npy_atomic(args.out, np.asarray(out, dtype=np.float32))
+    print(f"{args.out}: {setting.label()} {'raw' if args.raw else 'image'} {out.shape}")
+    return 0
+
+
+def _bench(args: argparse.Namespace, rest: list[str]) -> int:
+    if args.what == "representations":
+        from specnb.bench_representations import main as bench_main
+    else:
+        from specnb.bench_attacks import main as bench_main
+    return int(bench_main(rest) or 0)
+
+
+def _download(args: argparse.Namespace) -> int:
+    from specnb.data import default_path, fetch_dataset
+
+    root = args.path if args.path is not None else default_path(args.name)
+    print(fetch_dataset(args.name, root, progress=True))
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from specnb.pipeline import run_main_job
+
+    report = run_main_job(data=args.data, out=args.out)
+    print(f"report: {report}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="specnb", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    feat = sub.add_parser("features", help="write the representation of one clip to .npy")
+    feat.add_argument("audio", type=Path, help="audio file (any rate/channels libsndfile reads)")
+    feat.add_argument("--repr", required=True, choices=["mfcc", "stft", "mel", "wavelet"])
+    feat.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE",
+        help="a setting field, e.g. --set n_fft=1024 (repeatable)",
+    )
+    feat.add_argument("--backend", choices=["reference", "torch"], default="torch")
+    feat.add_argument("--raw", action="store_true", help="the 2D array before image scaling")
+    feat.add_argument("--out", type=Path, required=True, help="output .npy file")
+
+    bench = sub.add_parser("bench", help="benchmarks: torch vs reference, ours vs torchattacks")
+    bench.add_argument("what", choices=["representations", "attacks"])
+
+    down = sub.add_parser("download", help="download a dataset from its official source")
+    down.add_argument("name", choices=["esc50", "urbansound8k"])
+    down.add_argument("--path", type=Path, default=None, help="destination folder")
+
+    run = sub.add_parser("run", help="the main job: the notebook chain, then the report")
+    run.add_argument(
+        "--data", "--path", type=Path, default=None, dest="data",
+        help="folder of a real ESC-50 copy (its ESC-10 subset is used); default: synthetic",
+    )
+    run.add_argument("--out", type=Path, default=Path("runs") / "main", help="run folder")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``specnb`` console script."""
+    from specnb.data import AudioError, DatasetError, DownloadError, SplitError
+    from specnb.representations import SettingError
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser()
+    args, rest = parser.parse_known_args(argv)
+    if rest and args.command != "bench":
+        parser.error(f"unrecognised arguments: {' '.join(rest)}")
+    try:
+        if args.command == "features":
+            return _features(args)
+        if args.command == "bench":
+            return _bench(args, rest)
+        if args.command == "download":
+            return _download(args)
+        return _run(args)
+    except (SettingError, AudioError, DatasetError, DownloadError, SplitError,
+            FileNotFoundError) as exc:
+        print(f"specnb: error: {exc}", file=sys.stderr)
+        return 2
