@@ -1,0 +1,185 @@
+"""The training protocol as a small frozen, validated, hashable setting.
+
+:class:`TrainConfig` fixes everything that shapes the trained models (architecture, schedule,
+split protocol, seed) plus two execution fields (``device``, ``amp``) that are left out of its
+key, so that a run started on a CPU and resumed on a GPU keeps its results-store identity.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any, Union
+
+from specnb.models import MODELS
+from specnb.store import stable_key
+
+__all__ = ["EXECUTION_FIELDS", "TrainConfig", "TrainingError"]
+
+#: Fields that choose where and how fast a run executes, not what it computes; left out of
+#: :attr:`TrainConfig.key` and :meth:`TrainConfig.protocol`.
+EXECUTION_FIELDS: frozenset[str] = frozenset({"device", "amp"})
+
+_OPTIMIZERS = ("adam", "sgd")
+_MONITORS = ("dev_loss", "dev_acc")
+
+
+class TrainingError(ValueError):
+    """A bad training setting or input; the message names the field, tensor or file."""
+
+
+def _positive_int(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise TrainingError(f"TrainConfig.{name} must be a positive integer, got {value!r}")
+
+
+def _finite_number(name: str, value: Any, *, low: float, low_inclusive: bool) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise TrainingError(f"TrainConfig.{name} must be a finite number, got {value!r}")
+    if value < low or (value == low and not low_inclusive):
+        bound = ">=" if low_inclusive else ">"
+        raise TrainingError(f"TrainConfig.{name} must be {bound} {low}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How one model is trained and evaluated with cross-validation (paper §4.2).
+
+    Parameters
+    ----------
+    model : str
+        Architecture name for :func:`specnb.models.build_model` (``"resnet18"``...).
+    epochs : int
+        Maximum number of epochs per fold.
+    batch_size : int
+        Mini-batch size on the CPU. On CUDA the batch is ``batch_size * cuda_batch_scale``
+        and the learning rate ``lr * sqrt(cuda_batch_scale)`` (square-root scaling rule).
+    lr : float
+        Learning rate.
+    weight_decay : float
+        Decoupled weight decay (AdamW) or L2 penalty (SGD).
+    optimizer : {"adam", "sgd"}
+        AdamW, or SGD with Nesterov momentum 0.9.
+    patience : int
+        Early stopping: training of a fold stops after ``patience`` epochs without
+        improvement of ``monitor`` on that fold's dev part; the best epoch's weights are kept.
+    monitor : {"dev_loss", "dev_acc"}
+        Dev-set quantity early stopping watches (loss: lower is better; accuracy: higher).
+    n_folds : int
+        Folds of the cross-validation over the train+dev part (at least 2).
+    test_size : float
+        Fraction of the original clips held out as the test split, in (0, 1).
+    seed : int
+        Seed of the split, the initial weights, the batch order and dropout.
+    official_test_fold : int or None
+        When set, the dataset's official fold of this number is the test split and the
+        remaining official folds are the cross-validation folds (``n_folds`` and
+        ``test_size`` are then unused).
+    pretrained : str or None
+        Local ImageNet weights file passed to ``build_model`` (None: random initialisation).
+    cuda_batch_scale : int
+        Batch multiplier on CUDA (see ``batch_size``).
+    device : str
+        ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+    amp : bool
+        Mixed precision (float16 autocast with gradient scaling) on CUDA; ignored on CPU.
+
+    Examples
+    --------
+    >>> config = TrainConfig(model="sbcnn", epochs=2)
+    >>> config.replace(device="cpu").key == config.key
+    True
+    >>> TrainConfig(epochs=0)
+    Traceback (most recent call last):
+        ...
+    specnb.training.config.TrainingError: TrainConfig.epochs must be a positive integer, got 0
+    """
+
+    model: str = "resnet18"
+    epochs: int = 30
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    optimizer: str = "adam"
+    patience: int = 5
+    monitor: str = "dev_loss"
+    n_folds: int = 5
+    test_size: float = 0.3
+    seed: int = 0
+    official_test_fold: Union[int, None] = None
+    pretrained: Union[str, None] = None
+    cuda_batch_scale: int = 4
+    device: str = "auto"
+    amp: bool = True
+
+    def __post_init__(self) -> None:
+        if self.model not in MODELS:
+            raise TrainingError(
+                f"TrainConfig.model={self.model!r} is not a model; choose one of {MODELS}"
+            )
+        for name in ("epochs", "batch_size", "patience", "cuda_batch_scale"):
+            _positive_int(name, getattr(self, name))
+        _positive_int("n_folds", self.n_folds)
+        if self.n_folds < 2:
+            raise TrainingError(f"TrainConfig.n_folds must be at least 2, got {self.n_folds}")
+        _finite_number("lr", self.lr, low=0.0, low_inclusive=False)
+        _finite_number("weight_decay", self.weight_decay, low=0.0, low_inclusive=True)
+        _finite_number("test_size", self.test_size, low=0.0, low_inclusive=False)
+        if self.test_size >= 1:
+            raise TrainingError(f"TrainConfig.test_size must be < 1, got {self.test_size}")
+        if self.optimizer not in _OPTIMIZERS:
+            raise TrainingError(
+                f"TrainConfig.optimizer={self.optimizer!r}; choose one of {_OPTIMIZERS}"
+            )
+        if self.monitor not in _MONITORS:
+            raise TrainingError(f"TrainConfig.monitor={self.monitor!r}; choose one of {_MONITORS}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise TrainingError(f"TrainConfig.seed must be an integer >= 0, got {self.seed!r}")
+        if self.official_test_fold is not None:
+            _positive_int("official_test_fold", self.official_test_fold)
+        if self.pretrained is not None and not isinstance(self.pretrained, str):
+            raise TrainingError(
+                f"TrainConfig.pretrained must be a path string or None, got {self.pretrained!r}"
+            )
+        if not isinstance(self.device, str) or not (
+            self.device in ("auto", "cpu", "cuda")
+            or (self.device.startswith("cuda:") and self.device[5:].isdigit())
+        ):
+            raise TrainingError(
+                f"TrainConfig.device={self.device!r}; use 'auto', 'cpu', 'cuda' or 'cuda:N'"
+            )
+        if not isinstance(self.amp, bool):
+            raise TrainingError(f"TrainConfig.amp must be True or False, got {self.amp!r}")
+        for name in ("lr", "weight_decay", "test_size"):
+            object.__setattr__(self, name, float(getattr(self, name)))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field, JSON-serialisable; inverse of :meth:`from_dict`."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, fields: dict[str, Any]) -> "TrainConfig":
+        """Build a config from :meth:`to_dict` output (unknown names are an error)."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(fields) - known)
+        if unknown:
+            raise TrainingError(f"TrainConfig has no field {unknown[0]!r}; known: {sorted(known)}")
+        return cls(**fields)
+
+    def replace(self, **changes: Any) -> "TrainConfig":
+        """A copy with ``changes`` applied (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def protocol(self) -> dict[str, Any]:
+        """The fields besides ``model`` and ``seed`` that shape the results (for ``run_key``)."""
+        return {
+            k: v
+            for k, v in self.to_dict().items()
+            if k not in EXECUTION_FIELDS and k not in ("model", "seed")
+        }
+
+    @property
+    def key(self) -> str:
+        """Stable 16-hex-digit hash of every field but :data:`EXECUTION_FIELDS`."""
+        return stable_key({k: v for k, v in self.to_dict().items() if k not in EXECUTION_FIELDS})

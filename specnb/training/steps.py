@@ -1,0 +1,166 @@
+"""Device choice, batches, one training epoch, scoring and the optimiser."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from specnb.training.config import TrainConfig, TrainingError
+
+__all__ = ["Plan", "evaluate", "make_optimizer", "resolve_device", "score", "train_epoch"]
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """``"auto"`` -> CUDA when available, else CPU; other names are checked and returned."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    resolved = torch.device(device)
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise TrainingError(f"TrainConfig.device={device!r} but CUDA is not available")
+    return resolved
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Device-dependent execution choices (see ``TrainConfig.batch_size``)."""
+
+    device: torch.device
+    batch_size: int
+    lr: float
+    amp: bool
+
+    @classmethod
+    def for_config(cls, config: TrainConfig) -> "Plan":
+        device = resolve_device(config.device)
+        if device.type != "cuda":
+            return cls(device, config.batch_size, config.lr, False)
+        scale = config.cuda_batch_scale
+        return cls(device, config.batch_size * scale, config.lr * math.sqrt(scale), config.amp)
+
+
+def _as_input(images: torch.Tensor, index: torch.Tensor, device: torch.device) -> torch.Tensor:
+    batch = images[index.to(images.device)].to(device, non_blocking=True)
+    if batch.dtype == torch.uint8:
+        return batch.float().div_(255.0)
+    return batch.float()
+
+
+def score(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    index: torch.Tensor,
+    *,
+    batch_size: int,
+    amp: bool = False,
+) -> tuple[float, float, torch.Tensor]:
+    """Mean cross-entropy, accuracy and predictions (CPU int64) of ``model`` on ``index``."""
+    model.eval()
+    device = next(model.parameters()).device
+    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+    predictions = []
+    with torch.no_grad(), torch.autocast(device.type, enabled=amp):
+        for start in range(0, len(index), batch_size):
+            chunk = index[start : start + batch_size]
+            target = labels[chunk.to(labels.device)].to(device)
+            logits = model(_as_input(images, chunk, device)).float()
+            loss_sum += F.cross_entropy(logits, target, reduction="sum").double()
+            predictions.append(logits.argmax(1).cpu())
+    preds = torch.cat(predictions) if predictions else torch.zeros(0, dtype=torch.int64)
+    truth = labels[index.to(labels.device)].cpu()
+    n = max(len(index), 1)
+    return float(loss_sum) / n, float((preds == truth).sum()) / n, preds
+
+
+def evaluate(
+    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 256
+) -> tuple[float, torch.Tensor]:
+    """Top-1 accuracy and predictions of ``model`` in evaluation mode.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Maps [0, 1] images to logits; it is run on the device its parameters are on.
+    images : torch.Tensor, shape (N, 3, 128, 128)
+        Float images in [0, 1] or uint8 images in [0, 255].
+    labels : torch.Tensor, shape (N,), int
+        True classes.
+    batch_size : int
+        Images per forward pass.
+
+    Returns
+    -------
+    accuracy : float
+        Fraction of correct predictions, in [0, 1].
+    predictions : torch.Tensor, shape (N,), int64
+        Predicted classes, on the CPU.
+
+    Examples
+    --------
+    >>> acc, preds = evaluate(model, images, labels)  # doctest: +SKIP
+    """
+    if len(images) != len(labels):
+        raise TrainingError(f"images ({len(images)}) and labels ({len(labels)}) differ in length")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise TrainingError(f"batch_size must be a positive integer, got {batch_size!r}")
+    index = torch.arange(len(images))
+    _, accuracy, predictions = score(model, images, labels, index, batch_size=batch_size)
+    return accuracy, predictions
+
+
+def train_epoch(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    index: torch.Tensor,
+    order: torch.Generator,
+    plan: Plan,
+) -> tuple[float, float]:
+    """One pass over ``index`` in the random order drawn from ``order``.
+
+    Returns
+    -------
+    loss, accuracy : float
+        Mean cross-entropy of the main head and accuracy over the epoch's batches (training
+        mode). A final batch of one sample is skipped (batch normalisation needs two).
+    """
+    model.train()
+    shuffled = index[torch.randperm(len(index), generator=order)]
+    aux_loss = getattr(model, "aux_loss", None)
+    loss_sum = torch.zeros((), dtype=torch.float64, device=plan.device)
+    correct = torch.zeros((), dtype=torch.int64, device=plan.device)
+    seen = 0
+    for start in range(0, len(shuffled), plan.batch_size):
+        chunk = shuffled[start : start + plan.batch_size]
+        if len(chunk) < 2 and seen:  # a single-sample batch breaks batch normalisation
+            break
+        x = _as_input(images, chunk, plan.device)
+        y = labels[chunk.to(labels.device)].to(plan.device)
+        with torch.autocast(plan.device.type, enabled=plan.amp):
+            logits = model(x)
+            loss = F.cross_entropy(logits.float(), y)
+            total = loss + aux_loss(x, y) if aux_loss is not None else loss
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(total).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        loss_sum += loss.detach().double() * len(chunk)
+        correct += (logits.detach().argmax(1) == y).sum()
+        seen += len(chunk)
+    return float(loss_sum) / seen, float(correct) / seen
+
+
+def make_optimizer(model: nn.Module, config: TrainConfig, plan: Plan) -> torch.optim.Optimizer:
+    """AdamW, or SGD with Nesterov momentum 0.9, at the plan's learning rate."""
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(
+            model.parameters(), lr=plan.lr, momentum=0.9, nesterov=True,
+            weight_decay=config.weight_decay,
+        )
+    return torch.optim.AdamW(model.parameters(), lr=plan.lr, weight_decay=config.weight_decay)
