@@ -79,7 +79,11 @@ def _timed(fn: Callable[[], object]) -> float:
 
 
 def _bench_one(
-    waves: np.ndarray, setting: Setting, device: torch.device, batch_size: int, repeats: int
+    waves: np.ndarray,
+    setting: Setting,
+    device: torch.device,
+    batch_size: Union[int, None],
+    repeats: int,
 ) -> tuple[float, float]:
     """Throughputs (reference, torch) in clips per second on ``waves`` of shape (N, samples)."""
     n = len(waves)
@@ -105,11 +109,14 @@ def main(argv: Union[Sequence[str], None] = None) -> int:
     parser.add_argument("--clips", type=int, default=16, help="clips to transform (default 16)")
     parser.add_argument("--data", choices=["esc50", "synthetic"], default="esc50")
     parser.add_argument("--path", type=Path, default=None, help="ESC-50 folder")
-    parser.add_argument("--batch-size", type=int, default=64, help="torch batch size")
+    parser.add_argument(
+        "--batch-size", type=int, default=None,
+        help="torch batch size (default: the automatic, cache-sized one of represent())",
+    )
     parser.add_argument("--device", default=None, help="torch device (default: cuda if present)")
     parser.add_argument("--repeats", type=int, default=3, help="timed torch runs (best kept)")
     args = parser.parse_args(argv)
-    if args.clips <= 0 or args.batch_size <= 0 or args.repeats <= 0:
+    if args.clips <= 0 or (args.batch_size or 1) <= 0 or args.repeats <= 0:
         parser.error("--clips, --batch-size and --repeats must be positive")
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
 
@@ -122,7 +129,7 @@ def main(argv: Union[Sequence[str], None] = None) -> int:
     }
     print(
         f"representation benchmark: {len(clips)} clips of {dataset.duration:g} s from {source}; "
-        f"torch on {device} ({torch.get_num_threads()} threads), batch {args.batch_size}",
+        f"torch on {device} ({torch.get_num_threads()} threads), batch {args.batch_size or 'auto'}",
         flush=True,
     )
     ratios = []

@@ -1,0 +1,101 @@
+"""Matplotlib figures shared by the notebooks: waveforms, representations, model images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from specnb.representations import Setting
+from specnb.representations.compute import axes as representation_axes
+
+__all__ = [
+    "plot_waveform",
+    "plot_representation",
+    "plot_image",
+    "explorer_figure",
+    "save_figure",
+]
+
+_UNITS = {"mfcc": "coefficient", "stft": "dB", "mel": "dB", "wavelet": "dB"}
+
+
+def plot_waveform(ax: Axes, y: np.ndarray, sr: int, title: str = "waveform") -> None:
+    """Draw a waveform ``y`` (shape (n,)) sampled at ``sr`` Hz against time in seconds."""
+    t = np.arange(len(y)) / float(sr)
+    ax.plot(t, y, linewidth=0.5, color="#1f77b4")
+    ax.set(xlabel="time (s)", ylabel="amplitude", title=title, xlim=(0, t[-1] if len(t) else 1))
+
+
+def plot_representation(ax: Axes, raw: np.ndarray, setting: Setting, title: str = "") -> None:
+    """Draw a raw representation (shape (n_rows, n_frames)) with axes in Hz and seconds.
+
+    MFCC rows are coefficient numbers; STFT, Mel and scalogram rows are centre frequencies in Hz
+    (a logarithmic axis for Mel and the scalogram, whose rows are not evenly spaced in Hz).
+    """
+    freqs, times = representation_axes(setting, raw.shape[1])
+    mesh = ax.pcolormesh(times, freqs, raw, shading="nearest", cmap=_display_cmap(setting))
+    if setting.kind == "mfcc":
+        ax.set_ylabel("MFCC coefficient")
+    else:
+        ax.set_ylabel("frequency (Hz)")
+        if setting.kind in ("mel", "wavelet"):
+            ax.set_yscale("log")
+    ax.set(xlabel="time (s)", title=title or setting.label())
+    ax.figure.colorbar(mesh, ax=ax, label=_UNITS[setting.kind], pad=0.01)
+
+
+def _display_cmap(setting: Setting) -> str:
+    return "viridis" if setting.colormap == "hsv-uniform" else setting.colormap
+
+
+def plot_image(ax: Axes, image: np.ndarray, title: str = "model input (3x128x128)") -> None:
+    """Draw a model image (shape (3, H, W), values in [0, 1]; row 0 is the highest frequency)."""
+    ax.imshow(np.transpose(np.asarray(image), (1, 2, 0)), interpolation="nearest")
+    ax.set(title=title, xticks=[], yticks=[])
+
+
+def explorer_figure(
+    y: np.ndarray,
+    panels: Sequence[tuple[Setting, np.ndarray, np.ndarray]],
+    *,
+    title: str = "",
+) -> Figure:
+    """Waveform plus, per setting, its representation and its model image.
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (n,)
+        The clip at ``panels[0][0].sr`` Hz.
+    panels : sequence of (setting, raw, image)
+        ``raw`` of shape (n_rows, n_frames); ``image`` of shape (3, 128, 128).
+    title : str
+        Figure title (e.g. dataset, class and clip).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    n = len(panels)
+    fig = plt.figure(figsize=(11, 2.2 + 3.0 * n), layout="constrained")
+    grid = fig.add_gridspec(1 + n, 3, height_ratios=[0.7] + [1.0] * n)
+    plot_waveform(fig.add_subplot(grid[0, :]), y, panels[0][0].sr)
+    for row, (setting, raw, image) in enumerate(panels, start=1):
+        plot_representation(fig.add_subplot(grid[row, :2]), raw, setting)
+        plot_image(fig.add_subplot(grid[row, 2]), image, title=f"model image ({setting.colormap})")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def save_figure(fig: Figure, path: Path) -> Path:
+    """Save ``fig`` to ``path`` (folders created), close it and return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,101 @@
+"""The representation explorer: its widgets driven as a user would, and notebook 01 headless."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+
+from specnb.data import load_dataset
+from specnb.notebook_runner import run_notebook
+from specnb.representations import make_setting
+from specnb.representations.compute import represent
+from specnb.widgets import RepresentationExplorer
+
+
+@pytest.fixture(scope="module")
+def explorer() -> RepresentationExplorer:
+    return RepresentationExplorer({"synthetic": load_dataset("synthetic", n_per_class=2)})
+
+
+def test_explorer_starts_on_a_clip_with_audio(explorer):
+    assert explorer.clip.value
+    (setting, raw, image), = explorer.last_panels
+    assert setting.kind == "stft"
+    assert image.shape == (3, 128, 128)
+    y, sr = sf.read(io.BytesIO(explorer.audio.value))
+    assert sr == setting.sr and len(y) == 5 * sr
+
+
+def test_changing_representation_and_setting_redraws(explorer):
+    before = explorer.last_panels[0][1]
+    explorer.left.repr.value = "mfcc"
+    setting, raw, _ = explorer.last_panels[0]
+    assert setting.kind == "mfcc" and raw.shape[0] == setting.n_mfcc
+    explorer.left._controls["n_mfcc"].value = 40
+    setting, raw, _ = explorer.last_panels[0]
+    assert setting.n_mfcc == 40 and raw.shape[0] == 40
+    assert raw.shape != before.shape
+    explorer.left._controls["lifter"].value = 1.5
+    assert explorer.last_panels[0][0].lifter == pytest.approx(60.0)
+
+
+def test_the_shown_representation_is_the_pipeline_one(explorer):
+    explorer.left.repr.value = "mel"
+    explorer.left._controls["n_fft"].value = 1024
+    setting, raw, _ = explorer.last_panels[0]
+    ds = explorer.datasets["synthetic"]
+    expected = represent(ds.load(ds.by_id(explorer.clip.value), setting.sr), setting)
+    np.testing.assert_allclose(raw, expected, atol=1e-5)
+
+
+def test_compare_shows_two_settings(explorer):
+    explorer.compare.value = True
+    assert len(explorer.last_panels) == 2
+    assert explorer.right.box.layout.display == ""
+    explorer.compare.value = False
+    assert len(explorer.last_panels) == 1
+
+
+def test_class_and_clip_selection(explorer):
+    ds = explorer.datasets["synthetic"]
+    explorer.category.value = ds.classes[3]
+    assert all(ds.by_id(c).label == 3 for c in explorer.clip.options)
+    assert explorer.last_panels  # redrawn for the new clip
+
+
+def test_wavelet_settings_redraw_and_set_round_trips(explorer):
+    explorer.left.repr.value = "wavelet"
+    explorer.left._controls["frame_ms"].value = 70.0
+    explorer.left._controls["wavelet"].value = "haar"
+    setting, raw, _ = explorer.last_panels[0]
+    assert (setting.wavelet, setting.frame_ms) == ("haar", 70.0)
+    assert raw.shape == (setting.n_scales, 1 + (5 * setting.sr - setting.frame_length) // setting.hop)
+    wanted = make_setting("stft", n_fft=512, win_length=256, sr=16000)
+    explorer.left.set(wanted)
+    assert explorer.left.setting == wanted
+    assert explorer.last_panels[0][0] == wanted
+
+
+def test_explorer_notebook_headless(tmp_path):
+    settings = [{"repr": "mfcc", "sr": 16000, "n_mfcc": 13}, {"repr": "wavelet", "wavelet": "haar"}]
+    executed = run_notebook(
+        "representations",
+        tmp_path,
+        {"MAX_CLASSES": 2, "CLIPS_PER_CLASS": 1, "SETTINGS": settings, "INTERACTIVE": True},
+    )
+    assert executed.is_file()
+    figures = sorted(tmp_path.glob("example_*.png"))
+    assert len(figures) == 2 and all(f.stat().st_size > 10_000 for f in figures)
+    stats = pd.read_csv(tmp_path / "feature_statistics.csv")
+    assert list(stats["repr"]) == ["mfcc", "wavelet"]
+    assert stats.loc[0, "rows"] == 13
+    wavelet = make_setting("wavelet", wavelet="haar")
+    assert stats.loc[1, "rows"] == wavelet.n_scales
+    assert stats.loc[1, "frames"] == 1 + (5 * wavelet.sr - wavelet.frame_length) // wavelet.hop
+    assert (stats["max"] >= stats["mean"]).all() and (stats["mean"] >= stats["min"]).all()
+    assert stats.loc[1, "max"] == pytest.approx(0.0, abs=1e-4)  # dB relative to the clip's max
+    assert ((stats["image_mean"] > 0) & (stats["image_mean"] < 1)).all()
