@@ -74,6 +74,11 @@ def _parser() -> argparse.ArgumentParser:
     down.add_argument("name", choices=["esc50", "urbansound8k"])
     down.add_argument("--path", type=Path, default=None, help="destination folder")
 
+    sub.add_parser(
+        "sweep", add_help=False,
+        help="run a sweep file: one notebook execution per grid point, on Dask",
+    )
+
     run = sub.add_parser("run", help="the main job: the notebook chain, then the report")
     run.add_argument(
         "--data", "--path", type=Path, default=None, dest="data",
@@ -91,6 +96,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = _parser()
     args, rest = parser.parse_known_args(argv)
+    if args.command == "sweep":
+        from specnb.sweep import main as sweep_main
+
+        return sweep_main(rest)
     if rest and args.command != "bench":
         parser.error(f"unrecognised arguments: {' '.join(rest)}")
     try:

@@ -1,0 +1,281 @@
+"""Run a sweep: register its points, skip the finished ones, execute the rest on Dask.
+
+Crash safety rests on four rules. A point is claimed in the results store (``running``,
+with the claiming process and runner session) before it executes, and marked ``done`` only
+after its executed notebook has been renamed into place, so a notebook under its final name
+is always complete. One runner at a time works in an output folder (an OS lock released
+when the runner dies), so a point another session left ``running`` lost its runner: it is
+re-run, unless its worker process still lives on this host (then the runner waits for it),
+or its executed notebook is in place (then it finished and is marked ``done``). A point is
+``done`` only while its executed notebook exists.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from specnb.store import ResultsStore
+
+from .cluster import connect, cuda_devices
+from .estimate import estimate, measured_timings
+from .execute import PointResult, PointTask, execute_point
+from .grid import Point, expand
+from .spec import SweepSpec, load_sweep
+from .state import RunnerLock, clear_run_dir, new_session, stale_owner
+from .summary import PointOutcome, SweepSummary
+
+__all__ = ["STORE_NAME", "default_out", "run_sweep"]
+
+#: File name of the shared results database in a sweep's output folder.
+STORE_NAME = "results.sqlite"
+
+_POLL_SECONDS = 0.2
+_BUSY_POLL_SECONDS = 2.0
+
+
+def default_out(spec: SweepSpec) -> Path:
+    """Output folder of a sweep when none is given: ``runs/sweeps/<name>``."""
+    return Path("runs") / "sweeps" / spec.name
+
+
+def run_sweep(
+    path: str | Path,
+    *,
+    out: str | Path | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    retry_failed: bool = False,
+    dry_run: bool = False,
+    progress: bool = True,
+) -> SweepSummary:
+    """Execute every point of a sweep file not done yet; resumable after any crash.
+
+    Parameters
+    ----------
+    path : str or Path
+        The sweep file (YAML, see :mod:`specnb.sweep.spec`).
+    out : str or Path, optional
+        Output folder: ``<out>/<step>/<point key>/`` run folders, ``<out>/results.sqlite``
+        and ``<out>/cache/``. Default: :func:`default_out`.
+    workers : int, optional
+        Workers of the local cluster (default: one per CUDA device, else 1); with
+        ``scheduler``, only the number the dry-run estimate divides by.
+    scheduler : str, optional
+        Address of an existing Dask scheduler to run on instead.
+    retry_failed : bool
+        Rerun failed points (otherwise they are reported and their dependants skipped).
+    dry_run : bool
+        List the points with their status and the projected cost; execute nothing.
+    progress : bool
+        Show a progress bar over the grid points.
+
+    Returns
+    -------
+    SweepSummary
+        One outcome per point.
+
+    Raises
+    ------
+    SweepError
+        An invalid sweep file, or another runner working in ``out``.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> quick = Path(__file__).parents[2] / "sweeps" / "quick.yaml"
+    >>> summary = run_sweep(quick, out="/tmp/quick-doctest", dry_run=True)
+    >>> summary.dry_run, len(summary.points) > 0
+    (True, True)
+    """
+    spec = load_sweep(path)
+    points = expand(spec)
+    out = Path(out if out is not None else default_out(spec)).resolve()
+    if dry_run:
+        if workers is None:
+            workers = 1 if scheduler is not None else max(1, len(cuda_devices()))
+        return _dry_run(spec, points, out, workers)
+    session = new_session()
+    with RunnerLock(out, session):
+        store = ResultsStore(out / STORE_NAME)
+        run = _Run(spec, points, out, store, session, retry_failed, progress)
+        return run.execute(scheduler, workers)
+
+
+def _dry_run(spec: SweepSpec, points: list[Point], out: Path, workers: int) -> SweepSummary:
+    """Each point with its stored status (``done`` only with its notebook in place)."""
+    store_path = out / STORE_NAME
+    store = ResultsStore(store_path) if store_path.is_file() else None
+    outcomes = []
+    for point in points:
+        row = store.get_point(point.key) if store is not None else None
+        status = row["status"] if row is not None else "pending"
+        if status == "done" and not point.executed_notebook(out).is_file():
+            status = "pending"
+        outcomes.append(PointOutcome(
+            point.step, point.key, point.notebook.name, point.params, status,
+            error=row["error"] if row is not None else None,
+            notebook_path=row["notebook_path"] if row is not None else None,
+        ))
+    timings = measured_timings(store) if store is not None else {}
+    cost = estimate(points, {o.key: o.status for o in outcomes}, timings, workers)
+    return SweepSummary(spec.name, out, tuple(outcomes), dry_run=True, estimate=cost)
+
+
+class _Run:
+    """One runner session over the points of a sweep."""
+
+    def __init__(
+        self, spec: SweepSpec, points: list[Point], out: Path, store: ResultsStore,
+        session: str, retry_failed: bool, progress: bool,
+    ) -> None:
+        from tqdm.auto import tqdm
+
+        self.spec, self.points, self.out, self.store = spec, points, out, store
+        self.session, self.retry_failed = session, retry_failed
+        self.by_key = {p.key: p for p in points}
+        self.outcomes: dict[str, PointOutcome] = {}
+        self.waiting: dict[str, Point] = {}
+        self.busy: dict[str, Point] = {}
+        self.active: dict[Any, Point] = {}
+        self.declared = {step.name: step.declared for step in spec.steps}
+        self.bar = tqdm(total=len(points), desc=spec.name, unit="point", disable=not progress)
+
+    # ------------------------------------------------------------------ bookkeeping
+    def _finish(self, point: Point, status: str, **fields: Any) -> None:
+        self.outcomes[point.key] = PointOutcome(
+            point.step, point.key, point.notebook.name, point.params, status, **fields
+        )
+        self.bar.update(1)
+        failures = sum(o.status in ("failed", "skipped") for o in self.outcomes.values())
+        if failures:
+            self.bar.set_postfix(not_done=failures)
+        if status == "failed" and fields.get("ran"):
+            self.bar.write(f"failed: {point.step}/{point.key}: {fields.get('error')}")
+
+    def _reconcile(self) -> None:
+        """Sort every point into done, failed, busy or waiting, repairing stale states."""
+        for step in self.spec.steps:
+            for trash in (self.out / step.name).glob(".trash-*"):
+                clear_run_dir(trash)
+        for point in self.points:
+            row = self.store.get_point(point.key) or {"status": "pending"}
+            final = point.executed_notebook(self.out)
+            status = row["status"]
+            if status == "running" and stale_owner(row, self.session):
+                status = "done" if final.is_file() else "pending"
+                path = str(final) if status == "done" else None
+                self.store.mark_point(point.key, status, notebook_path=path)
+            if status == "done" and final.is_file():
+                self._finish(point, "done", notebook_path=str(final))
+            elif status == "done":
+                self.store.mark_point(point.key, "pending", notebook_path=None)
+                self.waiting[point.key] = point
+            elif status == "failed" and not self.retry_failed:
+                self._finish(point, "failed", error=row.get("error"),
+                             notebook_path=row.get("notebook_path"))
+            elif status == "running":
+                self.busy[point.key] = point
+            else:
+                self.waiting[point.key] = point
+
+    def _ready(self) -> list[Point]:
+        """Waiting points whose dependencies are done; those with a lost dependency skip."""
+        ready = []
+        for key, point in list(self.waiting.items()):
+            states = [self.outcomes.get(k) for k in point.after]
+            lost = [(k, s.status) for k, s in zip(point.after, states)
+                    if s is not None and s.status != "done"]
+            if lost:
+                dep, status = lost[0]
+                reason = f"dependency {self.by_key[dep].step}/{dep} is {status}"
+                del self.waiting[key]
+                self.store.mark_point(key, "pending", error=f"skipped: {reason}")
+                self._finish(point, "skipped", error=reason)
+            elif all(s is not None for s in states):
+                del self.waiting[key]
+                ready.append(point)
+        return ready
+
+    # ------------------------------------------------------------------ execution
+    def execute(self, scheduler: str | None, workers: int | None) -> SweepSummary:
+        """Run the points left until every point has an outcome."""
+        for step in self.spec.steps:
+            params = {p.key: p.params for p in self.points if p.step == step.name}
+            self.store.add_points(self.spec.name, step.notebook.name, params)
+        self._reconcile()
+        priorities = {s.name: -i for i, s in enumerate(self.spec.steps)}
+        last_busy_poll = 0.0
+        with self.bar, ExitStack() as stack:
+            client = None
+            while self.waiting or self.active or self.busy:
+                ready = self._ready()
+                if ready and client is None:
+                    client = stack.enter_context(connect(scheduler, workers))
+                for point in ready:
+                    future = client.submit(
+                        execute_point, self._task(point), key=f"{point.key}-{self.session}",
+                        pure=False, priority=priorities[point.step],
+                    )
+                    self.active[future] = point
+                finished = [f for f in self.active if f.done()]
+                for future in finished:
+                    self._collect(future, self.active.pop(future))
+                if self.busy and time.monotonic() - last_busy_poll > _BUSY_POLL_SECONDS:
+                    last_busy_poll = time.monotonic()
+                    self._poll_busy()
+                if not finished:
+                    time.sleep(_POLL_SECONDS)
+        outcomes = tuple(self.outcomes[p.key] for p in self.points)
+        return SweepSummary(self.spec.name, self.out, outcomes)
+
+    def _task(self, point: Point) -> PointTask:
+        run_dir = point.run_dir(self.out)
+        offered = {
+            "OUT_DIR": str(run_dir), "STORE": str(self.out / STORE_NAME),
+            "CACHE_DIR": str(self.out / "cache"),
+        }
+        declared = self.declared[point.step]
+        params = {**point.params, **{k: v for k, v in offered.items() if k in declared}}
+        if "CACHE_DIR" in params:
+            Path(params["CACHE_DIR"]).mkdir(parents=True, exist_ok=True)
+        return PointTask(
+            key=point.key, notebook=point.notebook, params=params, run_dir=run_dir,
+            store=self.out / STORE_NAME, session=self.session, timeout=self.spec.cell_timeout,
+        )
+
+    def _collect(self, future: Any, point: Point) -> None:
+        try:
+            result: PointResult = future.result()
+        except Exception as error:  # the worker died or the task could not run
+            message = f"{type(error).__name__}: {error}"
+            self.store.mark_point(point.key, "failed", error=message)
+            self._finish(point, "failed", ran=True, error=message)
+            return
+        if result.status == "busy":
+            self.busy[point.key] = point
+            return
+        self._finish(
+            point, result.status, ran=True, error=result.error,
+            notebook_path=result.notebook_path, seconds=result.seconds,
+        )
+
+    def _poll_busy(self) -> None:
+        """Follow points held by live processes of an earlier runner until they settle."""
+        for key, point in list(self.busy.items()):
+            row = self.store.get_point(key) or {"status": "pending"}
+            final = point.executed_notebook(self.out)
+            if row["status"] == "running" and not stale_owner(row, self.session):
+                continue
+            del self.busy[key]
+            if row["status"] == "failed":
+                self._finish(point, "failed", error=row.get("error"),
+                             notebook_path=row.get("notebook_path"))
+            elif final.is_file() and row["status"] in ("done", "running"):
+                self.store.mark_point(key, "done", notebook_path=str(final))
+                self._finish(point, "done", notebook_path=str(final))
+            else:
+                self.store.mark_point(key, "pending")
+                self.waiting[key] = point

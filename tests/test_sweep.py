@@ -1,0 +1,455 @@
+"""Sweeps: the YAML format and its errors, grid expansion, dependencies, execution on Dask,
+failed points, dry runs, and resuming after kill -9."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from specnb.store import ResultsStore
+from specnb.sweep import SweepError, expand, load_sweep, main, point_key, run_sweep
+from specnb.sweep.cluster import local_cluster
+from specnb.sweep.estimate import estimate, measured_timings
+from specnb.sweep.notebooks import declared_parameters
+from specnb.sweep.state import RunnerLock, WorkerId, stale_owner
+
+REPO = Path(__file__).resolve().parents[1]
+
+MARKER_PARAMETERS = """\
+LABEL = "point"     # written to MARKER at every execution
+GROUP = 0
+MARKER = "marker.log"
+SLEEP = 0.0
+FAIL = False
+OUT_DIR = "."
+STORE = None
+CACHE_DIR = None
+"""
+
+MARKER_BODY = """\
+import os, time
+from pathlib import Path
+with open(MARKER, "a") as fh:
+    fh.write(f"{LABEL} {os.getpid()}\\n")
+time.sleep(SLEEP)
+if FAIL:
+    raise ValueError(f"impossible point {LABEL}")
+Path(OUT_DIR, "result.txt").write_text(json.dumps({"STORE": STORE, "CACHE_DIR": CACHE_DIR}))
+"""
+
+
+@pytest.fixture
+def notebooks(tmp_path: Path) -> Path:
+    """A folder holding ``marker.ipynb``: appends its LABEL to MARKER, sleeps, may fail."""
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    params = nbformat.v4.new_code_cell(MARKER_PARAMETERS)
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell("import json\n" + MARKER_BODY)]
+    nbformat.write(nb, folder / "marker.ipynb")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def scheduler():
+    """Address of a LocalCluster of two single-thread worker processes, shared by tests."""
+    from distributed import Client
+
+    with local_cluster(workers=2, devices=[]) as cluster, Client(cluster) as client:
+        client.wait_for_workers(2, timeout=120)
+        yield cluster.scheduler_address
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def marker_counts(marker: Path) -> Counter:
+    lines = marker.read_text().split("\n") if marker.exists() else []
+    return Counter(line.split()[0] for line in lines if line)
+
+
+# --------------------------------------------------------------------- format and grid
+def test_grid_expansion_merges_defaults_products_points_and_fields(tmp_path, notebooks):
+    sweep = write(tmp_path / "grid.yaml", f"""
+name: grid
+notebook_dir: {notebooks}
+defaults: {{SLEEP: 0.5, MARKER: m.log}}
+steps:
+  - name: a
+    notebook: marker.ipynb
+    parameters: {{FAIL: false, LABEL: {{kind: x, size: 1}}}}
+    product: {{GROUP: [1, 2], LABEL.size: [3, 4]}}
+    points: [{{SLEEP: 0.0}}, {{MARKER: other.log}}]
+  - name: b
+    notebook: marker.ipynb
+    grid:
+      - product: {{GROUP: [7]}}
+      - points: [{{GROUP: 8}}, {{GROUP: 9}}]
+""")
+    points = expand(load_sweep(sweep))
+    a = [p.params for p in points if p.step == "a"]
+    b = [p.params for p in points if p.step == "b"]
+    assert len(a) == 2 * 2 * 2 and len(b) == 3
+    assert [p["GROUP"] for p in b] == [7, 8, 9]
+    assert sorted((p["GROUP"], p["LABEL"]["size"]) for p in a[:4]) == [
+        (1, 3), (1, 4), (2, 3), (2, 4)]
+    assert all(p["LABEL"]["kind"] == "x" for p in a)           # a field set, the others kept
+    assert [p["SLEEP"] for p in a] == [0.0] * 4 + [0.5] * 4     # a point overrides defaults
+    assert [p["MARKER"] for p in a] == ["m.log"] * 4 + ["other.log"] * 4
+    assert all(p["SLEEP"] == 0.5 and "FAIL" not in p for p in b)
+    keys = [p.key for p in points]
+    assert len(set(keys)) == len(keys)
+    assert keys[0] == point_key(notebooks / "marker.ipynb", dict(reversed(a[0].items())))
+    assert point_key("marker.ipynb", {**a[0], "GROUP": 99}) != keys[0]
+
+
+def test_quick_sweep_file_is_valid():
+    points = expand(load_sweep(REPO / "sweeps" / "quick.yaml"))
+    assert {p.notebook.name for p in points} == {"01_representations.ipynb"}
+    assert {p.params["SETTINGS"][0]["repr"] for p in points} == {"mfcc", "stft", "mel", "wavelet"}
+    assert all(p.params["INTERACTIVE"] is False for p in points)
+
+
+def test_declared_parameters_include_lines_papermill_cannot_read():
+    # papermill's line reader skips assignments whose comment holds "=" (MAX_CLASSES here)
+    names = declared_parameters(REPO / "notebooks" / "01_representations.ipynb")
+    assert {"DATASET", "DATA_PATH", "MAX_CLASSES", "SETTINGS", "INTERACTIVE"} <= names
+    assert "STORE" not in names
+
+
+STEP = "  - {notebook: marker.ipynb, product: {GROUP: [1]}}\n"
+
+
+@pytest.mark.parametrize("body, where, words", [
+    ("name: x\nsteps: [\n", "bad YAML", ["line"]),
+    ("name: x\nsteps: []\n", "steps", ["non-empty"]),
+    ("steps:\n" + STEP, "name", ["name"]),
+    ("name: x\nsteps:\n  - {notebook: trainng}\n", "steps[0].notebook", ["trainng", "training"]),
+    ("name: x\nsteps:\n  - {notebook: marker.ipynb, product: {GROUP: []}}\n",
+     "product.GROUP", ["empty"]),
+    ("name: x\nsteps:\n  - {notebook: marker.ipynb, points: []}\n", "points", ["non-empty"]),
+    ("name: x\nsteps:\n  - {notebook: marker.ipynb, product: {EPOCHS: [1]}}\n",
+     "EPOCHS", ["marker.ipynb", "no parameter EPOCHS"]),
+    ("name: x\nsteps:\n  - {notebook: marker.ipynb, parameters: {STORE: a.db}}\n",
+     "parameters.STORE", ["runner"]),
+    ("name: x\ndefaults: {DEVICE: cuda}\nsteps:\n" + STEP, "defaults.DEVICE", ["no notebook"]),
+    ("name: x\nstep:\n" + STEP, "top level.step", ["unknown key"]),
+    ("name: x\nsteps:\n  - {notebook: marker.ipynb, after: train}\n", "after", ["'train'"]),
+    ("name: x\nsteps:\n  - {name: a, notebook: marker.ipynb, after: b}\n"
+     "  - {name: b, notebook: marker.ipynb, after: a}\n", "steps", ["cycle", "a -> b"]),
+    ("name: x\nsteps:\n  - {name: a, notebook: marker.ipynb, points: [{GROUP: 1}]}\n"
+     "  - {name: b, notebook: marker.ipynb, points: [{GROUP: 2}], after: a, match: [GROUP]}\n",
+     "steps[1] (b).after", ['no point of step a has {"GROUP": 2}']),
+    ("name: x\nsteps:\n  - {notebook: marker.ipynb, product: {GROUP.size: [1]}}\n",
+     "GROUP.size", ["no mapping"]),
+    ("name: x\nsteps:\n  - {notebook: marker.ipynb, points: [{GROUP: 1}, {GROUP: 1}]}\n",
+     "steps[0]", ["repeats"]),
+])
+def test_invalid_sweep_files_name_the_file_and_key(tmp_path, notebooks, body, where, words):
+    sweep = write(tmp_path / "bad.yaml", f"notebook_dir: {notebooks}\n{body}")
+    with pytest.raises(SweepError) as info:
+        expand(load_sweep(sweep))
+    message = str(info.value)
+    assert message.startswith(f"{sweep}: ") and where in message
+    for word in words:
+        assert word in message
+
+
+def test_missing_sweep_file_and_cli_exit_code(tmp_path, capsys):
+    assert main([str(tmp_path / "none.yaml"), "--dry-run"]) == 2
+    assert "none.yaml: no such sweep file" in capsys.readouterr().err
+
+
+def test_dependencies_follow_after_and_match(tmp_path, notebooks):
+    sweep = write(tmp_path / "deps.yaml", f"""
+name: deps
+notebook_dir: {notebooks}
+steps:
+  - name: report
+    notebook: marker.ipynb
+    parameters: {{LABEL: report}}
+    after: [attack]
+  - name: attack
+    notebook: marker.ipynb
+    product: {{GROUP: [1, 2], LABEL: [fgsm, cw]}}
+    after: train
+    match: [GROUP]
+  - name: train
+    notebook: marker.ipynb
+    product: {{GROUP: [1, 2], SLEEP: [0, 1]}}
+""")
+    spec = load_sweep(sweep)
+    assert [s.name for s in spec.steps] == ["train", "attack", "report"]
+    points = expand(spec)
+    train = {p.key: p for p in points if p.step == "train"}
+    for p in (p for p in points if p.step == "attack"):
+        assert {train[k].params["GROUP"] for k in p.after} == {p.params["GROUP"]}
+        assert len(p.after) == 2
+    (report,) = [p for p in points if p.step == "report"]
+    assert len(report.after) == 4
+
+
+# --------------------------------------------------------------------- crash-safety pieces
+def test_stale_running_points_are_recognised():
+    here, me = socket.gethostname(), os.getpid()
+    before = (datetime.now(timezone.utc) + timedelta(seconds=5)).isoformat()
+    long_ago = "2000-01-01T00:00:00+00:00"
+    alive = {"worker": f"{here}/{me}/old", "started_at": before}
+    assert not stale_owner(alive, "new")                        # a live orphan is left alone
+    assert stale_owner({**alive, "started_at": long_ago}, "new")  # pid reused since the claim
+    assert stale_owner({"worker": f"{here}/999999999/old", "started_at": before}, "new")
+    assert stale_owner({"worker": f"elsewhere/{me}/old", "started_at": before}, "new")
+    assert stale_owner({"worker": f"elsewhere/{me}/new", "started_at": before}, "new")
+    assert stale_owner({**alive, "worker": f"{here}/{me}/new"}, "new")  # Dask re-ran the task
+    assert stale_owner({"worker": None, "started_at": None}, "new")
+    assert WorkerId.parse(str(WorkerId.here("s1"))) == WorkerId(here, me, "s1")
+
+
+def test_one_runner_per_output_folder(tmp_path):
+    with RunnerLock(tmp_path, "first"):
+        with pytest.raises(SweepError, match="another sweep runner .*first"):
+            with RunnerLock(tmp_path, "second"):
+                pass
+    with RunnerLock(tmp_path, "third"):
+        pass
+
+
+def test_estimate_projects_measured_timings(tmp_path):
+    store = ResultsStore(tmp_path)
+    store.add_points("s", "a.ipynb", {"k1": {}, "k2": {}})
+    for key in ("k1", "k2"):
+        store.mark_point(key, "running")
+        time.sleep(0.05)
+        store.mark_point(key, "done")
+    timings = measured_timings(store)
+    count, mean = timings["a.ipynb"]
+    assert count == 2 and 0.04 < mean < 5
+    from specnb.sweep import Point
+    grid = [Point("s", f"p{i}", Path(nb), {}) for i, nb in
+            enumerate(["a.ipynb"] * 3 + ["b.ipynb"])]
+    cost = estimate(grid, {"p0": "done"}, timings, workers=2)
+    assert cost.total_seconds == pytest.approx(2 * mean)
+    assert cost.unmeasured == ["b.ipynb"]
+    text = str(cost)
+    assert "a.ipynb: 3 points, 2 to run" in text and "b.ipynb: 1 points, 1 to run; no measured" \
+        in text and "on 2 worker(s)" in text
+
+
+def test_local_cluster_pins_one_cuda_device_per_worker():
+    from distributed import Client
+
+    with local_cluster(workers=3, devices=["4", "7"]) as cluster, Client(cluster) as client:
+        client.wait_for_workers(3, timeout=120)
+        seen = client.run(lambda: os.environ.get("CUDA_VISIBLE_DEVICES"))
+        threads = client.nthreads()
+    assert sorted(seen.values()) == ["4", "4", "7"]
+    assert set(threads.values()) == {1}
+
+
+# --------------------------------------------------------------------- running sweeps
+def test_dependants_run_after_their_dependencies_and_skip_when_they_fail(
+    tmp_path, notebooks, scheduler
+):
+    marker = tmp_path / "marker.log"
+    sweep = write(tmp_path / "chain.yaml", f"""
+name: chain
+notebook_dir: {notebooks}
+defaults: {{MARKER: {marker}}}
+steps:
+  - name: train
+    notebook: marker.ipynb
+    points: [{{GROUP: 1, LABEL: train1, SLEEP: 1.5}}, {{GROUP: 2, LABEL: train2, FAIL: true}}]
+  - name: attack
+    notebook: marker.ipynb
+    product: {{GROUP: [1, 2]}}
+    parameters: {{LABEL: attack}}
+    after: train
+    match: [GROUP]
+  - name: report
+    notebook: marker.ipynb
+    parameters: {{LABEL: report}}
+    after: attack
+""")
+    out = tmp_path / "out"
+    dry = run_sweep(sweep, out=out, dry_run=True, workers=2)
+    assert dry.counts() == {"pending": 5} and not marker.exists() and not out.exists()
+    assert "no measured timing" in dry.report()
+
+    summary = run_sweep(sweep, out=out, scheduler=scheduler, progress=False)
+    status = {(p.step, p.params.get("GROUP", 0)): p for p in summary.points}
+    assert status["train", 1].status == "done" and status["attack", 1].status == "done"
+    assert status["train", 2].status == "failed"
+    assert "ValueError: impossible point train2" in status["train", 2].error
+    assert Path(status["train", 2].notebook_path).name == "marker.failed.ipynb"
+    assert status["attack", 2].status == "skipped" and "train/" in status["attack", 2].error
+    assert status["report", 0].status == "skipped" and "attack/" in status["report", 0].error
+    lines = marker.read_text().split()
+    assert lines.index("attack") > lines.index("train1")            # order followed
+    assert marker_counts(marker) == {"train1": 1, "train2": 1, "attack": 1}
+
+    store = ResultsStore(out / "results.sqlite")
+    failed = store.get_point(status["train", 2].key)
+    assert failed["status"] == "failed" and "impossible point" in failed["error"]
+    assert Path(failed["notebook_path"]).is_file()
+    done = status["train", 1]
+    run_dir = out / "train" / done.key
+    assert store.get_point(done.key)["notebook_path"] == str(run_dir / "marker.ipynb")
+    assert sorted(p.name for p in run_dir.iterdir()) == [
+        "marker.ipynb", "parameters.json", "result.txt"]
+    given = json.loads((run_dir / "result.txt").read_text())
+    assert given == {"STORE": str(out / "results.sqlite"), "CACHE_DIR": str(out / "cache")}
+
+    # a second run executes nothing: done points stay done, failed ones are reported
+    again = run_sweep(sweep, out=out, scheduler=scheduler, progress=False)
+    assert again.executed == 0 and again.counts() == summary.counts()
+    assert "--retry-failed" in again.report()
+    assert marker_counts(marker) == {"train1": 1, "train2": 1, "attack": 1}
+    retried = run_sweep(sweep, out=out, scheduler=scheduler, retry_failed=True, progress=False)
+    assert retried.executed == 1 and marker_counts(marker)["train2"] == 2
+    dry = run_sweep(sweep, out=out, dry_run=True, workers=2)
+    assert "marker.ipynb: 5 points, 3 to run" in dry.report() and "projected" in dry.report()
+
+
+def test_stale_running_points_are_rerun_or_recovered(tmp_path, notebooks, scheduler):
+    marker = tmp_path / "marker.log"
+    sweep = write(tmp_path / "stale.yaml", f"""
+name: stale
+notebook_dir: {notebooks}
+defaults: {{MARKER: {marker}}}
+steps:
+  - {{name: s, notebook: marker.ipynb, product: {{LABEL: [lost, finished, fresh]}}}}
+""")
+    out = tmp_path / "out"
+    lost, finished, fresh = expand(load_sweep(sweep))
+    store = ResultsStore(out / "results.sqlite")
+    dead = f"{socket.gethostname()}/999999999/crashed"
+    for point in (lost, finished):
+        store.add_points("stale", "marker.ipynb", {point.key: point.params})
+        store.mark_point(point.key, "running", worker=dead)
+    half = lost.run_dir(out)
+    half.mkdir(parents=True)
+    (half / ".marker.partial.ipynb").write_text("{}")              # killed mid-execution
+    finished.run_dir(out).mkdir(parents=True)                       # killed before marked done
+    (finished.executed_notebook(out)).write_text("{}")
+
+    summary = run_sweep(sweep, out=out, scheduler=scheduler, progress=False)
+    assert summary.ok and summary.executed == 2
+    assert marker_counts(marker) == {"lost": 1, "fresh": 1}
+    assert not (half / ".marker.partial.ipynb").exists()
+    assert store.get_point(finished.key)["status"] == "done"
+    assert store.get_point(lost.key)["attempts"] == 2
+
+
+@pytest.mark.slow
+def test_sweep_of_notebook_01_with_a_failing_point(tmp_path, scheduler):
+    sweep = write(tmp_path / "nb01.yaml", """
+name: nb01
+defaults: {DATASET: synthetic, SEED: 0}
+steps:
+  - name: representations
+    notebook: representations
+    parameters: {INTERACTIVE: false, MAX_CLASSES: 1, CLIPS_PER_CLASS: 1}
+    product:
+      SETTINGS:
+        - [{repr: mfcc, sr: 8000, n_mfcc: 13}]
+        - [{repr: stft, sr: 8000, n_fft: 256}]
+        - [{repr: mfcc, sr: 8000, n_mfcc: 0}]
+""")
+    out = tmp_path / "out"
+    summary = run_sweep(sweep, out=out, scheduler=scheduler, progress=False)
+    good, other, bad = summary.points
+    assert (good.status, other.status, bad.status) == ("done", "done", "failed")
+    assert "SettingError" in bad.error and "n_mfcc" in bad.error
+    failed_nb = nbformat.read(bad.notebook_path, as_version=4)
+    assert any(o.get("ename") == "SettingError" for c in failed_nb.cells
+               for o in c.get("outputs", []))
+    for point in (good, other):
+        run_dir = out / "representations" / point.key
+        assert (run_dir / "feature_statistics.csv").is_file()
+        executed = nbformat.read(run_dir / "01_representations.ipynb", as_version=4)
+        injected = next(c.source for c in executed.cells
+                        if "injected-parameters" in c.metadata.get("tags", []))
+        assert "MAX_CLASSES = 1" in injected and f'OUT_DIR = "{run_dir}"' in injected
+        assert "STORE" not in injected and "CACHE_DIR" not in injected  # not declared by 01
+    rows = ResultsStore(out / "results.sqlite").points_df(sweep="nb01")
+    assert sorted(rows["status"]) == ["done", "done", "failed"]
+    assert set(rows["attempts"]) == {1}
+
+
+def test_kill9_mid_sweep_then_resume_runs_each_finished_point_once(
+    tmp_path, notebooks, scheduler
+):
+    import psutil
+
+    marker = tmp_path / "marker.log"
+    labels = [f"p{i}" for i in range(4)]
+    sweep = write(tmp_path / "kill.yaml", f"""
+name: kill
+notebook_dir: {notebooks}
+defaults: {{MARKER: {marker}, SLEEP: 1.0}}
+steps:
+  - {{name: s, notebook: marker.ipynb, product: {{LABEL: {labels}}}}}
+""")
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "specnb.sweep", str(sweep), "--workers", "2",
+               "--out", str(out), "--no-progress"]
+    runner = subprocess.Popen(command, cwd=tmp_path, start_new_session=True,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 150
+    done_before: set[str] = set()
+    try:
+        while time.monotonic() < deadline and runner.poll() is None:
+            if (out / "results.sqlite").is_file():
+                rows = ResultsStore(out / "results.sqlite").points_df()
+                if not rows.empty:
+                    by_status = rows.groupby("status")["params_json"].agg(list)
+                    if "done" in by_status and "running" in by_status:
+                        done_before = {p["LABEL"] for p in by_status["done"]}
+                        break
+            time.sleep(0.2)
+    finally:
+        os.killpg(runner.pid, signal.SIGKILL)
+        runner.wait()
+    assert done_before, "the sweep never had a point done and another running"
+    kernels = [int(line.split()[1]) for line in marker.read_text().split("\n") if line]
+    gone, alive = psutil.wait_procs([p for p in map(_process, kernels) if p], timeout=15)
+    assert not alive, "orphaned kernels kept running after their worker died"
+    rows = ResultsStore(out / "results.sqlite").points_df()
+    assert "running" in set(rows["status"])                        # left behind by the kill
+
+    rerun = run_sweep(sweep, out=out, scheduler=scheduler, progress=False)   # a new session
+    assert rerun.ok and rerun.executed <= len(labels) - len(done_before)
+    rows = ResultsStore(out / "results.sqlite").points_df(sweep="kill")
+    assert list(rows["status"]) == ["done"] * len(labels)
+    counts = marker_counts(marker)
+    assert set(counts) == set(labels)
+    assert all(counts[label] == 1 for label in done_before)
+    assert all(counts[label] <= 2 for label in labels)
+    for point in rows.itertuples():
+        assert Path(point.notebook_path).is_file()
+        assert not list(Path(point.notebook_path).parent.glob(".*partial*"))
+
+
+def _process(pid: int):
+    import psutil
+
+    try:
+        return psutil.Process(pid)
+    except psutil.NoSuchProcess:
+        return None
