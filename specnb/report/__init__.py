@@ -1,0 +1,44 @@
+"""The report: the paper's Tables 2–9 and Figures 1–6 rebuilt from the results store.
+
+:func:`build_report` reads a results store, builds every table with the paper's published
+numbers beside ours (:mod:`~specnb.report.tables`), one automatic verdict per table
+(:mod:`~specnb.report.verdicts`) and the figures (:mod:`~specnb.report.figures`), and
+:meth:`Report.write_html` exports it as one HTML page. The paper's numbers come from the
+packaged data file read by :func:`load_paper_results`.
+
+Examples
+--------
+>>> from specnb.report import build_report
+>>> report = build_report("runs/sweeps/quick/results.sqlite")  # doctest: +SKIP
+>>> report.tables[3].side("paper").loc[("esc10", "1024"), "accuracy"]  # doctest: +SKIP
+85.17
+"""
+
+from specnb.report.build import Report, build_report
+from specnb.report.figures import ReportFigure, build_figure, build_figures, figure_data
+from specnb.report.paper import load_paper_results, paper_csv_path
+from specnb.report.results import ATTACKS, GALLERY_KEY, HSV_COLORMAP, StoreResults, read_results
+from specnb.report.tables import ReportTable, build_table, build_tables
+from specnb.report.verdicts import NOT_ENOUGH, Verdict, table_verdicts
+
+__all__ = [
+    "ATTACKS",
+    "GALLERY_KEY",
+    "HSV_COLORMAP",
+    "NOT_ENOUGH",
+    "Report",
+    "ReportFigure",
+    "ReportTable",
+    "StoreResults",
+    "Verdict",
+    "build_figure",
+    "build_figures",
+    "build_report",
+    "build_table",
+    "build_tables",
+    "figure_data",
+    "load_paper_results",
+    "paper_csv_path",
+    "read_results",
+    "table_verdicts",
+]

@@ -1,0 +1,277 @@
+"""Our results, read from the results store into tidy frames for the report.
+
+Aggregation (documented once here, used by every table and figure)
+------------------------------------------------------------------
+* Only rows whose status is ``done`` count, and runs need an accuracy.
+* One attack row gives an AUC score (``auc``), a cost per budget
+  (``grads_per_sample_json``: gradient computations per sample at each budget of the grid)
+  and ``cost_to_fr90`` (cost at which the fooling rate first reaches 0.9, NaN if never).
+  Its *gradient count* is the mean of ``grads_per_sample_json`` over the budgets, the
+  paper's "averaged over budgets".
+* Several attack rows of one run and one attack (fold models, norms, parameter sets) are
+  averaged into one value per run and attack.
+* A run's ``auc`` and ``grads`` are the means over the paper's six attacks (:data:`ATTACKS`)
+  that it has; its ``cost`` is the mean ``cost_to_fr90`` over those that reached 0.9. L-BFGS,
+  the paper's baseline, is kept per attack but left out of these means.
+* Attack names are compared in lower case with ``-`` read as ``_`` (``bim-a`` is ``bim_a``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+import pandas as pd
+
+from specnb.store import ResultsStore
+
+__all__ = [
+    "ATTACKS",
+    "GALLERY_KEY",
+    "HSV_COLORMAP",
+    "SETTING_FIELDS",
+    "StoreResults",
+    "attack_name",
+    "open_results_store",
+    "read_results",
+    "wavelet_family",
+]
+
+#: The paper's six attacks, in its column order.
+ATTACKS = ("fgsm", "deepfool", "bim_a", "bim_b", "jsma", "cw")
+
+#: The uniformly distributed HSV rendering of Table 8; every other colour map is "standard".
+HSV_COLORMAP = "hsv-uniform"
+
+#: Key of ``attacks.artefacts_json`` naming the adversarial gallery image (paper Fig. 6): a
+#: PNG, JPEG or SVG file, absolute or relative to the store's folder.
+GALLERY_KEY = "gallery"
+
+#: Setting fields copied into :attr:`StoreResults.runs` (NaN where a representation lacks one).
+SETTING_FIELDS = (
+    "sr", "n_mfcc", "dct_norm", "lifter", "n_fft", "win_length", "wavelet", "frame_ms",
+    "colormap",
+)
+
+_RUN_COLUMNS = ("run_key", "dataset", "repr", "model", "setting_key", "accuracy", "n_params")
+
+
+def attack_name(name: str) -> str:
+    """Canonical attack name: lower case, ``-`` read as ``_``.
+
+    Examples
+    --------
+    >>> attack_name("BIM-a")
+    'bim_a'
+    """
+    return str(name).strip().lower().replace("-", "_")
+
+
+def wavelet_family(wavelet: Any) -> Any:
+    """Mother-wavelet family of Table 5: ``cmor<B>-<C>`` is ``"cmor"``, others unchanged.
+
+    Examples
+    --------
+    >>> wavelet_family("cmor1.5-1.0"), wavelet_family("haar")
+    ('cmor', 'haar')
+    """
+    if isinstance(wavelet, str) and wavelet.startswith("cmor"):
+        return "cmor"
+    return wavelet
+
+
+@dataclass(frozen=True)
+class StoreResults:
+    """The finished results of one store, shaped for the report.
+
+    Attributes
+    ----------
+    runs : pd.DataFrame
+        One row per finished run: ``run_key``, ``dataset``, ``repr``, ``model``,
+        ``setting_key``, ``accuracy`` (percent), ``n_params``, the :data:`SETTING_FIELDS`,
+        ``wavelet_family``, ``standard`` (True unless the colour map is
+        :data:`HSV_COLORMAP`), per attack ``<attack>_auc``, ``<attack>_grads`` and
+        ``<attack>_cost`` for :data:`ATTACKS` and any other stored attack, and the means over
+        the six attacks ``auc``, ``grads``, ``cost``.
+    transfers : pd.DataFrame
+        One row per finished transfer between two runs of the same dataset and
+        representation: ``dataset``, ``repr``, ``source``, ``target`` (models), ``attack``,
+        ``ratio``.
+    galleries : pd.DataFrame
+        One row per attack row naming a gallery image: ``run_key``, ``dataset``, ``repr``,
+        ``model``, ``attack``, ``path`` (absolute Path), ``exists``.
+    store_path : Path
+        The database file.
+    """
+
+    runs: pd.DataFrame
+    transfers: pd.DataFrame
+    galleries: pd.DataFrame
+    store_path: Path
+
+    @property
+    def empty(self) -> bool:
+        """True when the store holds no finished run."""
+        return self.runs.empty
+
+
+def open_results_store(store: Union[ResultsStore, str, Path]) -> ResultsStore:
+    """Open an existing results store (a database file or a run folder holding one).
+
+    Raises
+    ------
+    FileNotFoundError
+        Nothing is there: the report never creates an empty store by mistake.
+    """
+    if isinstance(store, ResultsStore):
+        return store
+    path = Path(store)
+    file = path / "results.sqlite" if path.is_dir() else path
+    if not file.is_file():
+        raise FileNotFoundError(f"no results store at {path}")
+    return ResultsStore(file)
+
+
+def read_results(store: Union[ResultsStore, str, Path]) -> StoreResults:
+    """Read the finished runs, attacks and transfers of a results store.
+
+    Parameters
+    ----------
+    store : ResultsStore, str or Path
+        The store, its file, or the run folder holding ``results.sqlite``.
+
+    Returns
+    -------
+    StoreResults
+
+    Raises
+    ------
+    FileNotFoundError
+        No store at that path.
+
+    Examples
+    --------
+    >>> results = read_results("runs/sweeps/paper/results.sqlite")  # doctest: +SKIP
+    >>> results.runs[["dataset", "repr", "model", "accuracy", "auc"]]  # doctest: +SKIP
+    """
+    opened = open_results_store(store)
+    runs = _runs(opened.runs_df(status="done"))
+    attacks = opened.attacks_df(status="done")
+    attacks = attacks[attacks["run_key"].isin(runs["run_key"])]
+    runs = _with_attacks(runs, attacks)
+    transfers = _transfers(opened.transfers_df(status="done"), runs)
+    galleries = _galleries(attacks, runs, opened.path.parent)
+    return StoreResults(runs=runs, transfers=transfers, galleries=galleries,
+                        store_path=opened.path)
+
+
+def _runs(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame[frame["acc_mean"].notna()]
+    rows = []
+    for record in frame.to_dict("records"):
+        setting = record.get("setting_json") or {}
+        row: dict[str, Any] = {
+            "run_key": record["run_key"],
+            "dataset": record["dataset"],
+            "repr": record["repr"] or setting.get("repr"),
+            "model": record["model"],
+            "setting_key": record["setting_key"],
+            "accuracy": 100.0 * float(record["acc_mean"]),
+            "n_params": _number(record["n_params"]),
+        }
+        for name in SETTING_FIELDS:
+            row[name] = setting.get(name, math.nan)
+        rows.append(row)
+    runs = pd.DataFrame(rows, columns=[*_RUN_COLUMNS, *SETTING_FIELDS])
+    runs = runs.astype({"accuracy": "float64", "n_params": "float64"})
+    runs["wavelet_family"] = [wavelet_family(w) for w in runs["wavelet"]]
+    runs["standard"] = [c != HSV_COLORMAP for c in runs["colormap"]]
+    return runs
+
+
+def _number(value: Any) -> float:
+    return math.nan if value is None or pd.isna(value) else float(value)
+
+
+def _mean_grads(grads: Any) -> float:
+    """Mean gradient computations per sample over the budget grid (NaN when absent)."""
+    if grads is None:
+        return math.nan
+    values = np.asarray(
+        [math.nan if g is None else g for g in np.ravel(np.asarray(grads, dtype=object))],
+        dtype=np.float64,
+    )
+    return float(np.nanmean(values)) if np.isfinite(values).any() else math.nan
+
+
+def _with_attacks(runs: pd.DataFrame, attacks: pd.DataFrame) -> pd.DataFrame:
+    per_attack = pd.DataFrame(
+        {
+            "run_key": attacks["run_key"].astype(str),
+            "attack": [attack_name(a) for a in attacks["attack"]],
+            "auc": attacks["auc"].astype("float64"),
+            "grads": [_mean_grads(g) for g in attacks["grads_per_sample_json"]],
+            "cost": attacks["cost_to_fr90"].astype("float64"),
+        }
+    )
+    means = per_attack.groupby(["run_key", "attack"]).mean()
+    wide = means.unstack("attack")
+    names = [*ATTACKS, *sorted(set(per_attack["attack"]) - set(ATTACKS))]
+    out = runs.set_index("run_key")
+    for name in names:
+        for metric in ("auc", "grads", "cost"):
+            column = (metric, name)
+            values = wide[column] if column in wide.columns else pd.Series(dtype="float64")
+            out[f"{name}_{metric}"] = values.reindex(out.index).astype("float64")
+    for metric in ("auc", "grads", "cost"):
+        six = out[[f"{a}_{metric}" for a in ATTACKS]]
+        out[metric] = six.mean(axis=1, skipna=True)
+    return out.reset_index()
+
+
+def _transfers(frame: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
+    columns = ["dataset", "repr", "source", "target", "attack", "ratio"]
+    info = runs.set_index("run_key")[["dataset", "repr", "model"]]
+    frame = frame[frame["ratio"].notna()]
+    known = frame["source_run_key"].isin(info.index) & frame["target_run_key"].isin(info.index)
+    frame = frame[known]
+    source = info.loc[frame["source_run_key"]].reset_index(drop=True)
+    target = info.loc[frame["target_run_key"]].reset_index(drop=True)
+    same = (source["dataset"] == target["dataset"]) & (source["repr"] == target["repr"])
+    out = pd.DataFrame(
+        {
+            "dataset": source["dataset"],
+            "repr": source["repr"],
+            "source": source["model"],
+            "target": target["model"],
+            "attack": [attack_name(a) for a in frame["attack"]],
+            "ratio": frame["ratio"].astype("float64").to_numpy(),
+        },
+        columns=columns,
+    )
+    return out[same.to_numpy()].reset_index(drop=True)
+
+
+def _galleries(attacks: pd.DataFrame, runs: pd.DataFrame, root: Path) -> pd.DataFrame:
+    info = runs.set_index("run_key")[["dataset", "repr", "model"]]
+    rows = []
+    for record in attacks.to_dict("records"):
+        artefacts = record.get("artefacts_json")
+        name = artefacts.get(GALLERY_KEY) if isinstance(artefacts, dict) else None
+        if not name:
+            continue
+        path = Path(str(name))
+        path = path if path.is_absolute() else root / path
+        run = info.loc[record["run_key"]]
+        rows.append(
+            {
+                "run_key": record["run_key"], "dataset": run["dataset"], "repr": run["repr"],
+                "model": run["model"], "attack": attack_name(record["attack"]), "path": path,
+                "exists": path.is_file(),
+            }
+        )
+    columns = ["run_key", "dataset", "repr", "model", "attack", "path", "exists"]
+    return pd.DataFrame(rows, columns=columns)
