@@ -8,7 +8,6 @@ computes its representation and image itself. :func:`reclassify` is that system;
 
 from __future__ import annotations
 
-import math
 from typing import Any, Optional, Union
 
 import numpy as np
