@@ -1,0 +1,36 @@
+"""One training experiment from dataset to results store, and back: the jobs of notebook 02.
+
+A :class:`TrainingJob` names everything that shapes a trained run: the dataset (and where it
+lives), the representation setting, the augmentation and the :class:`~specnb.training.TrainConfig`.
+:func:`run_training_job` turns it into images through the feature cache, trains with
+:func:`~specnb.training.train_cv`, records the run in the :class:`~specnb.store.ResultsStore`
+and saves the figures; :func:`load_trained_run` gives the attack notebooks the trained fold
+models and the test split back.
+
+Modules
+-------
+job
+    :class:`TrainingJob`, the frozen, validated, hashable description of a run.
+run
+    :func:`run_training_job` and :func:`open_store`.
+tables
+    :func:`split_summary` and :func:`fold_summary`, the notebook's tables.
+trained
+    :class:`TrainedRun` and :func:`load_trained_run`.
+"""
+
+from specnb.experiments.job import TrainingJob
+from specnb.experiments.run import TRAIN_FOLDER, open_store, run_training_job
+from specnb.experiments.tables import fold_summary, split_summary
+from specnb.experiments.trained import TrainedRun, load_trained_run
+
+__all__ = [
+    "TRAIN_FOLDER",
+    "TrainedRun",
+    "TrainingJob",
+    "fold_summary",
+    "load_trained_run",
+    "open_store",
+    "run_training_job",
+    "split_summary",
+]
