@@ -12,6 +12,7 @@ __all__ = ["MAIN_CHAIN", "run_main_job", "export_html"]
 #: (notebook, parameters) of the main job on the synthetic set: small enough for a 2-core CPU.
 MAIN_CHAIN: list[tuple[str, dict[str, Any]]] = [
     ("representations", {"INTERACTIVE": False, "MAX_CLASSES": 10}),
+    ("training", {}),
 ]
 
 

@@ -345,6 +345,7 @@ steps:
     half = lost.run_dir(out)
     half.mkdir(parents=True)
     (half / ".marker.partial.ipynb").write_text("{}")              # killed mid-execution
+    (half / "checkpoint.pt").write_text("epoch 3")                  # what it had saved
     finished.run_dir(out).mkdir(parents=True)                       # killed before marked done
     (finished.executed_notebook(out)).write_text("{}")
 
@@ -352,6 +353,7 @@ steps:
     assert summary.ok and summary.executed == 2
     assert marker_counts(marker) == {"lost": 1, "fresh": 1}
     assert not (half / ".marker.partial.ipynb").exists()
+    assert (half / "checkpoint.pt").read_text() == "epoch 3"        # kept, so it can resume
     assert store.get_point(finished.key)["status"] == "done"
     assert store.get_point(lost.key)["attempts"] == 2
 

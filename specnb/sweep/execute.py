@@ -10,7 +10,7 @@ from typing import Any, Mapping
 from specnb.notebook_runner import run_notebook
 from specnb.store import ResultsStore
 
-from .state import WorkerId, clear_run_dir, stale_owner
+from .state import WorkerId, stale_owner
 
 __all__ = ["PointResult", "PointTask", "execute_notebook_atomically", "execute_point"]
 
@@ -77,9 +77,11 @@ class PointResult:
 def execute_notebook_atomically(
     notebook: Path, run_dir: Path, params: Mapping[str, Any], *, timeout: int | None = None
 ) -> Path:
-    """Execute ``notebook`` into a fresh ``run_dir``; the executed copy appears only when done.
+    """Execute ``notebook`` in ``run_dir``; the executed copy appears only when done.
 
-    Papermill writes to ``.<stem>.partial.ipynb``; on success that file is synced and
+    An earlier attempt's partial or failed notebook is removed, but the rest of the run
+    folder is kept, so a retried training point resumes from its checkpoints instead of
+    starting over (the chain's notebooks are written to resume). Papermill writes to ``.<stem>.partial.ipynb``; on success that file is synced and
     renamed to ``<run_dir>/<notebook name>`` in one step, so a notebook under its final name
     is always a complete execution. On failure it becomes ``<stem>.failed.ipynb``.
 
@@ -88,7 +90,7 @@ def execute_notebook_atomically(
     notebook : Path
         Source notebook.
     run_dir : Path
-        Run folder; an earlier attempt's folder is removed first.
+        Run folder (kept across attempts).
     params : mapping
         Values for the ``parameters`` cell; also written to ``parameters.json``.
     timeout : int, optional
@@ -104,7 +106,8 @@ def execute_notebook_atomically(
     papermill.PapermillExecutionError
         A cell raised; the exception carries ``failed_notebook`` (attribute added here).
     """
-    clear_run_dir(run_dir)
+    for stale in (f".{notebook.stem}.partial.ipynb", f"{notebook.stem}.failed.ipynb"):
+        (run_dir / stale).unlink(missing_ok=True)
     return run_notebook(notebook, run_dir, params, timeout=timeout)
 
 

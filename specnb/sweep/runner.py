@@ -24,7 +24,7 @@ from .estimate import estimate, measured_timings
 from .execute import PointResult, PointTask, execute_point
 from .grid import Point, expand
 from .spec import SweepSpec, load_sweep
-from .state import RunnerLock, clear_run_dir, new_session, stale_owner
+from .state import RunnerLock, new_session, stale_owner
 from .summary import PointOutcome, SweepSummary
 
 __all__ = ["STORE_NAME", "default_out", "run_sweep"]
@@ -157,9 +157,6 @@ class _Run:
 
     def _reconcile(self) -> None:
         """Sort every point into done, failed, busy or waiting, repairing stale states."""
-        for step in self.spec.steps:
-            for trash in (self.out / step.name).glob(".trash-*"):
-                clear_run_dir(trash)
         for point in self.points:
             row = self.store.get_point(point.key) or {"status": "pending"}
             final = point.executed_notebook(self.out)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import shutil
 import socket
 import uuid
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ from typing import IO, Any, Mapping
 from .spec import SweepError
 
 __all__ = [
-    "RunnerLock", "WorkerId", "clear_run_dir", "new_session", "process_alive", "stale_owner",
+    "RunnerLock", "WorkerId", "new_session", "process_alive", "stale_owner",
 ]
 
 
@@ -87,14 +86,6 @@ def process_alive(worker: WorkerId, started_at: str | None) -> bool | None:
     if started_at is None:
         return True
     return created <= datetime.fromisoformat(started_at).timestamp()
-
-
-def clear_run_dir(run_dir: Path) -> None:
-    """Remove an earlier attempt's run folder: renamed away in one step, then deleted."""
-    if run_dir.exists():
-        trash = run_dir.with_name(f".trash-{run_dir.name}-{uuid.uuid4().hex[:8]}")
-        os.rename(run_dir, trash)
-        shutil.rmtree(trash, ignore_errors=True)
 
 
 class RunnerLock:
