@@ -24,11 +24,25 @@ __all__ = [
 _UNITS = {"mfcc": "coefficient", "stft": "dB", "mel": "dB", "wavelet": "dB"}
 
 
-def plot_waveform(ax: Axes, y: np.ndarray, sr: int, title: str = "waveform") -> None:
-    """Draw a waveform ``y`` (shape (n,)) sampled at ``sr`` Hz against time in seconds."""
-    t = np.arange(len(y)) / float(sr)
-    ax.plot(t, y, linewidth=0.5, color="#1f77b4")
-    ax.set(xlabel="time (s)", ylabel="amplitude", title=title, xlim=(0, t[-1] if len(t) else 1))
+def plot_waveform(ax: Axes, y: np.ndarray, sr: int, title: str = "waveform",
+                  max_columns: int = 2000) -> None:
+    """Draw a waveform ``y`` (shape (n,)) sampled at ``sr`` Hz against time in seconds.
+
+    A waveform longer than ``2 * max_columns`` samples is drawn as its envelope: the minimum
+    and maximum of each of ``max_columns`` equal spans, which is what a line through every
+    sample looks like at screen resolution, drawn many times faster.
+    """
+    y = np.asarray(y)
+    duration = len(y) / float(sr)
+    if len(y) > 2 * max_columns:
+        edges = np.linspace(0, len(y), max_columns + 1).astype(int)
+        low = np.minimum.reduceat(y, edges[:-1])
+        high = np.maximum.reduceat(y, edges[:-1])
+        ax.fill_between(edges / float(sr), np.append(low, low[-1]), np.append(high, high[-1]),
+                        step="post", linewidth=0, color="#1f77b4")
+    else:
+        ax.plot(np.arange(len(y)) / float(sr), y, linewidth=0.5, color="#1f77b4")
+    ax.set(xlabel="time (s)", ylabel="amplitude", title=title, xlim=(0, duration or 1))
 
 
 def plot_representation(ax: Axes, raw: np.ndarray, setting: Setting, title: str = "") -> None:

@@ -28,6 +28,8 @@ def test_explorer_starts_on_a_clip_with_audio(explorer):
     assert image.shape == (3, 128, 128)
     y, sr = sf.read(io.BytesIO(explorer.audio.value))
     assert sr == setting.sr and len(y) == 5 * sr
+    assert explorer.left._controls["hop_length"].index == 0  # "default", not a blank box
+    assert bytes(explorer.figure.value[:8]) == b"\x89PNG\r\n\x1a\n"
 
 
 def test_changing_representation_and_setting_redraws(explorer):

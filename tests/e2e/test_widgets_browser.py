@@ -1,0 +1,136 @@
+"""The notebooks' widgets in JupyterLab 4 and Chromium, used as a person uses them.
+
+Each test opens a notebook, runs all its cells from the menu, checks that the widgets render as
+widgets (DOM elements, not their text repr), changes settings and checks that the figure, the
+values shown and the audio follow. Screenshots of each state go to ``tests/output/e2e/<test>``
+with ``timings.json``: the browser's redraw seconds per change beside the kernel's.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING
+
+import pytest
+
+from lab_driver import LabNotebook
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Locator
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
+
+#: Notebook 01 with one class and two settings in its batch part; the explorer is unchanged.
+EXPLORER_PARAMETERS = {
+    "MAX_CLASSES": 1,
+    "SETTINGS": [{"repr": "mfcc", "sr": 16000, "n_mfcc": 13},
+                 {"repr": "wavelet", "sr": 8000, "wavelet": "haar"}],
+}
+FIGURE = "img.widget-image"
+TIMING = re.compile(r"computed in ([\d.]+) s, drawn in ([\d.]+) s")
+
+#: The smallest widget notebook: a debounced slider driving an HTML readout.
+SLIDER_NOTEBOOK = {
+    "cells": [{
+        "cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+        "source": (
+            "import ipywidgets as W\n"
+            "n = W.IntSlider(value=3, min=0, max=20, description='n', continuous_update=False)\n"
+            "shown = W.HTML('<b>n = 3</b>')\n"
+            "n.observe(lambda change: setattr(shown, 'value', f\"<b>n = {change['new']}</b>\"),\n"
+            "          names='value')\n"
+            "W.VBox([n, shown])\n"),
+    }],
+    "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
+                                "name": "python3"}},
+    "nbformat": 4, "nbformat_minor": 5,
+}
+
+
+def _stats(explorer: Locator) -> list[str]:
+    """The explorer's statistics rows, one per setting shown."""
+    return explorer.locator(".widget-html table tr").all_inner_texts()[1:]
+
+
+def _kernel_timing(explorer: Locator) -> dict[str, float]:
+    found = TIMING.search(explorer.locator(".widget-html small").inner_text())
+    assert found, "the explorer shows no computation time"
+    return {"compute_s": float(found[1]), "draw_s": float(found[2])}
+
+
+def _audio(explorer: Locator) -> dict:
+    """The ``<audio>`` element's source, duration (s), ready state and error code."""
+    return explorer.locator("audio").evaluate(
+        """a => new Promise(done => {
+            const report = () => done({src: a.currentSrc || a.src, duration: a.duration,
+                                       ready: a.readyState, error: a.error && a.error.code});
+            if (a.readyState >= 1 || a.error) report();
+            else { a.addEventListener("loadedmetadata", report, {once: true});
+                   a.addEventListener("error", report, {once: true});
+                   setTimeout(report, 5000); }
+        })""")
+
+
+def test_representation_explorer_in_jupyterlab(lab: LabNotebook) -> None:
+    explorer, run_all_s = lab.open_and_run("01_representations.ipynb", EXPLORER_PARAMETERS,
+                                           ".widget-toggle-buttons", timeout_s=120)
+    timings: dict[str, object] = {"run_all_s": run_all_s}
+    assert explorer.locator(".widget-toggle-buttons:visible button").count() == 4
+    assert explorer.locator(".widget-dropdown:visible select").count() == 3 + 5  # clip + stft
+    assert lab.dropdown(explorer, "hop_length").input_value() == "default"
+    explorer.locator(FIGURE).wait_for()
+    lab.image_digest(explorer, FIGURE)
+    stats = _stats(explorer)
+    assert len(stats) == 1 and stats[0].startswith("stft(sr=22050, n_fft=2048")
+    audio = _audio(explorer)
+    assert audio["src"].startswith(("blob:", "data:")) and audio["error"] is None
+    assert audio["duration"] == pytest.approx(5.0, abs=0.01)
+    assert lab.clipped(explorer) == []
+    lab.screenshot(explorer, "explorer_loaded_stft")
+
+    steps = [
+        ("mel", lambda: lab.toggle(explorer, "mel"), "mel(sr=22050, n_fft=2048"),
+        ("mel_n_fft_512", lambda: lab.choose(explorer, "n_fft", "512"),
+         "mel(sr=22050, n_fft=512"),
+        ("mel_sr_8000", lambda: lab.choose(explorer, "sr", "8000"), "mel(sr=8000, n_fft=512"),
+    ]
+    for shot, action, label in steps:
+        seconds, _ = lab.redraw(explorer, FIGURE, action, f"explorer_{shot}")
+        now = _stats(explorer)
+        assert now != stats and now[0].startswith(label), (shot, now)
+        stats = now
+        timings[shot] = {"browser_s": seconds, **_kernel_timing(explorer)}
+    audio_8k = _audio(explorer)
+    assert audio_8k["src"] != audio["src"] and audio_8k["error"] is None
+    assert audio_8k["duration"] == pytest.approx(5.0, abs=0.01)
+
+    compare = explorer.locator(".widget-checkbox input[type=checkbox]")
+    seconds, _ = lab.redraw(explorer, FIGURE, compare.check, "explorer_compare_mel_mfcc")
+    timings["compare"] = {"browser_s": seconds, **_kernel_timing(explorer)}
+    rows = _stats(explorer)
+    assert len(rows) == 2 and rows[0] == stats[0] and rows[1].startswith("mfcc(sr=22050")
+    assert explorer.locator(".widget-toggle-buttons:visible").count() == 2
+    assert lab.clipped(explorer) == []
+
+    assert lab.text_reprs() == [] and lab.page_errors == []
+    (lab.shots / "timings.json").write_text(json.dumps(timings, indent=1))
+
+
+def test_a_debounced_slider_renders_and_drives_its_output(lab: LabNotebook) -> None:
+    (lab.root / "slider.ipynb").write_text(json.dumps(SLIDER_NOTEBOOK))
+    lab.open("slider.ipynb")
+    lab.run_all(timeout_s=60)
+    output = lab.widget_output(".widget-slider")
+    assert lab.text_reprs() == []
+    assert output.locator(".noUi-handle").count() == 1
+    shown = output.locator(".widget-html-content")
+    lab.screenshot(output, "slider_loaded")
+
+    lab.set_slider(output, "n", "12")
+    assert lab.slider(output, "n").locator(".widget-readout").inner_text() == "12"
+    shown.filter(has_text="n = 12").wait_for()
+    lab.nudge_slider(output, "n", -2)
+    shown.filter(has_text="n = 10").wait_for()
+    lab.screenshot(output, "slider_moved_to_10")
+    assert lab.page_errors == []
