@@ -1,0 +1,87 @@
+"""Adversarial attacks on [0, 1] image classifiers, batched, with exact gradient counts.
+
+Every attack is called as ``attack(images, labels, target_labels=None) -> adv_images`` and
+records ``grad_counts`` (per sample) and ``total_grads`` (per batch) for its last call; see
+:mod:`specnb.attacks.base` for what one gradient computation is.
+
+Examples
+--------
+>>> from torch import nn
+>>> net = nn.Sequential(nn.Flatten(), nn.Linear(12, 3))
+>>> attack = make_attack("bim-a", net, eps=0.1, steps=5)
+>>> attack.variant
+'a'
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+from specnb.attacks.base import Attack
+from specnb.attacks.bim import BIM
+from specnb.attacks.counting import CountedAttack, CountingModel, count_gradients
+from specnb.attacks.cw import CW, cw_loss, cw_margin
+from specnb.attacks.deepfool import DeepFool
+from specnb.attacks.fgsm import FGSM
+from specnb.attacks.jsma import JSMA
+from specnb.attacks.lbfgs import LBFGS
+from specnb.attacks.targets import random_targets
+
+ATTACKS: dict[str, type[Attack]] = {
+    cls.name: cls for cls in (FGSM, BIM, JSMA, CW, DeepFool, LBFGS)
+}
+"""Attack classes by name."""
+
+BIM_VARIANTS = {"bim-a": "a", "bim-b": "b"}
+
+
+def make_attack(name: str, model: nn.Module, **params: Any) -> Attack:
+    """Build an attack by name: one of :data:`ATTACKS`, or ``"bim-a"`` / ``"bim-b"``.
+
+    Parameters
+    ----------
+    name : str
+        Attack name (case-insensitive).
+    model : torch.nn.Module
+        Classifier of [0, 1] images returning logits.
+    **params
+        Constructor arguments of the attack class.
+
+    Returns
+    -------
+    Attack
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> make_attack("FGSM", nn.Linear(2, 2), eps=0.1).eps
+    0.1
+    """
+    key = name.lower()
+    if key in BIM_VARIANTS:
+        return BIM(model, variant=BIM_VARIANTS[key], **params)
+    if key not in ATTACKS:
+        known = sorted([*ATTACKS, *BIM_VARIANTS])
+        raise ValueError(f"unknown attack {name!r}; choose one of {known}")
+    return ATTACKS[key](model, **params)
+
+
+__all__ = [
+    "ATTACKS",
+    "BIM",
+    "CW",
+    "FGSM",
+    "JSMA",
+    "LBFGS",
+    "Attack",
+    "CountedAttack",
+    "CountingModel",
+    "DeepFool",
+    "count_gradients",
+    "cw_loss",
+    "cw_margin",
+    "make_attack",
+    "random_targets",
+]

@@ -1,0 +1,295 @@
+"""The attack base class: input checks, model mode, target labels and gradient counting.
+
+Gradient computation
+--------------------
+One *gradient computation* is the gradient of a scalar function of one sample's logits with
+respect to that sample's input image, obtained by one backward pass through the model. A
+backward pass over a batch of ``n`` samples that all receive a non-zero output gradient is
+``n`` gradient computations. Samples that ride along in a batched pass with a zero output
+gradient (a sample that finished in the same forward pass, a Carlini-Wagner sample whose
+margin term is saturated) are not counted: nothing of theirs is asked for, and the attack
+drops them from the next pass on. :class:`~specnb.attacks.counting.CountingModel` checks the
+counts independently by hooking the model input.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor, nn
+
+from specnb.attacks.targets import check_target_labels, random_targets
+
+
+def check_positive(name: str, value: float, *, allow_zero: bool = False) -> float:
+    """Return ``value`` as a float, raising ``ValueError`` naming ``name`` if it is not positive.
+
+    Parameters
+    ----------
+    name : str
+        Parameter name used in the error message.
+    value : float
+        The value to check; must be finite.
+    allow_zero : bool
+        Accept ``0`` as well.
+
+    Returns
+    -------
+    float
+        ``value`` converted to ``float``.
+
+    Examples
+    --------
+    >>> check_positive("eps", 0.1)
+    0.1
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    value = float(value)
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be finite and {bound}, got {value}")
+    return value
+
+
+def check_count(name: str, value: int, *, minimum: int = 1) -> int:
+    """Return ``value``, raising ``ValueError`` naming ``name`` unless it is an int >= ``minimum``.
+
+    Parameters
+    ----------
+    name : str
+        Parameter name used in the error message.
+    value : int
+        The value to check.
+    minimum : int
+        Smallest accepted value.
+
+    Returns
+    -------
+    int
+        ``value``.
+
+    Examples
+    --------
+    >>> check_count("steps", 10)
+    10
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def check_choice(name: str, value: str, choices: Sequence[str]) -> str:
+    """Return ``value``, raising ``ValueError`` naming ``name`` unless it is one of ``choices``.
+
+    Parameters
+    ----------
+    name : str
+        Parameter name used in the error message.
+    value : str
+        The value to check.
+    choices : sequence of str
+        Accepted values.
+
+    Returns
+    -------
+    str
+        ``value``.
+
+    Examples
+    --------
+    >>> check_choice("norm", "l2", ("linf", "l2"))
+    'l2'
+    """
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}")
+    return value
+
+
+def check_batch(images: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
+    """Validate an attack batch and return detached copies on the images' device.
+
+    Parameters
+    ----------
+    images : torch.Tensor, shape (B, C, H, W)
+        Floating-point images in [0, 1].
+    labels : torch.Tensor, shape (B,)
+        Integer class labels.
+
+    Returns
+    -------
+    images, labels : torch.Tensor
+        ``images`` detached, ``labels`` as int64 on ``images.device``.
+
+    Examples
+    --------
+    >>> x, y = check_batch(torch.zeros(2, 3, 4, 4), torch.tensor([0, 1]))
+    >>> y.dtype
+    torch.int64
+    """
+    if not isinstance(images, Tensor) or not images.is_floating_point() or images.dim() != 4:
+        raise ValueError("images must be a floating-point tensor of shape (B, C, H, W)")
+    if images.shape[0] == 0:
+        raise ValueError("images is an empty batch")
+    if not torch.isfinite(images).all():
+        raise ValueError("images contains NaN or infinite values")
+    if images.min() < 0 or images.max() > 1:
+        raise ValueError(
+            f"images must lie in [0, 1], got range [{images.min().item():.4g}, "
+            f"{images.max().item():.4g}]"
+        )
+    if not isinstance(labels, Tensor) or labels.dim() != 1 or labels.is_floating_point():
+        raise ValueError("labels must be an integer tensor of shape (B,)")
+    if labels.shape[0] != images.shape[0]:
+        raise ValueError(
+            f"labels has {labels.shape[0]} entries but images holds {images.shape[0]} samples"
+        )
+    return images.detach(), labels.detach().to(images.device, torch.long)
+
+
+class Attack:
+    """Base class of the attacks: ``attack(images, labels, target_labels=None) -> adv_images``.
+
+    Subclasses implement :meth:`forward` on a validated batch. Calling the attack puts the
+    model in eval mode (restoring every module's mode afterwards), resolves target labels for
+    targeted attacks (random wrong labels drawn from ``seed`` when none are given), and records
+    the gradient computations of the call in :attr:`grad_counts` and :attr:`total_grads`.
+    Work happens on the device of ``images``; the model must already live there.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Classifier mapping (B, C, H, W) images in [0, 1] to (B, K) logits.
+    targeted : bool
+        Drive samples to target labels instead of away from their labels.
+    seed : int
+        Seed of the random target labels drawn when none are given.
+
+    Attributes
+    ----------
+    grad_counts : torch.Tensor, shape (B,), int64
+        Gradient computations per sample in the last call (see the module docstring).
+    total_grads : int
+        Their sum over the batch.
+    """
+
+    name: ClassVar[str] = ""
+    budget: ClassVar[str] = ""
+    param_names: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, model: nn.Module, *, targeted: bool, seed: int) -> None:
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        self.model = model
+        self.targeted = bool(targeted)
+        self.seed = check_count("seed", seed, minimum=0)
+        self.grad_counts = torch.zeros(0, dtype=torch.long)
+        self.total_grads = 0
+        self._counts = torch.zeros(0, dtype=torch.long)
+        self._classes: tuple[nn.Module | None, int] = (None, 0)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The attack's settings as a plain dict (constructor arguments besides the model)."""
+        return {name: getattr(self, name) for name in (*self.param_names, "targeted", "seed")}
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        return f"{type(self).__name__}({inner})"
+
+    def __call__(
+        self, images: Tensor, labels: Tensor, target_labels: Tensor | None = None
+    ) -> Tensor:
+        """Attack a batch.
+
+        Parameters
+        ----------
+        images : torch.Tensor, shape (B, C, H, W)
+            Clean images in [0, 1].
+        labels : torch.Tensor, shape (B,)
+            True labels.
+        target_labels : torch.Tensor, shape (B,), optional
+            Targets of a targeted attack, each different from its label; drawn at random
+            (seeded) when omitted. Must be omitted for untargeted attacks.
+
+        Returns
+        -------
+        torch.Tensor, shape (B, C, H, W)
+            Adversarial images in [0, 1], on the device of ``images``.
+        """
+        images, labels = check_batch(images, labels)
+        self._check_model_device(images.device)
+        modes = [(module, module.training) for module in self.model.modules()]
+        self.model.eval()
+        try:
+            num_classes = self._num_classes(images)
+            if labels.min() < 0 or labels.max() >= num_classes:
+                raise ValueError(f"labels must lie in [0, {num_classes}), the model's classes")
+            goals = self._resolve_targets(labels, target_labels, num_classes)
+            self._counts = torch.zeros(images.shape[0], dtype=torch.long, device=images.device)
+            with torch.enable_grad():
+                adv = self.forward(images, labels, goals).detach()
+        finally:
+            for module, training in modes:
+                module.training = training
+        self.grad_counts = self._counts.cpu()
+        self.total_grads = int(self.grad_counts.sum())
+        return adv
+
+    def forward(self, images: Tensor, labels: Tensor, target_labels: Tensor | None) -> Tensor:
+        """Craft adversarial images for a validated batch (``target_labels`` None if untargeted)."""
+        raise NotImplementedError
+
+    def _input_grad(
+        self, scalar: Tensor, inputs: Tensor, rows: Tensor | None, *, retain_graph: bool = False
+    ) -> Tensor:
+        """Gradient of ``scalar`` w.r.t. ``inputs``, counting one computation per ``rows`` entry.
+
+        ``rows`` holds the batch indices of the samples whose output gradient is non-zero;
+        None stands for every sample of the batch.
+        """
+        (grad,) = torch.autograd.grad(scalar, inputs, retain_graph=retain_graph)
+        if rows is None:
+            self._counts += 1
+        else:
+            self._counts[rows] += 1
+        return grad
+
+    def _resolve_targets(
+        self, labels: Tensor, target_labels: Tensor | None, num_classes: int
+    ) -> Tensor | None:
+        if not self.targeted:
+            if target_labels is not None:
+                raise ValueError(
+                    f"{type(self).__name__} is untargeted; pass targeted=True to use "
+                    "target_labels"
+                )
+            return None
+        if target_labels is None:
+            return random_targets(labels, num_classes, self.seed)
+        return check_target_labels(target_labels, labels, num_classes)
+
+    def _num_classes(self, images: Tensor) -> int:
+        """Classes of the model, from one forward pass of one image (cached per model)."""
+        model, classes = self._classes
+        if model is self.model and classes:
+            return classes
+        with torch.no_grad():
+            logits = self.model(images[:1])
+        if logits.dim() != 2:
+            shape = tuple(logits.shape)
+            raise ValueError(f"the model must return (B, K) logits, got shape {shape}")
+        self._classes = (self.model, int(logits.shape[1]))
+        return self._classes[1]
+
+    def _check_model_device(self, device: torch.device) -> None:
+        param = next(self.model.parameters(), None)
+        if param is not None and param.device != device:
+            raise ValueError(
+                f"images are on {device} but the model is on {param.device}; move one of them"
+            )

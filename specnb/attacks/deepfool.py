@@ -1,0 +1,147 @@
+"""DeepFool (Moosavi-Dezfooli et al. 2016), l2 and l-inf, untargeted or targeted, batched."""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar
+
+import torch
+from torch import Tensor, nn
+
+from specnb.attacks.base import Attack, check_choice, check_count, check_positive
+from specnb.attacks.fgsm import NORMS
+
+MARGIN_PUSH = 1e-4
+
+
+def _dual_norm(grad: Tensor, norm: str) -> Tensor:
+    """Norm dual to the attack norm, per row: l2 for l2, l1 for l-inf."""
+    return grad.norm(p=2 if norm == "l2" else 1, dim=1)
+
+
+class DeepFool(Attack):
+    """Step to the nearest linearised decision boundary until the prediction changes.
+
+    Untargeted: the candidates are the ``candidates - 1`` classes with the largest clean
+    logits besides the label. For each sample still classified as its label, one backward
+    pass per candidate ``k`` gives ``w_k = grad(Z_k - Z_y)`` with ``f_k = Z_k - Z_y``; the step
+    goes to the closest boundary ``l = argmin |f_k| / ||w_k||_*``:
+    ``r = (|f_l| + 1e-4) w_l / ||w_l||_2^2`` (l2) or ``(|f_l| + 1e-4) sign(w_l) / ||w_l||_1``
+    (l-inf). Targeted: one backward pass per iteration on ``Z_t - Z_p`` (``p`` the current
+    prediction) until the target wins. The adversarial image is
+    ``clip(x + (1 + overshoot) * sum(r))``. A sample stops at its first success and costs no
+    more gradients; ``candidates - 1`` (untargeted) or 1 (targeted) gradient computations
+    per sample and iteration.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Classifier of [0, 1] images returning logits.
+    norm : {"l2", "linf"}
+        Norm of the minimal perturbation.
+    overshoot : float
+        Relative overshoot past the boundary, >= 0.
+    max_iter : int
+        Largest number of iterations (the budget; 0 returns the images unchanged).
+    candidates : int
+        Classes considered, the label included (capped at the number of classes), >= 2.
+    targeted : bool
+        Aim at target labels (random wrong labels drawn from ``seed`` unless given).
+    seed : int
+        Seed of the random target labels.
+
+    Examples
+    --------
+    >>> net = nn.Sequential(nn.Flatten(), nn.Linear(12, 3))
+    >>> deepfool = DeepFool(net, max_iter=10)
+    >>> adv = deepfool(torch.rand(4, 3, 2, 2), torch.tensor([0, 1, 2, 0]))
+    >>> adv.shape
+    torch.Size([4, 3, 2, 2])
+    """
+
+    name: ClassVar[str] = "deepfool"
+    budget: ClassVar[str] = "max_iter"
+    param_names: ClassVar[tuple[str, ...]] = ("norm", "overshoot", "max_iter", "candidates")
+
+    def __init__(
+        self,
+        model: nn.Module,
+        norm: str = "l2",
+        overshoot: float = 0.02,
+        max_iter: int = 50,
+        candidates: int = 10,
+        *,
+        targeted: bool = False,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(model, targeted=targeted, seed=seed)
+        self.norm = check_choice("norm", norm, NORMS)
+        self.overshoot = check_positive("overshoot", overshoot, allow_zero=True)
+        self.max_iter = check_count("max_iter", max_iter, minimum=0)
+        self.candidates = check_count("candidates", candidates, minimum=2)
+
+    def forward(self, images: Tensor, labels: Tensor, target_labels: Tensor | None) -> Tensor:
+        """Craft adversarial images for a validated batch."""
+        adv = images.clone()
+        total = torch.zeros_like(images)
+        active = torch.arange(images.shape[0], device=images.device)
+        rivals = torch.empty(0, dtype=torch.long, device=images.device)
+        for iteration in range(self.max_iter):
+            x = adv[active].requires_grad_(True)
+            logits = self.model(x)
+            predicted = logits.detach().argmax(dim=1)
+            if target_labels is None:
+                if iteration == 0:
+                    rivals = self._rivals(logits.detach(), labels)
+                going = predicted == labels[active]
+            else:
+                going = predicted != target_labels[active]
+            if not going.any():
+                break
+            rows = active[going]
+            if target_labels is None:
+                f, w = self._closest_boundary(logits, x, going, labels[rows], rivals[rows], rows)
+            else:
+                diff = logits.gather(1, target_labels[active][:, None]).squeeze(1)
+                diff = diff - logits.gather(1, predicted[:, None]).squeeze(1)
+                w = self._input_grad(diff[going].sum(), x, rows).flatten(1)[going]
+                f = diff.detach()[going]
+            total[rows] += self._step(f, w).view(-1, *images.shape[1:])
+            adv[rows] = (images[rows] + (1 + self.overshoot) * total[rows]).clamp(0, 1)
+            active = rows
+        return adv
+
+    def _rivals(self, logits: Tensor, labels: Tensor) -> Tensor:
+        """The ``candidates - 1`` classes with the largest clean logits besides the label."""
+        count = min(self.candidates, logits.shape[1]) - 1
+        masked = logits.scatter(1, labels[:, None], -math.inf)
+        return masked.topk(count, dim=1).indices
+
+    def _closest_boundary(
+        self, logits: Tensor, x: Tensor, going: Tensor, own: Tensor, rivals: Tensor, rows: Tensor
+    ) -> tuple[Tensor, Tensor]:
+        """``f`` and ``w`` of the nearest linearised boundary among the rivals, per going sample."""
+        kept = logits[going]
+        own_logit = kept.gather(1, own[:, None]).squeeze(1)
+        best_f = torch.zeros_like(own_logit).detach()
+        best_w = x.new_zeros(rows.shape[0], x[0].numel())
+        best_distance = torch.full_like(best_f, math.inf)
+        count = rivals.shape[1]
+        for k in range(count):
+            diff = kept.gather(1, rivals[:, k : k + 1]).squeeze(1) - own_logit
+            grad = self._input_grad(diff.sum(), x, rows, retain_graph=k < count - 1)
+            w = grad.flatten(1)[going]
+            f = diff.detach()
+            distance = f.abs() / _dual_norm(w, self.norm).clamp_min(torch.finfo(w.dtype).tiny)
+            closer = distance < best_distance
+            best_f = torch.where(closer, f, best_f)
+            best_w = torch.where(closer[:, None], w, best_w)
+            best_distance = torch.where(closer, distance, best_distance)
+        return best_f, best_w
+
+    def _step(self, f: Tensor, w: Tensor) -> Tensor:
+        """Step onto (just past) the linearised boundary ``f + w . r = 0``, per row."""
+        tiny = torch.finfo(w.dtype).tiny
+        if self.norm == "l2":
+            return ((f.abs() + MARGIN_PUSH) / w.pow(2).sum(dim=1).clamp_min(tiny))[:, None] * w
+        return ((f.abs() + MARGIN_PUSH) / _dual_norm(w, "linf").clamp_min(tiny))[:, None] * w.sign()
