@@ -1,0 +1,149 @@
+"""Evaluating attacks on a trained model: budget grids, fooling-rate curves, store rows, figures.
+
+The attack notebook (03) runs every attack of :mod:`specnb.attacks` over its budget grid on
+one fold model of a trained run, keeps the correctly classified test samples, and measures
+the fooling rate, the AUC score, the attack cost and the perturbation sizes (SPEC
+"Metrics"); it writes one ``attacks`` row per attack, draws the adversarial gallery (paper
+Fig. 6) and the fooling-rate curves, and plays the adversarial audio.
+
+Modules
+-------
+budgets
+    :class:`BudgetGrid` and the attacks' names.
+grids
+    The paper's and the quick grid of every attack (§4.3.1).
+evaluate
+    :func:`evaluate_attack`, targeting.
+evaluation
+    :class:`AttackEvaluation` and :class:`BudgetResult`: what an evaluation measured.
+records
+    :func:`run_attack`, :func:`write_attack`: the attacks rows of the results store.
+gallery
+    :func:`gallery_figure` (Fig. 6) and :func:`fooling_curves_figure`.
+tables
+    :func:`attack_summary`, :func:`grid_table` and :func:`paper_table` (Tables 2-4).
+listening
+    :func:`listen_to_attacks`: adversarial audio and the black-box check.
+runs
+    :func:`resolve_run`: the stored run to attack, or a tiny one trained on the spot.
+
+Examples
+--------
+>>> from torch import nn
+>>> import torch
+>>> net = nn.Sequential(nn.Flatten(), nn.Linear(12, 3))
+>>> x = torch.rand(6, 3, 2, 2)
+>>> ev = evaluate_attack(net, "bim-b", x, net(x).argmax(1), budgets=bim_grid([0.0, 0.5]))
+>>> ev.fooling_rates[0]
+0.0
+"""
+
+from specnb.attack_eval.budgets import (
+    ATTACK_NAMES,
+    GRID_NAMES,
+    BudgetGrid,
+    attack_label,
+    canonical_attack,
+)
+from specnb.attack_eval.evaluate import (
+    PAPER_TARGETED,
+    TARGETING,
+    evaluate_attack,
+    predict,
+    resolve_targeted,
+)
+from specnb.attack_eval.evaluation import AttackEvaluation, BudgetResult
+from specnb.attack_eval.gallery import (
+    CURVES_FILE,
+    GALLERY_FILE,
+    amplified,
+    common_samples,
+    curves_frame,
+    fooling_curves_figure,
+    gallery_figure,
+    save_gallery,
+)
+from specnb.attack_eval.grids import (
+    BIM_STEP,
+    GRIDS,
+    bim_grid,
+    bim_steps,
+    budget_grid,
+    cw_grid,
+    deepfool_grid,
+    fgsm_grid,
+    jsma_grid,
+    jsma_iterations,
+    lbfgs_grid,
+)
+from specnb.attack_eval.listening import (
+    Listening,
+    can_listen,
+    listen_to_attacks,
+    listening_frame,
+    snr_by_attack,
+)
+from specnb.attack_eval.records import (
+    ADVERSARIAL_KEY,
+    attach_artefacts,
+    attack_params,
+    record_failure,
+    run_attack,
+    save_adversarial,
+    write_attack,
+)
+from specnb.attack_eval.runs import STANDALONE_SETTING, find_run, resolve_run, standalone_job
+from specnb.attack_eval.tables import attack_summary, grid_table, paper_table
+
+__all__ = [
+    "ADVERSARIAL_KEY",
+    "ATTACK_NAMES",
+    "AttackEvaluation",
+    "BIM_STEP",
+    "BudgetGrid",
+    "BudgetResult",
+    "CURVES_FILE",
+    "GALLERY_FILE",
+    "GRIDS",
+    "GRID_NAMES",
+    "Listening",
+    "PAPER_TARGETED",
+    "STANDALONE_SETTING",
+    "TARGETING",
+    "amplified",
+    "attach_artefacts",
+    "attack_label",
+    "attack_params",
+    "attack_summary",
+    "bim_grid",
+    "bim_steps",
+    "budget_grid",
+    "can_listen",
+    "canonical_attack",
+    "common_samples",
+    "curves_frame",
+    "cw_grid",
+    "deepfool_grid",
+    "evaluate_attack",
+    "fgsm_grid",
+    "find_run",
+    "fooling_curves_figure",
+    "gallery_figure",
+    "grid_table",
+    "jsma_grid",
+    "jsma_iterations",
+    "lbfgs_grid",
+    "listen_to_attacks",
+    "listening_frame",
+    "paper_table",
+    "predict",
+    "record_failure",
+    "resolve_run",
+    "resolve_targeted",
+    "run_attack",
+    "save_adversarial",
+    "save_gallery",
+    "snr_by_attack",
+    "standalone_job",
+    "write_attack",
+]

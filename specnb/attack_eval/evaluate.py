@@ -1,0 +1,307 @@
+"""Run one attack over its budget grid and measure it: fooling rate, cost, perturbation sizes.
+
+The measurements follow the definitions of SPEC "Metrics":
+
+* Only samples the model classifies correctly are attacked; the fooling rate at a budget is
+  the fraction of them whose adversarial example is misclassified, or, for a targeted
+  attack, classified as its target (:func:`specnb.metrics.fooling_rate`).
+* The attack cost at a budget is the mean number of gradient computations per attacked
+  sample (the attack's own ``grad_counts``); the cost per batch is kept beside it.
+* The AUC score is the area under the fooling-rate curve over the grid's scalar budgets,
+  normalised to [0, 1] (:func:`specnb.metrics.auc_score`); ``cost_to_fr90`` is the cost at
+  which the fooling rate first reaches 0.9 (:func:`specnb.metrics.cost_to_reach`).
+* Perturbation sizes (ℓ0, ℓ2, ℓ∞ in the [0, 1] image domain) are taken over the samples an
+  attack fools at that budget: an example that does not fool is no adversarial example.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Optional, Union
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from specnb.attack_eval.budgets import BudgetGrid, canonical_attack
+from specnb.attack_eval.evaluation import AttackEvaluation, BudgetResult
+from specnb.attack_eval.grids import budget_grid
+from specnb.attacks import make_attack, random_targets
+from specnb.metrics import fooling_rate, perturbation_norms
+
+__all__ = [
+    "PAPER_TARGETED",
+    "TARGETING",
+    "evaluate_attack",
+    "predict",
+    "resolve_targeted",
+]
+
+#: Whether each attack runs targeted by default, as in the paper (§4.3.1: "for targeted
+#: attacks (i.e., FGSM, JSMA, and CWA) we randomly select targeted wrong labels"; BIM and
+#: DeepFool are untargeted in its Table 1; L-BFGS, Eq. 2, aims at a target label).
+PAPER_TARGETED = {
+    "fgsm": True, "deepfool": False, "bim-a": False, "bim-b": False, "jsma": True,
+    "cw": True, "lbfgs": True,
+}
+
+#: The targeting modes each attack supports.
+TARGETING = {
+    "fgsm": (True, False), "deepfool": (True, False), "bim-a": (True, False),
+    "bim-b": (True, False), "jsma": (True,), "cw": (True, False), "lbfgs": (True,),
+}
+
+#: Norm of each attack when its parameters name none (the attack classes' defaults).
+_NORMS = {
+    "fgsm": "linf", "deepfool": "l2", "bim-a": "linf", "bim-b": "linf", "jsma": "l0",
+    "cw": "l2", "lbfgs": "l2",
+}
+
+
+def resolve_targeted(attack: str, targeted: Optional[bool]) -> bool:
+    """``targeted``, or the paper's choice for ``attack`` when None.
+
+    Raises
+    ------
+    ValueError
+        When the attack cannot run in the mode asked for (JSMA and L-BFGS are targeted only).
+
+    Examples
+    --------
+    >>> resolve_targeted("cw", None), resolve_targeted("cw", False)
+    (True, False)
+    """
+    if targeted is None:
+        return PAPER_TARGETED[attack]
+    if bool(targeted) not in TARGETING[attack]:
+        mode = "targeted" if targeted else "untargeted"
+        raise ValueError(f"targeted={targeted}: {attack} cannot run {mode}")
+    return bool(targeted)
+
+
+def predict(
+    model: nn.Module, images: Tensor, batch_size: int = 64, device: Optional[torch.device] = None
+) -> Tensor:
+    """Predicted classes of ``images`` (on the CPU), in evaluation mode without gradients.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Classifier of [0, 1] images returning logits; its training flag is restored.
+    images : torch.Tensor, shape (B, C, H, W)
+    batch_size : int
+    device : torch.device, optional
+        Where the model runs; None: the device of its parameters.
+
+    Returns
+    -------
+    torch.Tensor, shape (B,), int64, CPU
+    """
+    device = device if device is not None else _device_of(model)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            chunks = [
+                model(images[i:i + batch_size].to(device)).argmax(dim=1).cpu()
+                for i in range(0, images.shape[0], batch_size)
+            ]
+    finally:
+        model.train(was_training)
+    return torch.cat(chunks) if chunks else torch.zeros(0, dtype=torch.long)
+
+
+def evaluate_attack(
+    model: nn.Module,
+    attack: Union[str, BudgetGrid],
+    images: Tensor,
+    labels: Tensor,
+    *,
+    budgets: Optional[BudgetGrid] = None,
+    targeted: Optional[bool] = None,
+    seed: int = 0,
+    max_samples: Optional[int] = None,
+    batch_size: int = 32,
+    keep: int = -1,
+    device: Union[str, torch.device, None] = None,
+) -> AttackEvaluation:
+    """Evaluate an attack at every point of its budget grid.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The victim: maps [0, 1] images (B, C, H, W) to logits.
+    attack : str or BudgetGrid
+        Attack name, or its grid (then ``budgets`` is left out).
+    images : torch.Tensor, shape (n, C, H, W)
+        Test images in [0, 1] (any device; moved batch by batch).
+    labels : torch.Tensor, shape (n,)
+        Their true classes.
+    budgets : BudgetGrid, optional
+        The grid to run; default ``budget_grid(attack, "quick")``.
+    targeted : bool, optional
+        Targeted or not; None: the paper's choice (:data:`PAPER_TARGETED`).
+    seed : int
+        Seed of the random wrong target labels, drawn once for all attacked samples
+        (:func:`specnb.attacks.random_targets`), so they do not depend on ``batch_size``.
+    max_samples : int, optional
+        Attack at most this many correctly classified samples (the first ones).
+    batch_size : int
+        Samples per attack call.
+    keep : int
+        Grid point whose adversarial examples are kept (default the last, largest budget).
+    device : str or torch.device, optional
+        Where the model runs; None: where its parameters are.
+
+    Returns
+    -------
+    AttackEvaluation
+
+    Raises
+    ------
+    ValueError
+        Mismatched ``images`` and ``labels``, a grid of another attack, an unsupported
+        targeting mode, ``keep`` outside the grid, no correctly classified sample (the
+        fooling rate is undefined), or an invalid attack parameter (raised by the attack).
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> from specnb.attack_eval import fgsm_grid
+    >>> net = nn.Sequential(nn.Flatten(), nn.Linear(12, 3))
+    >>> x = torch.rand(6, 3, 2, 2)
+    >>> y = net(x).argmax(1)  # every sample classified correctly
+    >>> ev = evaluate_attack(net, "fgsm", x, y, budgets=fgsm_grid([0.0, 0.5]), targeted=False)
+    >>> ev.fooling_rates[0], ev.n_correct
+    (0.0, 6)
+    """
+    if isinstance(attack, BudgetGrid):
+        if budgets is not None:
+            raise ValueError("attack is already a grid; leave budgets out")
+        grid = attack
+    else:
+        grid = budgets if budgets is not None else budget_grid(attack, "quick")
+        if grid.attack != canonical_attack(attack):
+            raise ValueError(f"budgets is a grid of {grid.attack}, not of {attack!r}")
+    _check_inputs(images, labels, batch_size, max_samples)
+    if not -len(grid) <= keep < len(grid):
+        raise ValueError(f"keep={keep} is outside the grid of {len(grid)} points")
+    kept = keep % len(grid)
+    is_targeted = resolve_targeted(grid.attack, targeted)
+    target_device = torch.device(device) if device is not None else _device_of(model)
+    start = time.perf_counter()
+    labels = labels.detach().cpu().long()
+    clean_pred = predict(model, images, batch_size, target_device)
+    correct = (clean_pred == labels).nonzero().flatten()
+    if correct.numel() == 0:
+        raise ValueError(
+            f"the model classifies none of the {len(labels)} samples correctly; the fooling "
+            "rate is undefined"
+        )
+    indices = correct[:max_samples] if max_samples is not None else correct
+    chosen, chosen_labels = images[indices].detach().cpu(), labels[indices]
+    targets = None
+    if is_targeted:
+        targets = random_targets(chosen_labels, _num_classes(model, chosen, target_device), seed)
+    results, kept_adv, kept_pred = [], chosen, clean_pred[indices]
+    for index, params in enumerate(grid.points()):
+        result, adv, adv_pred = _run_point(
+            model, grid, params, grid.budgets[index], chosen, chosen_labels, targets,
+            is_targeted, seed, batch_size, target_device,
+        )
+        results.append(result)
+        if index == kept:
+            kept_adv, kept_pred = adv, adv_pred
+    params = grid.points()[kept]
+    return AttackEvaluation(
+        grid=grid, targeted=is_targeted, seed=seed, n_samples=len(labels),
+        n_correct=int(correct.numel()), indices=indices, labels=chosen_labels,
+        targets=targets, results=results, kept=kept, adv_images=kept_adv, adv_pred=kept_pred,
+        norm=str(params.get("norm", _NORMS[grid.attack])),
+        seconds=time.perf_counter() - start, max_samples=max_samples,
+    )
+
+
+def _run_point(
+    model: nn.Module,
+    grid: BudgetGrid,
+    params: dict[str, Any],
+    budget: float,
+    images: Tensor,
+    labels: Tensor,
+    targets: Optional[Tensor],
+    targeted: bool,
+    seed: int,
+    batch_size: int,
+    device: torch.device,
+) -> tuple[BudgetResult, Tensor, Tensor]:
+    """The attack at one grid point, batch by batch."""
+    start = time.perf_counter()
+    options = dict(params, seed=seed)
+    if len(TARGETING[grid.attack]) > 1:
+        options["targeted"] = targeted
+    attack = make_attack(grid.attack, model, **options)
+    advs, counts, totals = [], [], []
+    for lo in range(0, images.shape[0], batch_size):
+        x = images[lo:lo + batch_size].to(device)
+        y = labels[lo:lo + batch_size].to(device)
+        t = None if targets is None else targets[lo:lo + batch_size].to(device)
+        advs.append(attack(x, y, t).cpu())
+        counts.append(attack.grad_counts.clone())
+        totals.append(attack.total_grads)
+    adv = torch.cat(advs)
+    adv_pred = predict(model, adv, batch_size, device)
+    rate = fooling_rate(adv_pred, labels, labels, targets)  # every attacked sample is correct
+    fooled = adv_pred != labels if targets is None else adv_pred == targets
+    result = BudgetResult(
+        params=params, budget=budget, fooling_rate=rate,
+        grad_counts=torch.cat(counts).numpy().astype(np.int64),
+        grads_per_batch=float(np.mean(totals)), norms=_norm_stats(images, adv, fooled),
+        seconds=time.perf_counter() - start,
+    )
+    return result, adv, adv_pred
+
+
+def _norm_stats(clean: Tensor, adv: Tensor, fooled: Tensor) -> dict[str, float]:
+    """Mean and median ℓ0, ℓ2, ℓ∞ over the fooled samples (NaN when none is fooled)."""
+    stats: dict[str, float] = {}
+    sizes = perturbation_norms(clean[fooled], adv[fooled]) if bool(fooled.any()) else None
+    for norm in ("l0", "l2", "linf"):
+        values = sizes[norm].double() if sizes is not None else None
+        stats[f"{norm}_mean"] = float(values.mean()) if values is not None else math.nan
+        stats[f"{norm}_median"] = float(values.median()) if values is not None else math.nan
+    return stats
+
+
+def _check_inputs(
+    images: Tensor, labels: Tensor, batch_size: int, max_samples: Optional[int]
+) -> None:
+    if not isinstance(images, Tensor) or images.dim() != 4 or images.shape[0] == 0:
+        raise ValueError("images must be a non-empty tensor of shape (n, C, H, W)")
+    if not isinstance(labels, Tensor) or labels.shape != images.shape[:1]:
+        raise ValueError(
+            f"labels must have shape ({images.shape[0]},) like images, got "
+            f"{tuple(getattr(labels, 'shape', ()))}"
+        )
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
+    if max_samples is not None and (
+        isinstance(max_samples, bool) or not isinstance(max_samples, int) or max_samples < 1
+    ):
+        raise ValueError(f"max_samples must be None or an int >= 1, got {max_samples!r}")
+
+
+def _num_classes(model: nn.Module, images: Tensor, device: torch.device) -> int:
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            return int(model(images[:1].to(device)).shape[1])
+    finally:
+        model.train(was_training)
+
+
+def _device_of(model: nn.Module) -> torch.device:
+    param = next(model.parameters(), None)
+    return param.device if param is not None else torch.device("cpu")

@@ -1,0 +1,177 @@
+"""What an attack evaluation measured: one :class:`BudgetResult` per grid point, gathered in
+an :class:`AttackEvaluation` with the curve's AUC score and cost (see
+:mod:`specnb.attack_eval.evaluate` for the definitions).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import numpy as np
+import pandas as pd
+from torch import Tensor
+
+from specnb.attack_eval.budgets import BudgetGrid, attack_label
+from specnb.metrics import auc_score, cost_to_reach
+
+__all__ = ["AttackEvaluation", "BudgetResult"]
+
+
+@dataclass
+class BudgetResult:
+    """The attack at one point of its grid.
+
+    Attributes
+    ----------
+    params : dict
+        The attack's constructor parameters at this point.
+    budget : float
+        The point's scalar budget.
+    fooling_rate : float
+        In [0, 1], among the attacked samples.
+    grad_counts : np.ndarray, shape (n_attacked,), int64
+        Gradient computations of every attacked sample.
+    grads_per_batch : float
+        Mean gradient computations per batch (``total_grads`` of the attack's calls).
+    norms : dict of str to float
+        ``l0_mean``, ``l0_median``, ``l2_mean``... over the fooled samples (NaN if none).
+    seconds : float
+        Wall time of the attack calls and predictions.
+    """
+
+    params: dict[str, Any]
+    budget: float
+    fooling_rate: float
+    grad_counts: np.ndarray
+    grads_per_batch: float
+    norms: dict[str, float]
+    seconds: float
+
+    @property
+    def grads_per_sample(self) -> float:
+        """Mean gradient computations per attacked sample."""
+        return float(self.grad_counts.mean())
+
+
+@dataclass
+class AttackEvaluation:
+    """One attack evaluated over its budget grid on one model.
+
+    Attributes
+    ----------
+    grid : BudgetGrid
+    targeted : bool
+    seed : int
+        Seed of the target labels.
+    n_samples : int
+        Samples given.
+    n_correct : int
+        Samples among them the model classifies correctly.
+    indices : torch.Tensor, shape (n_attacked,), int64
+        Positions (in the given images) of the attacked samples: the first correctly
+        classified ones, at most ``max_samples``.
+    labels : torch.Tensor, shape (n_attacked,)
+        Their true labels.
+    targets : torch.Tensor or None, shape (n_attacked,)
+        Their target labels (targeted attacks).
+    results : list of BudgetResult
+        One per grid point, in grid order.
+    kept : int
+        Grid point whose adversarial examples are kept.
+    adv_images : torch.Tensor, shape (n_attacked, C, H, W), CPU
+        Adversarial examples at the kept point.
+    adv_pred : torch.Tensor, shape (n_attacked,)
+        The model's classes for them.
+    norm : str
+        The attack's norm (``"linf"``, ``"l2"`` or ``"l0"``).
+    seconds : float
+        Wall time of the whole evaluation.
+    """
+
+    grid: BudgetGrid
+    targeted: bool
+    seed: int
+    n_samples: int
+    n_correct: int
+    indices: Tensor
+    labels: Tensor
+    targets: Optional[Tensor]
+    results: list[BudgetResult]
+    kept: int
+    adv_images: Tensor
+    adv_pred: Tensor
+    norm: str
+    seconds: float
+    max_samples: Optional[int] = field(default=None)
+
+    @property
+    def attack(self) -> str:
+        """The attack's name."""
+        return self.grid.attack
+
+    @property
+    def label(self) -> str:
+        """The attack's name as the paper spells it."""
+        return attack_label(self.attack)
+
+    @property
+    def budgets(self) -> list[float]:
+        """Scalar budget of every grid point."""
+        return [r.budget for r in self.results]
+
+    @property
+    def fooling_rates(self) -> list[float]:
+        """Fooling rate at every grid point."""
+        return [r.fooling_rate for r in self.results]
+
+    @property
+    def grads_per_sample(self) -> list[float]:
+        """Mean gradient computations per attacked sample at every grid point."""
+        return [r.grads_per_sample for r in self.results]
+
+    @property
+    def grads_per_batch(self) -> list[float]:
+        """Mean gradient computations per batch at every grid point."""
+        return [r.grads_per_batch for r in self.results]
+
+    @property
+    def auc(self) -> float:
+        """Area under the fooling-rate curve, budget axis normalised to [0, 1]."""
+        return auc_score(self.budgets, self.fooling_rates)
+
+    @property
+    def cost_to_fr90(self) -> float:
+        """Gradient computations per sample at which the fooling rate first reaches 0.9."""
+        return cost_to_reach(self.grads_per_sample, self.fooling_rates, 0.9)
+
+    @property
+    def clean_accuracy(self) -> float:
+        """Share of the given samples the model classifies correctly."""
+        return self.n_correct / self.n_samples
+
+    @property
+    def fooled(self) -> Tensor:
+        """Whether each kept adversarial example fools the model (hits its target)."""
+        if self.targets is None:
+            return self.adv_pred != self.labels
+        return self.adv_pred == self.targets
+
+    def params(self) -> dict[str, Any]:
+        """What shapes the result besides the run and fold: the key of its store row."""
+        return {
+            "grid": self.grid.to_dict(), "targeted": self.targeted, "seed": self.seed,
+            "max_samples": self.max_samples,
+        }
+
+    def frame(self) -> pd.DataFrame:
+        """One row per grid point: parameters, budget, fooling rate, costs, sizes, seconds."""
+        rows = [
+            {
+                "attack": self.label, **r.params, "budget": r.budget,
+                "fooling_rate": r.fooling_rate, "grads_per_sample": r.grads_per_sample,
+                "grads_per_batch": r.grads_per_batch, **r.norms, "seconds": r.seconds,
+            }
+            for r in self.results
+        ]
+        return pd.DataFrame(rows)
