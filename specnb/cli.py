@@ -46,8 +46,13 @@ def _download(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from specnb.pipeline import run_main_job
+    from specnb.sweep import SweepError
 
-    report = run_main_job(data=args.data, out=args.out)
+    try:
+        report = run_main_job(data=args.data, out=args.out, workers=args.workers)
+    except SweepError as exc:
+        print(f"specnb: error: {exc}", file=sys.stderr)
+        return 1
     print(f"report: {report}")
     return 0
 
@@ -85,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
         help="folder of a real ESC-50 copy (its ESC-10 subset is used); default: synthetic",
     )
     run.add_argument("--out", type=Path, default=Path("runs") / "main", help="run folder")
+    run.add_argument("--workers", type=int, default=None, help="Dask workers (default: 1 on CPU)")
     return parser
 
 

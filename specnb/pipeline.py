@@ -1,47 +1,60 @@
-"""The main job: run the notebook chain headlessly on the embedded default and export a report."""
+"""The main job: the quick sweep (the notebook chain on the embedded default), then the report."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from specnb.notebook_runner import run_notebook
+import yaml
 
-__all__ = ["MAIN_CHAIN", "run_main_job", "export_html"]
+from specnb.sweep import SweepError, run_sweep
 
-#: (notebook, parameters) of the main job on the synthetic set: small enough for a 2-core CPU.
-MAIN_CHAIN: list[tuple[str, dict[str, Any]]] = [
-    ("representations", {"INTERACTIVE": False, "MAX_CLASSES": 10}),
-    ("training", {}),
-]
+__all__ = ["QUICK_SWEEP", "REPORT_STEP", "run_main_job"]
 
-
-def export_html(notebook: Path) -> Path:
-    """Render an executed notebook to a standalone HTML file beside it."""
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    body, _ = HTMLExporter().from_notebook_node(nbformat.read(notebook, as_version=4))
-    html = notebook.with_suffix(".html")
-    html.write_text(body, encoding="utf-8")
-    return html
+QUICK_SWEEP = Path(__file__).resolve().parents[1] / "sweeps" / "quick.yaml"
+#: The step of the quick sweep that renders the report.
+REPORT_STEP = "report"
 
 
-def run_main_job(data: Path | None = None, out: Path = Path("runs") / "main") -> Path:
-    """Execute :data:`MAIN_CHAIN` into ``out`` and return the path of the HTML report.
+def _sweep_file(out: Path, data: Path | None) -> Path:
+    """The quick sweep file, pointed at a real ESC-50 copy (its ESC-10 subset) when given."""
+    if data is None:
+        return QUICK_SWEEP
+    spec = yaml.safe_load(QUICK_SWEEP.read_text())
+    spec.setdefault("defaults", {}).update({"DATASET": "esc10", "DATA_PATH": str(data)})
+    derived = out / "quick_esc10.yaml"
+    derived.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return derived
+
+
+def run_main_job(
+    data: Path | None = None, out: Path = Path("runs") / "main", workers: int | None = None
+) -> Path:
+    """Run ``sweeps/quick.yaml`` into ``out`` (resumable) and return the HTML report's path.
 
     Parameters
     ----------
     data : Path, optional
         A real ESC-50 copy to use instead of the synthetic set (its ESC-10 subset is used).
     out : Path
-        Run folder; each notebook gets its own sub-folder.
+        Sweep output folder: run folders, the results database and the feature cache.
+    workers : int, optional
+        Dask workers (default: one per GPU, else one).
+
+    Raises
+    ------
+    SweepError
+        When a point of the chain failed; the message names the failed points and their
+        executed notebooks.
     """
     out = Path(out).resolve()
-    dataset = {"DATASET": "esc10", "DATA_PATH": str(data)} if data else {}
-    executed = None
-    for name, params in MAIN_CHAIN:
-        executed = run_notebook(name, out / name, {**params, **dataset})
-        print(f"ran {name}: {executed}", flush=True)
-    assert executed is not None
-    return export_html(executed)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = run_sweep(_sweep_file(out, data), out=out, workers=workers)
+    if not summary.ok:
+        failed = [f"{p.step}/{p.key}: {p.status} {p.error or ''} "
+                  f"({p.notebook_path or 'no notebook'})"
+                  for p in summary.points if p.status != "done"]
+        raise SweepError("the main job did not finish:\n  " + "\n  ".join(failed))
+    reports = sorted((out / REPORT_STEP).glob("*/report.html"), key=lambda p: p.stat().st_mtime)
+    if not reports:
+        raise SweepError(f"the report step ran but wrote no report.html under {out / REPORT_STEP}")
+    return reports[-1]

@@ -119,11 +119,20 @@ steps:
     assert point_key("marker.ipynb", {**a[0], "GROUP": 99}) != keys[0]
 
 
-def test_quick_sweep_file_is_valid():
+def test_quick_and_paper_sweep_files_are_valid():
     points = expand(load_sweep(REPO / "sweeps" / "quick.yaml"))
-    assert {p.notebook.name for p in points} == {"01_representations.ipynb"}
-    assert {p.params["SETTINGS"][0]["repr"] for p in points} == {"mfcc", "stft", "mel", "wavelet"}
-    assert all(p.params["INTERACTIVE"] is False for p in points)
+    steps = {p.step: [q for q in points if q.step == p.step] for p in points}
+    assert list(steps) == ["representations", "train", "attack", "report"]
+    assert {p.params["SETTING"]["repr"] for p in steps["attack"]} == {"stft", "mfcc"}
+    assert all(p.params["INTERACTIVE"] is False for p in points if "INTERACTIVE" in p.params)
+    paper = expand(load_sweep(REPO / "sweeps" / "paper.yaml"))
+    trained = [p for p in paper if p.step == "train"]
+    attacked = [p for p in paper if p.step == "attack"]
+    assert len(trained) == len(attacked) == 240
+    assert {p.params["DATASET"] for p in trained} == {"esc10", "esc50", "urbansound8k"}
+    assert {p.params["SETTING"]["repr"] for p in trained} == {"mfcc", "stft", "mel", "wavelet"}
+    assert {p.params["MODEL"] for p in trained} == {
+        "resnet18", "resnet34", "resnet56", "alexnet", "googlenet", "sbcnn", "lstm"}
 
 
 def test_declared_parameters_include_lines_papermill_cannot_read():
@@ -362,7 +371,7 @@ steps:
 def test_sweep_of_notebook_01_with_a_failing_point(tmp_path, scheduler):
     sweep = write(tmp_path / "nb01.yaml", """
 name: nb01
-defaults: {DATASET: synthetic, SEED: 0}
+defaults: {DATASET: synthetic, DATA_SEED: 0}
 steps:
   - name: representations
     notebook: representations
