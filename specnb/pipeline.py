@@ -15,19 +15,22 @@ QUICK_SWEEP = Path(__file__).resolve().parents[1] / "sweeps" / "quick.yaml"
 REPORT_STEP = "report"
 
 
-def _sweep_file(out: Path, data: Path | None) -> Path:
-    """The quick sweep file, pointed at a real ESC-50 copy (its ESC-10 subset) when given."""
+def _sweep_file(sweep: Path, out: Path, data: Path | None) -> Path:
+    """The sweep file, pointed at a real ESC-50 copy (its ESC-10 subset) when given."""
     if data is None:
-        return QUICK_SWEEP
-    spec = yaml.safe_load(QUICK_SWEEP.read_text())
+        return sweep
+    spec = yaml.safe_load(sweep.read_text())
     spec.setdefault("defaults", {}).update({"DATASET": "esc10", "DATA_PATH": str(data)})
-    derived = out / "quick_esc10.yaml"
+    derived = out / f"{sweep.stem}_esc10.yaml"
     derived.write_text(yaml.safe_dump(spec, sort_keys=False))
     return derived
 
 
 def run_main_job(
-    data: Path | None = None, out: Path = Path("runs") / "main", workers: int | None = None
+    data: Path | None = None,
+    out: Path = Path("runs") / "main",
+    workers: int | None = None,
+    sweep: Path = QUICK_SWEEP,
 ) -> Path:
     """Run ``sweeps/quick.yaml`` into ``out`` (resumable) and return the HTML report's path.
 
@@ -39,6 +42,8 @@ def run_main_job(
         Sweep output folder: run folders, the results database and the feature cache.
     workers : int, optional
         Dask workers (default: one per GPU, else one).
+    sweep : Path
+        The sweep file; it must end with a step named ``report`` that runs notebook 08.
 
     Raises
     ------
@@ -48,7 +53,7 @@ def run_main_job(
     """
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    summary = run_sweep(_sweep_file(out, data), out=out, workers=workers)
+    summary = run_sweep(_sweep_file(Path(sweep), out, data), out=out, workers=workers)
     if not summary.ok:
         failed = [f"{p.step}/{p.key}: {p.status} {p.error or ''} "
                   f"({p.notebook_path or 'no notebook'})"
