@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Callable, Union
 from urllib.parse import quote
 
 import numpy as np
 
+from specnb.atomic import atomic_write
 from specnb.representations.settings import Setting
 
 __all__ = ["FeatureCache", "save_npy_atomic"]
@@ -48,21 +48,7 @@ def save_npy_atomic(path: Union[str, Path], array: np.ndarray) -> None:
     >>> np.load(target).tolist()
     [0.0, 1.0, 2.0]
     """
-    _write_atomic(Path(path), lambda fh: np.save(fh, np.asarray(array), allow_pickle=False))
-
-
-def _write_atomic(path: Path, write: Callable) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(Path(path), lambda fh: np.save(fh, np.asarray(array), allow_pickle=False))
 
 
 def _safe_name(text: str, what: str) -> str:
@@ -165,7 +151,7 @@ class FeatureCache:
         info = folder / "setting.json"
         if not info.exists():
             blob = json.dumps(setting.feature_dict(), indent=1, sort_keys=True).encode()
-            _write_atomic(info, lambda fh: fh.write(blob))
+            atomic_write(info, lambda fh: fh.write(blob))
         save_npy_atomic(self.path(dataset_key, clip_id, setting), data)
 
     def get_or_compute(

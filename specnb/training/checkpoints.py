@@ -19,14 +19,14 @@ Checkpoints hold only tensors and plain Python values, so they load with
 from __future__ import annotations
 
 import json
-import os
 import random
-import tempfile
 from pathlib import Path
-from typing import Any, Callable, BinaryIO
+from typing import Any
 
 import numpy as np
 import torch
+
+from specnb.atomic import atomic_write
 
 __all__ = [
     "atomic_save",
@@ -52,23 +52,6 @@ def fold_model_path(run_dir: Path, fold: int) -> Path:
     return Path(run_dir) / f"fold{fold}" / "model.pt"
 
 
-def _atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=_TMP_SUFFIX
-    )
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            write(stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-
-
 def atomic_save(obj: Any, path: str | Path) -> None:
     """Write ``obj`` with :func:`torch.save` so that ``path`` is never seen half-written.
 
@@ -79,13 +62,13 @@ def atomic_save(obj: Any, path: str | Path) -> None:
     path : str or Path
         Target file; its folder is created when missing.
     """
-    _atomic_write(Path(path), lambda stream: torch.save(obj, stream))
+    atomic_write(Path(path), lambda stream: torch.save(obj, stream), suffix=_TMP_SUFFIX)
 
 
 def atomic_write_json(obj: Any, path: str | Path) -> None:
     """Write ``obj`` as indented JSON to ``path`` atomically (see :func:`atomic_save`)."""
     blob = json.dumps(obj, indent=2, sort_keys=True).encode()
-    _atomic_write(Path(path), lambda stream: stream.write(blob))
+    atomic_write(Path(path), lambda stream: stream.write(blob), suffix=_TMP_SUFFIX)
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
