@@ -197,7 +197,7 @@ class EpsilonExplorer:
         heard = time.perf_counter()
         clean_pred, adv_pred = int(self.clean_probs.argmax()), int(adv_probs.argmax())
         fooled = adv_pred != self.label if target is None else adv_pred == target
-        self.figure.value = self._draw(adv, adv_probs, eps, name, adv_pred, fooled)
+        png = self._draw(adv, adv_probs, eps, name, adv_pred, fooled)
         drawn = time.perf_counter()
         timing = {"attack_s": attacked - start, "audio_s": heard - attacked,
                   "draw_s": drawn - heard}
@@ -208,6 +208,7 @@ class EpsilonExplorer:
             "timing": timing,
         }
         self.verdict.value = self._verdict_html()
+        self.figure.value = png  # last: a new figure in the browser means all is updated
 
     # ----------------------------------------------------------------- internals
     def _changed(self, _change: Any = None) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from typing import TYPE_CHECKING
 
 import pytest
@@ -29,6 +30,14 @@ EXPLORER_PARAMETERS = {
 }
 FIGURE = "img.widget-image"
 TIMING = re.compile(r"computed in ([\d.]+) s, drawn in ([\d.]+) s")
+
+#: Notebook 03 trained and attacked in seconds: FGSM only, two clips, two epochs.
+ATTACK_PARAMETERS = {
+    "ATTACKS": ["fgsm"], "N_SAMPLES": 2, "TRAIN_EPOCHS": 2, "LISTEN": True,
+    "INTERACTIVE": True,
+}
+EPSILON_EXPLORER = ".specnb-epsilon-explorer"
+EPSILON_FIGURE = "img.widget-image.specnb-figure"
 
 #: The smallest widget notebook: a debounced slider driving an HTML readout.
 SLIDER_NOTEBOOK = {
@@ -59,9 +68,9 @@ def _kernel_timing(explorer: Locator) -> dict[str, float]:
     return {"compute_s": float(found[1]), "draw_s": float(found[2])}
 
 
-def _audio(explorer: Locator) -> dict:
-    """The ``<audio>`` element's source, duration (s), ready state and error code."""
-    return explorer.locator("audio").evaluate(
+def _audio(explorer: Locator, which: int = 0) -> dict:
+    """The ``which``-th ``<audio>`` element's source, duration (s), ready state and error."""
+    return explorer.locator("audio").nth(which).evaluate(
         """a => new Promise(done => {
             const report = () => done({src: a.currentSrc || a.src, duration: a.duration,
                                        ready: a.readyState, error: a.error && a.error.code});
@@ -134,3 +143,74 @@ def test_a_debounced_slider_renders_and_drives_its_output(lab: LabNotebook) -> N
     shown.filter(has_text="n = 10").wait_for()
     lab.screenshot(output, "slider_moved_to_10")
     assert lab.page_errors == []
+
+
+def _settled(lab: LabNotebook, name: str, timeout_s: float = 30.0) -> None:
+    """Wait until the kernel of notebook ``name`` has been idle for half a second."""
+    deadline, idle_since = time.monotonic() + timeout_s, None
+    while time.monotonic() < deadline:
+        if lab.kernel_state(name) == "idle":
+            idle_since = idle_since or time.monotonic()
+            if time.monotonic() - idle_since >= 0.5:
+                return
+        else:
+            idle_since = None
+        lab.page.wait_for_timeout(100)
+    raise AssertionError(f"the kernel of {name} stayed busy for {timeout_s:.0f} s")
+
+
+def test_epsilon_explorer_in_jupyterlab(lab: LabNotebook) -> None:
+    notebook = "03_attacks.ipynb"
+    explorer, run_all_s = lab.open_and_run(notebook, ATTACK_PARAMETERS, EPSILON_EXPLORER,
+                                           timeout_s=150)
+    timings: dict[str, object] = {"run_all_s": run_all_s}
+    epsilon = explorer.locator(".specnb-epsilon.widget-slider.widget-hslider")
+    assert epsilon.locator(".noUi-handle").count() == 1
+    assert epsilon.locator(".widget-readout").inner_text() == "0.01"
+    attack = explorer.locator(".specnb-attack select")
+    assert attack.input_value() == "FGSM"
+    assert attack.locator("option").all_inner_texts() == ["FGSM", "BIM-a", "BIM-b"]
+    assert explorer.locator(".specnb-target select").input_value() == "none (untargeted)"
+    verdict = explorer.locator(".specnb-verdict")
+    assert TIMING.search(verdict.inner_text()) and "true class" in verdict.inner_text()
+    figure = lab.image_digest(explorer, EPSILON_FIGURE)
+    assert explorer.locator(".specnb-audio audio").count() == 2
+    clean, adversarial = _audio(explorer, 0), _audio(explorer, 1)
+    for audio in (clean, adversarial):
+        assert audio["src"].startswith(("blob:", "data:")) and audio["error"] is None
+        assert audio["duration"] > 0.5
+    assert clean["src"] != adversarial["src"]
+    assert lab.clipped(explorer) == []
+    lab.screenshot(explorer, "epsilon_0.01_fgsm")
+
+    audio_src = adversarial["src"]
+    for eps in ("0.02", "0.05"):  # one stop right with the arrow key, twice
+        before = verdict.inner_html()
+        seconds, moved = lab.redraw(explorer, EPSILON_FIGURE,
+                                    lambda: lab.nudge_slider(explorer, "ε", 1),
+                                    f"epsilon_{eps}_fgsm")
+        lab.wait_for_change(explorer, ".specnb-verdict", before)
+        assert epsilon.locator(".widget-readout").inner_text() == eps
+        figure = moved
+        timings[f"epsilon_{eps}"] = {"browser_s": seconds, **_kernel_timing(explorer)}
+        now = _audio(explorer, 1)
+        assert now["src"] != audio_src and now["error"] is None
+        audio_src = now["src"]
+    _settled(lab, notebook)
+    assert _audio(explorer, 0)["src"] == clean["src"]
+
+    before = verdict.inner_html()
+    seconds, bim = lab.redraw(explorer, EPSILON_FIGURE,
+                              lambda: lab.choose(explorer, "attack", "BIM-b"),
+                              "epsilon_0.05_bimb")
+    lab.wait_for_change(explorer, ".specnb-verdict", before)
+    _settled(lab, notebook)
+    assert attack.input_value() == "BIM-b" and bim != figure
+    timings["bim-b"] = {"browser_s": seconds, **_kernel_timing(explorer)}
+    adversarial_bim = _audio(explorer, 1)
+    assert adversarial_bim["src"] not in ("", audio_src)
+    assert adversarial_bim["error"] is None and _audio(explorer, 0)["src"] == clean["src"]
+    assert lab.clipped(explorer) == []
+
+    assert lab.text_reprs() == [] and lab.page_errors == []
+    (lab.shots / "timings.json").write_text(json.dumps(timings, indent=1))
