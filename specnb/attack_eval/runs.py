@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional, Union
 
 from specnb.experiments import TrainingJob, run_training_job
+from specnb.experiments.trained import done_run
 from specnb.representations import setting_from_dict
 from specnb.store import ResultsStore
 from specnb.training import TrainConfig, TrainingError
@@ -61,12 +62,7 @@ def find_run(
         ``run_key`` is not in the store or not ``done`` (the stored error is quoted).
     """
     if run_key is not None:
-        row = store.get_run(run_key)
-        if row is None:
-            raise TrainingError(f"RUN_KEY={run_key!r} is not in the results store {store.path}")
-        if row["status"] != "done":
-            reason = f": {row['error']}" if row.get("error") else ""
-            raise TrainingError(f"run {run_key!r} is {row['status']}, not done{reason}")
+        done_run(store, run_key, name="RUN_KEY=")
         return run_key
     runs = store.runs_df(status="done")
     if setting is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
-from typing import Sequence, Union
+from typing import Any, Sequence, Union
 
 import numpy as np
 import torch
@@ -98,6 +98,24 @@ class TrainedRun:
         ]
 
 
+def done_run(store: ResultsStore, run_key: str, *, name: str = "run ") -> dict[str, Any]:
+    """The stored row of a finished run.
+
+    Raises
+    ------
+    TrainingError
+        ``run_key`` is not in ``store`` (the message names it ``name`` + key), or its run is not
+        ``done`` (the stored error is quoted).
+    """
+    row = store.get_run(run_key)
+    if row is None:
+        raise TrainingError(f"{name}{run_key!r} is not in the results store {store.path}")
+    if row["status"] != "done":
+        reason = f": {row['error']}" if row.get("error") else ""
+        raise TrainingError(f"run {run_key!r} is {row['status']}, not done{reason}")
+    return row
+
+
 def load_trained_run(
     store: Union[ResultsStore, str, PathLike],
     run_key: str,
@@ -144,12 +162,7 @@ def load_trained_run(
     (torch.Size([120, 3, 128, 128]), ('dog', 'rooster'))
     """
     results = store if isinstance(store, ResultsStore) else ResultsStore(Path(store))
-    row = results.get_run(run_key)
-    if row is None:
-        raise TrainingError(f"run {run_key!r} is not in the results store {results.path}")
-    if row["status"] != "done":
-        reason = f": {row['error']}" if row.get("error") else ""
-        raise TrainingError(f"run {run_key!r} is {row['status']}, not done{reason}")
+    row = done_run(results, run_key)
     artefacts = row["artefacts_json"] or {}
     if "job" not in artefacts or "test_clip_ids" not in artefacts:
         raise TrainingError(
