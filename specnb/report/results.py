@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Iterable, Optional, Union
 
 import numpy as np
 import pandas as pd
@@ -135,13 +135,18 @@ def open_results_store(store: Union[ResultsStore, str, Path]) -> ResultsStore:
     return ResultsStore(file)
 
 
-def read_results(store: Union[ResultsStore, str, Path]) -> StoreResults:
+def read_results(
+    store: Union[ResultsStore, str, Path], run_keys: Optional[Iterable[str]] = None
+) -> StoreResults:
     """Read the finished runs, attacks and transfers of a results store.
 
     Parameters
     ----------
     store : ResultsStore, str or Path
         The store, its file, or the run folder holding ``results.sqlite``.
+    run_keys : iterable of str, optional
+        Only these runs, their attacks and the transfers between them (e.g. the runs of one
+        study in a store that others share); default every run.
 
     Returns
     -------
@@ -159,6 +164,8 @@ def read_results(store: Union[ResultsStore, str, Path]) -> StoreResults:
     """
     opened = open_results_store(store)
     runs = _runs(opened.runs_df(status="done"))
+    if run_keys is not None:
+        runs = runs[runs["run_key"].isin(set(run_keys))].reset_index(drop=True)
     attacks = opened.attacks_df(status="done")
     attacks = attacks[attacks["run_key"].isin(runs["run_key"])]
     runs = _with_attacks(runs, attacks)
