@@ -9,6 +9,10 @@
 | googlenet | torchvision GoogLeNet with auxiliary heads | (x - 0.5) / 0.5 | yes |
 | sbcnn | Salamon & Bello (2017) SB-CNN | (x - 0.5) / 0.5 | no |
 | lstm | 2-layer bidirectional LSTM over columns | (x - 0.5) / 0.5 | no |
+| convnet1d | M5-style 1D ConvNet on waveforms (B, 1, 1, N) | (x - 0.5) / 0.25 | no |
+
+:data:`MODELS` lists the image models; :data:`WAVEFORM_MODELS` the models of waveforms
+stored as one-row images ``(y / 2 + 1) / 2`` (see :mod:`specnb.models.waveform`).
 """
 
 from __future__ import annotations
@@ -29,11 +33,18 @@ from specnb.models.normalisation import HALF_MEAN, HALF_STD, IMAGENET_MEAN, IMAG
 from specnb.models.pretrained import load_pretrained
 from specnb.models.resnet import ResNet56, build_resnet18, build_resnet34
 from specnb.models.sbcnn import SBCNN
+from specnb.models.waveform import WAVEFORM_HEADROOM, ConvNet1D
 
-__all__ = ["IMAGE_SHAPE", "MODELS", "ArchSpec", "build_model", "count_parameters", "model_info"]
+__all__ = [
+    "IMAGE_SHAPE", "MODELS", "WAVEFORM_MODELS", "WAVEFORM_SHAPE", "ArchSpec", "build_model",
+    "count_parameters", "model_info",
+]
 
 #: Shape (C, H, W) of the images every model is built for.
 IMAGE_SHAPE: tuple[int, int, int] = (3, 128, 128)
+
+#: Shape (C, H, W) of the inputs of the waveform models; -1: any number of samples.
+WAVEFORM_SHAPE: tuple[int, int, int] = (1, 1, -1)
 
 
 @dataclass(frozen=True)
@@ -57,6 +68,8 @@ class ArchSpec:
         Backbone modules allowed to be absent from an ImageNet weights file.
     aux_heads : tuple of str
         Backbone modules used only for the training loss (not by evaluation forward).
+    input_shape : tuple of int
+        (C, H, W) of the model's inputs: :data:`IMAGE_SHAPE` or :data:`WAVEFORM_SHAPE`.
     """
 
     name: str
@@ -67,6 +80,7 @@ class ArchSpec:
     head: tuple[str, ...] = ()
     optional: tuple[str, ...] = ()
     aux_heads: tuple[str, ...] = ()
+    input_shape: tuple[int, int, int] = IMAGE_SHAPE
 
     @property
     def accepts_pretrained(self) -> bool:
@@ -105,16 +119,24 @@ _SPECS: dict[str, ArchSpec] = {
             "lstm", "2-layer bidirectional LSTM over time frames", LSTMClassifier,
             HALF_MEAN, HALF_STD,
         ),
+        ArchSpec(
+            "convnet1d", "1D ConvNet on the waveform (M5-style)", ConvNet1D, (0.5,), (0.5 / WAVEFORM_HEADROOM,),
+            input_shape=WAVEFORM_SHAPE,
+        ),
     )
 }
 
-#: Registered architecture names; ``"resnet18"`` is the primary victim model.
-MODELS: tuple[str, ...] = tuple(_SPECS)
+#: Registered image architectures; ``"resnet18"`` is the primary victim model.
+MODELS: tuple[str, ...] = tuple(n for n, s in _SPECS.items() if s.input_shape == IMAGE_SHAPE)
+
+#: Registered waveform architectures (inputs (B, 1, 1, N) in [0, 1]).
+WAVEFORM_MODELS: tuple[str, ...] = tuple(n for n in _SPECS if n not in MODELS)
 
 
 def _spec(name: str, num_classes: int) -> ArchSpec:
     if name not in _SPECS:
-        raise ModelError(f"unknown model {name!r}; known models: {', '.join(MODELS)}")
+        known = ", ".join(MODELS + WAVEFORM_MODELS)
+        raise ModelError(f"unknown model {name!r}; known models: {known}")
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
         raise ModelError(f"num_classes must be an integer >= 2, got {num_classes!r}")
     return _SPECS[name]
@@ -135,10 +157,12 @@ def build_model(
 ) -> Classifier:
     """Build a registered architecture for ``[0, 1]`` images of shape (B, 3, 128, 128).
 
+    Waveform models (:data:`WAVEFORM_MODELS`) take one-row images (B, 1, 1, N) instead.
+
     Parameters
     ----------
     name : str
-        One of :data:`MODELS`.
+        One of :data:`MODELS` or :data:`WAVEFORM_MODELS`.
     num_classes : int
         Number of classes, at least 2.
     pretrained : str or os.PathLike, optional
@@ -206,7 +230,7 @@ def model_info(name: str, num_classes: int) -> dict[str, Any]:
     Parameters
     ----------
     name : str
-        One of :data:`MODELS`.
+        One of :data:`MODELS` or :data:`WAVEFORM_MODELS`.
     num_classes : int
         Number of classes, at least 2.
 
@@ -232,7 +256,7 @@ def model_info(name: str, num_classes: int) -> dict[str, Any]:
         "num_classes": num_classes,
         "parameters": count_parameters(model),
         "aux_parameters": aux,
-        "input_shape": IMAGE_SHAPE,
+        "input_shape": spec.input_shape,
         "mean": spec.mean,
         "std": spec.std,
         "accepts_pretrained": spec.accepts_pretrained,

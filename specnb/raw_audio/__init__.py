@@ -1,0 +1,87 @@
+"""Adversarial examples on raw audio (paper §5.6 and the black-box scenario of §2).
+
+End-to-end waveform models (:mod:`specnb.models.waveform`) take waveforms ``y`` in [-2, 2] as
+one-row images ``(y / 2 + 1) / 2`` of shape (B, 1, 1, N), so the attacks of :mod:`specnb.attacks`
+and the evaluation of :mod:`specnb.attack_eval` run on them unchanged; perturbations are
+measured as an SNR in dB.
+
+Modules
+-------
+waveforms
+    :func:`load_waveforms`, :func:`to_unit`, :func:`from_unit`: fixed-length waveform tensors.
+training
+    :class:`WaveformTrainConfig`, :func:`train_waveform_model`: the 2D models' protocol on
+    waveforms, recorded as a ``runs`` row with ``repr = "waveform"``.
+attacks
+    :func:`waveform_grid`, :func:`attack_waveforms`: attack rows with the SNR in dB.
+pipeline
+    :class:`WaveformPipeline`: waveform → differentiable front end → image → 2D model.
+restoration
+    :func:`restoration_curve`: the random-scalar restoration of §5.6.
+cross
+    :func:`cross_representation`: adversarial spectrogram → audio → spectrogram → model.
+figures
+    :func:`restoration_figure`, :func:`waveform_figure`.
+"""
+
+from specnb.raw_audio.attacks import (
+    WAVEFORM_EPS,
+    accuracy_under_attack,
+    attack_waveforms,
+    fooled_snr_db,
+    waveform_grid,
+)
+from specnb.raw_audio.cross import CrossResult, cross_representation
+from specnb.raw_audio.figures import (
+    RESTORATION_FILE,
+    WAVEFORM_FILE,
+    restoration_figure,
+    waveform_figure,
+)
+from specnb.raw_audio.pipeline import IMAGE_TOLERANCE, WaveformPipeline
+from specnb.raw_audio.restoration import (
+    DOMAINS,
+    RestorationCurve,
+    restoration_curve,
+    scale_inputs,
+)
+from specnb.raw_audio.training import (
+    WaveformRun,
+    WaveformTrainConfig,
+    train_waveform_model,
+)
+from specnb.raw_audio.waveforms import (
+    WAVEFORM_REPR,
+    from_unit,
+    load_waveforms,
+    to_unit,
+    waveform_setting,
+)
+
+__all__ = [
+    "DOMAINS",
+    "IMAGE_TOLERANCE",
+    "RESTORATION_FILE",
+    "WAVEFORM_EPS",
+    "WAVEFORM_FILE",
+    "WAVEFORM_REPR",
+    "CrossResult",
+    "RestorationCurve",
+    "WaveformPipeline",
+    "WaveformRun",
+    "WaveformTrainConfig",
+    "accuracy_under_attack",
+    "attack_waveforms",
+    "cross_representation",
+    "fooled_snr_db",
+    "from_unit",
+    "load_waveforms",
+    "restoration_curve",
+    "restoration_figure",
+    "scale_inputs",
+    "to_unit",
+    "train_waveform_model",
+    "waveform_figure",
+    "waveform_grid",
+    "waveform_setting",
+]
