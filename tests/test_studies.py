@@ -175,3 +175,20 @@ def test_write_transfers_records_every_budget(tmp_path):
     assert row["ratio"] == pytest.approx(0.75) and row["n_fooling_both"] == 3
     assert row["params_json"]["ratios"] == [None, 0.75] and row["params_json"]["seed"] == 2
     assert rows.loc[keys[1], "ratio"] == 1.0
+
+
+def test_study_job_has_the_key_of_notebook_02s_job():
+    from specnb.data import PITCH_SCALES
+    from specnb.experiments import TrainingJob
+    from specnb.training import TrainConfig
+
+    config = TrainConfig(model="alexnet", epochs=60, n_folds=5, test_size=0.3, patience=8,
+                         batch_size=32, lr=0.001, seed=0, official_test_fold=None,
+                         device="auto")
+    notebook_02 = TrainingJob(dataset="synthetic", dataset_options={"seed": 0, "n_per_class": 8},
+                              setting=STFT, pitch_scales=PITCH_SCALES, config=config)
+    study = study_job(setting=STFT, model="alexnet", epochs=60, folds=5, patience=8,
+                      batch_size=32, lr=0.001, augment=True)
+    assert study.run_key() == notebook_02.run_key()
+    assert study_job(setting=STFT, model="alexnet", epochs=60, folds=5, patience=8,
+                     batch_size=32, lr=0.001).run_key() != notebook_02.run_key()

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from specnb.data import PITCH_SCALES
 from specnb.experiments import TrainingJob, load_trained_run, run_training_job
 from specnb.experiments.trained import TrainedRun
 from specnb.store import ResultsStore
@@ -46,6 +47,7 @@ def study_job(
     patience: int = 5,
     batch_size: int = 16,
     lr: float = 1e-3,
+    augment: bool = False,
     device: str = "auto",
 ) -> TrainingJob:
     """The base training job of a study, from the notebook parameters of that name.
@@ -63,6 +65,9 @@ def study_job(
     model, seed, epochs, folds, test_size, patience, batch_size, lr, device
         The :class:`~specnb.training.TrainConfig` fields of those names (``folds`` is
         ``n_folds``).
+    augment : bool
+        Add the paper's pitch-shifted copies of every clip
+        (:data:`specnb.data.PITCH_SCALES`), as notebook 02's ``AUGMENT`` does.
 
     Returns
     -------
@@ -89,6 +94,7 @@ def study_job(
         data_path=None if data_path is None or synthetic else str(Path(data_path).resolve()),
         dataset_options={"seed": data_seed, "n_per_class": n_per_class} if synthetic else {},
         setting=dict(setting),
+        pitch_scales=PITCH_SCALES if augment else (),
         config=config,
     )
 
