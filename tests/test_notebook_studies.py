@@ -38,34 +38,34 @@ def shared(tmp_path_factory):
         yield root, {"STORE": str(root / "results.sqlite"), "CACHE_DIR": str(root / "cache")}
 
 
+def _execute(shared, notebook: str, folder: str, params: dict):
+    root, where = shared
+    out = root / folder
+    executed = run_notebook(notebook, out, {**COMMON, **where, **params}, timeout=600)
+    return executed, out, ResultsStore(root / "results.sqlite")
+
+
 @pytest.fixture(scope="module")
 def transfer(shared):
-    root, where = shared
-    params = {**COMMON, **where, "SETTINGS": {"STFT": STFT, "MFCC": MFCC}, "MODELS": MODELS,
-              "ATTACKS": ["fgsm", "bim-a"]}
-    out = root / "04"
-    notebook = run_notebook("transferability", out, params, timeout=600)
-    return notebook, out, ResultsStore(root / "results.sqlite")
+    return _execute(shared, "transferability", "04", {
+        "SETTINGS": {"STFT": STFT, "MFCC": MFCC}, "MODELS": MODELS, "ATTACKS": ["fgsm", "bim-a"],
+    })
 
 
 @pytest.fixture(scope="module")
 def colour(shared, transfer):
-    root, where = shared
-    params = {**COMMON, **where, "SETTING": STFT, "MODEL": "lstm",
-              "COLORMAPS": ["viridis", "hsv-uniform"], "ATTACKS": ["bim-a"]}
-    out = root / "05"
-    notebook = run_notebook("colour_maps", out, params, timeout=600)
-    return notebook, out, ResultsStore(root / "results.sqlite")
+    return _execute(shared, "colour_maps", "05", {
+        "SETTING": STFT, "MODEL": "lstm", "COLORMAPS": ["viridis", "hsv-uniform"],
+        "ATTACKS": ["bim-a"],
+    })
 
 
 @pytest.fixture(scope="module")
 def architectures(shared, colour):
-    root, where = shared
-    params = {**COMMON, **where, "SETTING": STFT, "MODELS": ["sbcnn", "lstm"],
-              "VICTIM": "sbcnn", "ATTACKS": ["fgsm", "bim-a"]}
-    out = root / "07"
-    notebook = run_notebook("architectures", out, params, timeout=600)
-    return notebook, out, ResultsStore(root / "results.sqlite")
+    return _execute(shared, "architectures", "07", {
+        "SETTING": STFT, "MODELS": ["sbcnn", "lstm"], "VICTIM": "sbcnn",
+        "ATTACKS": ["fgsm", "bim-a"],
+    })
 
 
 def _runs(store: ResultsStore) -> pd.DataFrame:
@@ -112,7 +112,7 @@ def test_transfer_runs_share_their_test_split(transfer):
 
 
 def test_colour_map_images_have_the_right_shape_and_range(colour):
-    notebook, out, store = colour
+    notebook, out, _ = colour
     assert notebook.is_file() and (out / "colormap_gallery.png").is_file()
     with np.load(out / "colormap_images.npz") as saved:
         images = {name: saved[name] for name in saved.files}
