@@ -31,6 +31,8 @@ def _features(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace, rest: list[str]) -> int:
     if args.what == "representations":
         from specnb.bench_representations import main as bench_main
+    elif args.what == "sweep":
+        from specnb.bench_sweep import main as bench_main
     else:
         from specnb.bench_attacks import main as bench_main
     return int(bench_main(rest) or 0)
@@ -72,8 +74,10 @@ def _parser() -> argparse.ArgumentParser:
     feat.add_argument("--raw", action="store_true", help="the 2D array before image scaling")
     feat.add_argument("--out", type=Path, required=True, help="output .npy file")
 
-    bench = sub.add_parser("bench", help="benchmarks: torch vs reference, ours vs torchattacks")
-    bench.add_argument("what", choices=["representations", "attacks"])
+    bench = sub.add_parser(
+        "bench", help="benchmarks: torch vs reference, ours vs torchattacks, sweep unit costs"
+    )
+    bench.add_argument("what", choices=["representations", "attacks", "sweep"])
 
     down = sub.add_parser("download", help="download a dataset from its official source")
     down.add_argument("name", choices=["esc50", "urbansound8k"])

@@ -254,10 +254,12 @@ def test_estimate_projects_measured_timings(tmp_path):
             enumerate(["a.ipynb"] * 3 + ["b.ipynb"])]
     cost = estimate(grid, {"p0": "done"}, timings, workers=2)
     assert cost.total_seconds == pytest.approx(2 * mean)
-    assert cost.unmeasured == ["b.ipynb"]
+    measured, unknown = cost.steps
+    assert (measured.notebook, measured.points, measured.to_run) == ("a.ipynb", 3, 2)
+    assert (unknown.notebook, unknown.source, unknown.unestimated) == ("b.ipynb", "none", 1)
     text = str(cost)
-    assert "a.ipynb: 3 points, 2 to run" in text and "b.ipynb: 1 points, 1 to run; no measured" \
-        in text and "on 2 worker(s)" in text
+    assert "measured in this store (mean of 2)" in text and "no estimate" in text \
+        and "on 2 worker(s)" in text
 
 
 def test_local_cluster_pins_one_cuda_device_per_worker():
@@ -298,7 +300,7 @@ steps:
     out = tmp_path / "out"
     dry = run_sweep(sweep, out=out, dry_run=True, workers=2)
     assert dry.counts() == {"pending": 5} and not marker.exists() and not out.exists()
-    assert "no measured timing" in dry.report()
+    assert "no estimate" in dry.report()
 
     summary = run_sweep(sweep, out=out, scheduler=scheduler, progress=False)
     status = {(p.step, p.params.get("GROUP", 0)): p for p in summary.points}
@@ -332,7 +334,10 @@ steps:
     retried = run_sweep(sweep, out=out, scheduler=scheduler, retry_failed=True, progress=False)
     assert retried.executed == 1 and marker_counts(marker)["train2"] == 2
     dry = run_sweep(sweep, out=out, dry_run=True, workers=2)
-    assert "marker.ipynb: 5 points, 3 to run" in dry.report() and "projected" in dry.report()
+    steps = {s.step: (s.points, s.to_run, s.source) for s in dry.estimate.steps}
+    assert steps == {"train": (2, 1, "measured"), "attack": (2, 1, "measured"),
+                     "report": (1, 1, "measured")}
+    assert "measured in this store" in dry.report()
 
 
 def test_stale_running_points_are_rerun_or_recovered(tmp_path, notebooks, scheduler):

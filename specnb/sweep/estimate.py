@@ -1,47 +1,224 @@
-"""What a sweep will cost: points per notebook and, from measured timings, the time left."""
+"""What a sweep will cost: points per step and the seconds per point.
+
+The seconds of a notebook's point come from the finished points of that notebook in the
+sweep's own results store when there are some, otherwise from a cost model: a function of
+the point's parameters (:data:`NOTEBOOK_COSTS`, one per notebook) over the unit costs
+measured on this machine's CPU (:mod:`specnb.bench_sweep`). A notebook with neither has no
+estimate. Training epochs are upper bounds (early stopping ends folds sooner), and features
+are counted as computed by every point (a shared feature cache computes them once).
+"""
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
 
 import pandas as pd
 
+from specnb.bench_sweep import (
+    CLIP_SECONDS, REFERENCE_SETTINGS, UnitCosts, UnitCostsError, load_unit_costs,
+)
 from specnb.store import ResultsStore
 
 from .grid import Point
+from .spec import SweepError
 
-__all__ = ["Estimate", "NotebookEstimate", "estimate", "format_duration", "measured_timings"]
+__all__ = [
+    "DATASET_CLIPS",
+    "NOTEBOOK_COSTS",
+    "REPORT_SECONDS",
+    "Estimate",
+    "StepEstimate",
+    "estimate",
+    "format_duration",
+    "measured_timings",
+    "notebook_defaults",
+    "point_seconds",
+]
+
+#: Clips of each dataset: (clips, classes, seconds per clip); synthetic clips per class come
+#: from ``N_PER_CLASS``.
+DATASET_CLIPS: dict[str, tuple[int, int, float]] = {
+    "esc10": (400, 10, 5.0), "esc50": (2000, 50, 5.0), "urbansound8k": (8732, 10, 4.0),
+    "synthetic": (0, 10, 5.0),
+}
+
+#: Seconds of the report notebook beyond its start (tables, figures, the HTML export).
+REPORT_SECONDS = 5.0
+
+#: Seconds of the figures of the representations notebook beyond its start.
+FIGURE_SECONDS = 5.0
+
+#: ``cost(params, unit_costs) -> seconds`` of one point, with the notebook's defaults merged.
+CostFunction = Callable[[Mapping[str, Any], UnitCosts], float]
+
+_PITCH_COPIES = 4
+_TEST_SIZE = 0.3
+
+
+def _clips(params: Mapping[str, Any]) -> tuple[int, int, float]:
+    """Clips, classes and clip duration of the point's dataset."""
+    name = str(params.get("DATASET") or "synthetic")
+    clips, classes, seconds = DATASET_CLIPS[name]
+    if name == "synthetic":
+        clips = classes * int(params.get("N_PER_CLASS") or 40)
+    return clips, classes, seconds
+
+
+def _represent(setting: Mapping[str, Any], duration: float, costs: UnitCosts) -> float:
+    """Seconds to read one clip and make its image, scaled from the reference setting."""
+    kind = str(setting["repr"])
+    rate = float(setting.get("sr", REFERENCE_SETTINGS[kind]["sr"]))
+    scale = rate / REFERENCE_SETTINGS[kind]["sr"] * duration / CLIP_SECONDS
+    return costs.load * duration / CLIP_SECONDS + costs.represent[kind] * scale
+
+
+def training_seconds(params: Mapping[str, Any], costs: UnitCosts) -> float:
+    """Notebook 02: features of every clip (and pitch-shifted copy), then every fold for
+    ``EPOCHS`` epochs (an upper bound) with a dev pass per epoch and a test pass per fold."""
+    clips, _, duration = _clips(params)
+    copies = 1 + _PITCH_COPIES if params.get("AUGMENT") else 1
+    features = clips * copies * _represent(params["SETTING"], duration, costs)
+    features += clips * (copies - 1) * costs.augment * duration / CLIP_SECONDS
+    folds, epochs = max(1, int(params["FOLDS"])), int(params["EPOCHS"])
+    test_size = float(params.get("TEST_SIZE") or _TEST_SIZE)
+    pool = clips * (1 - test_size) * copies
+    train, dev = pool * max(folds - 1, 1) / folds, pool / folds
+    model = str(params["MODEL"])
+    per_fold = epochs * (train * costs.train[model] + dev * costs.predict[model])
+    per_fold += clips * test_size * costs.predict[model]
+    return costs.notebook_start + features + folds * per_fold
+
+
+def attacks_seconds(params: Mapping[str, Any], costs: UnitCosts) -> float:
+    """Notebook 03: a prediction pass over the test clips, then every attack over its grid on
+    ``N_SAMPLES`` samples: the input gradients the attack took per sample (counted on
+    :data:`~specnb.bench_sweep.ATTACK_MODEL`) times the model's seconds per gradient."""
+    from specnb.attack_eval.budgets import canonical_attack
+
+    clips, _, _ = _clips(params)
+    model = str(params["MODEL"])
+    test = clips * _TEST_SIZE
+    samples = test if params.get("N_SAMPLES") is None else int(params["N_SAMPLES"])
+    grid = costs.attack_gradients[str(params["GRID"])]
+    gradients = sum(grid[canonical_attack(a)] for a in params["ATTACKS"])
+    return costs.notebook_start + test * costs.predict[model] \
+        + samples * gradients * costs.gradient[model]
+
+
+def representations_seconds(params: Mapping[str, Any], costs: UnitCosts) -> float:
+    """Notebook 01: every setting of ``SETTINGS`` on the clips shown, and its figures."""
+    _, classes, duration = _clips(params)
+    shown = classes if params.get("MAX_CLASSES") is None else int(params["MAX_CLASSES"])
+    clips = min(shown, classes) * int(params["CLIPS_PER_CLASS"])
+    per_clip = sum(_represent(s, duration, costs) for s in params["SETTINGS"])
+    return costs.notebook_start + FIGURE_SECONDS + clips * per_clip
+
+
+def report_seconds(params: Mapping[str, Any], costs: UnitCosts) -> float:
+    """Notebook 08: a start and :data:`REPORT_SECONDS`."""
+    return costs.notebook_start + REPORT_SECONDS
+
+
+#: The cost model of each notebook, by file name; add an entry for a new notebook.
+NOTEBOOK_COSTS: dict[str, CostFunction] = {
+    "01_representations.ipynb": representations_seconds,
+    "02_training.ipynb": training_seconds,
+    "03_attacks.ipynb": attacks_seconds,
+    "08_report.ipynb": report_seconds,
+}
+
+
+@lru_cache(maxsize=32)
+def _defaults(path: str, mtime: float) -> dict[str, Any]:
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    values: dict[str, Any] = {}
+    for cell in nb.cells:
+        if cell.cell_type != "code" or "parameters" not in cell.metadata.get("tags", []):
+            continue
+        for node in ast.parse(cell.source).body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 \
+                    and isinstance(node.targets[0], ast.Name):
+                try:
+                    values[node.targets[0].id] = ast.literal_eval(node.value)
+                except ValueError:
+                    continue
+    return values
+
+
+def notebook_defaults(notebook: Path) -> dict[str, Any]:
+    """The literal values assigned in a notebook's ``parameters`` cell (empty if unreadable).
+
+    Examples
+    --------
+    >>> from specnb.notebook_runner import notebook_path
+    >>> notebook_defaults(notebook_path("training"))["FOLDS"] >= 1
+    True
+    """
+    try:
+        return dict(_defaults(str(notebook), Path(notebook).stat().st_mtime))
+    except (OSError, ValueError, SyntaxError):
+        return {}
+
+
+def point_seconds(point: Point, costs: UnitCosts) -> float | None:
+    """Projected seconds of one point, or None when its notebook has no cost model or the
+    unit costs lack what it needs (an architecture, a grid, an attack)."""
+    cost = NOTEBOOK_COSTS.get(point.notebook.name)
+    if cost is None:
+        return None
+    params = {**notebook_defaults(point.notebook), **point.params}
+    try:
+        return float(cost(params, costs))
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 @dataclass(frozen=True)
-class NotebookEstimate:
-    """Cost of the points of one notebook.
+class StepEstimate:
+    """Cost of the points of one step.
 
     Attributes
     ----------
-    notebook : str
-        Notebook file name.
-    points : int
-        Points of the grid that execute it.
-    to_run : int
-        Those not done yet.
+    step, notebook : str
+        The step and its notebook's file name.
+    points, to_run : int
+        Points of the step, and those not done yet.
+    seconds_per_point : float or None
+        Mean seconds of a point left (of any point when none is left); None: no estimate.
+    seconds : float or None
+        Seconds of the points left that have an estimate.
+    source : str
+        ``"measured"`` (finished points of the notebook in this store), ``"projected"``
+        (unit costs) or ``"none"``.
     measured : int
-        Finished executions of it with timings in the store (any sweep).
-    mean_seconds : float or None
-        Their mean wall time; None without measurements.
+        Finished points of the notebook timed in the store.
+    unestimated : int
+        Points left without an estimate.
     """
 
+    step: str
     notebook: str
     points: int
     to_run: int
-    measured: int
-    mean_seconds: float | None
+    seconds_per_point: float | None
+    seconds: float | None
+    source: str
+    measured: int = 0
+    unestimated: int = 0
 
-    @property
-    def seconds(self) -> float | None:
-        """Projected seconds for the points left; None without measurements."""
-        return None if self.mean_seconds is None else self.to_run * self.mean_seconds
+    def describe_source(self) -> str:
+        """Where the seconds per point come from, in words."""
+        if self.source == "measured":
+            return f"measured in this store (mean of {self.measured})"
+        if self.source == "projected":
+            return "projected from unit costs"
+        return "no estimate (no finished point to time, no cost model)"
 
 
 @dataclass(frozen=True)
@@ -50,45 +227,58 @@ class Estimate:
 
     Attributes
     ----------
-    notebooks : tuple of NotebookEstimate
-        One entry per notebook, in grid order.
+    steps : tuple of StepEstimate
+        One entry per step, in grid order.
     workers : int
         Workers the wall time is divided over.
+    costs : UnitCosts or None
+        The unit costs projections used (None when none was needed).
+    longest : float
+        Seconds of the longest point left with an estimate.
     """
 
-    notebooks: tuple[NotebookEstimate, ...]
+    steps: tuple[StepEstimate, ...]
     workers: int
+    costs: UnitCosts | None = None
+    longest: float = 0.0
 
     @property
     def total_seconds(self) -> float:
-        """Projected seconds of the measured notebooks' points left (one worker)."""
-        return sum(n.seconds or 0.0 for n in self.notebooks)
+        """Seconds of the points left that have an estimate, on one worker."""
+        return sum(s.seconds or 0.0 for s in self.steps)
 
     @property
-    def unmeasured(self) -> list[str]:
-        """Notebooks with points left and no timing to project them."""
-        return [n.notebook for n in self.notebooks if n.to_run and n.mean_seconds is None]
+    def wall_seconds(self) -> float:
+        """Wall time on :attr:`workers` workers: the total shared, at least the longest point."""
+        return max(self.total_seconds / self.workers, self.longest)
+
+    @property
+    def unestimated(self) -> list[str]:
+        """Steps with points left and no estimate for some of them."""
+        return [s.step for s in self.steps if s.unestimated]
 
     def __str__(self) -> str:
-        lines = ["estimate:"]
-        for n in self.notebooks:
-            timing = (
-                f"{format_duration(n.mean_seconds)} per point (mean of {n.measured} measured)"
-                f", {format_duration(n.seconds)} left"
-                if n.mean_seconds is not None and n.seconds is not None
-                else "no measured timing yet"
-            )
-            lines.append(f"  {n.notebook}: {n.points} points, {n.to_run} to run; {timing}")
-        if any(n.mean_seconds is not None for n in self.notebooks):
-            total = self.total_seconds
-            lines.append(
-                f"  projected: {format_duration(total)} of execution, about "
-                f"{format_duration(total / self.workers)} on {self.workers} worker(s)"
-            )
-        if self.unmeasured:
-            lines.append(
-                f"  not projected (no finished point to time): {', '.join(self.unmeasured)}"
-            )
+        lines = ["estimate (training epochs are upper bounds: early stopping ends folds sooner):"]
+        rows = [("step", "notebook", "points", "to run", "per point", "left", "source")]
+        rows += [
+            (s.step, s.notebook, str(s.points), str(s.to_run),
+             format_duration(s.seconds_per_point), format_duration(s.seconds), s.describe_source())
+            for s in self.steps
+        ]
+        widths = [max(len(r[i]) for r in rows) for i in range(6)]
+        for row in rows:
+            cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1])]
+            cells += [c.rjust(w) for c, w in zip(row[2:6], widths[2:6])]
+            lines.append("  " + "  ".join(cells + [row[6]]))
+        total = self.total_seconds
+        lines.append(
+            f"  total: {format_duration(total)} ({total / 3600:.1f} CPU hours) of execution, about "
+            f"{format_duration(self.wall_seconds)} on {self.workers} worker(s)"
+        )
+        if self.costs is not None:
+            lines.append(f"  unit costs measured on {self.costs.describe()}")
+        if self.unestimated:
+            lines.append(f"  no estimate for some points of: {', '.join(self.unestimated)}")
         return "\n".join(lines)
 
 
@@ -110,6 +300,7 @@ def estimate(
     statuses: Mapping[str, str],
     timings: Mapping[str, tuple[int, float]],
     workers: int = 1,
+    costs: UnitCosts | str | Path | None = None,
 ) -> Estimate:
     """Project the cost of the points not done yet.
 
@@ -120,44 +311,75 @@ def estimate(
     statuses : mapping of str to str
         ``point key -> status``; points absent or not ``done`` count as to run.
     timings : mapping
-        :func:`measured_timings`.
+        :func:`measured_timings`; they take precedence over projections.
     workers : int
         Workers running in parallel.
+    costs : UnitCosts, str or Path, optional
+        Unit costs, or their file; default the packaged :data:`~specnb.bench_sweep.UNIT_COSTS_FILE`,
+        read only when a notebook without timings has a cost model.
 
     Returns
     -------
     Estimate
 
+    Raises
+    ------
+    SweepError
+        The unit costs file is missing or unreadable (the message names it).
+
     Examples
     --------
-    >>> from pathlib import Path
-    >>> p = Point("s", "k1", Path("01_representations.ipynb"), {})
-    >>> e = estimate([p], {}, {"01_representations.ipynb": (3, 20.0)}, workers=2)
+    >>> p = Point("s", "k1", Path("a.ipynb"), {})
+    >>> e = estimate([p], {}, {"a.ipynb": (3, 20.0)}, workers=2)
     >>> e.total_seconds
     20.0
     """
-    order: list[str] = []
-    counts: dict[str, list[int]] = {}
+    order: list[tuple[str, str]] = []
+    by_step: dict[tuple[str, str], list[Point]] = {}
     for point in points:
-        name = point.notebook.name
-        if name not in counts:
-            order.append(name)
-            counts[name] = [0, 0]
-        counts[name][0] += 1
-        counts[name][1] += statuses.get(point.key) != "done"
-    notebooks = tuple(
-        NotebookEstimate(
-            notebook=name, points=counts[name][0], to_run=counts[name][1],
-            measured=timings.get(name, (0, 0.0))[0],
-            mean_seconds=timings[name][1] if name in timings else None,
-        )
-        for name in order
-    )
-    return Estimate(notebooks=notebooks, workers=max(1, int(workers)))
+        ident = (point.step, point.notebook.name)
+        if ident not in by_step:
+            order.append(ident)
+            by_step[ident] = []
+        by_step[ident].append(point)
+    needs_costs = any(nb not in timings and nb in NOTEBOOK_COSTS for _, nb in order)
+    unit = _unit_costs(costs) if needs_costs else None
+    steps, longest = [], 0.0
+    for step, name in order:
+        group = by_step[(step, name)]
+        left = [p for p in group if statuses.get(p.key) != "done"]
+        if name in timings:
+            count, mean = timings[name]
+            steps.append(StepEstimate(step, name, len(group), len(left), mean,
+                                      mean * len(left), "measured", count))
+            longest = max(longest, mean if left else 0.0)
+            continue
+        seconds = [point_seconds(p, unit) for p in (left or group)] if unit else []
+        known = [s for s in seconds if s is not None]
+        if not known:
+            steps.append(StepEstimate(step, name, len(group), len(left), None, None, "none",
+                                      unestimated=len(left)))
+            continue
+        total = sum(known) if left else 0.0
+        steps.append(StepEstimate(
+            step, name, len(group), len(left), sum(known) / len(known), total, "projected",
+            unestimated=len(seconds) - len(known) if left else 0,
+        ))
+        longest = max(longest, max(known) if left else 0.0)
+    return Estimate(tuple(steps), max(1, int(workers)), unit, longest)
+
+
+def _unit_costs(costs: UnitCosts | str | Path | None) -> UnitCosts:
+    if isinstance(costs, UnitCosts):
+        return costs
+    try:
+        return load_unit_costs() if costs is None else load_unit_costs(costs)
+    except UnitCostsError as error:
+        raise SweepError(str(error)) from error
 
 
 def format_duration(seconds: float | None) -> str:
-    """``3725`` -> ``"1 h 02 min"``, ``42.5`` -> ``"42.5 s"``.
+    """``3725`` -> ``"1 h 02 min"``, ``42.5`` -> ``"42.5 s"``, ``None`` -> ``"-"``.
 
     Examples
     --------
@@ -165,7 +387,7 @@ def format_duration(seconds: float | None) -> str:
     '1 h 02 min'
     """
     if seconds is None:
-        return "unknown"
+        return "-"
     if seconds < 60:
         return f"{seconds:.1f} s"
     minutes = int(round(seconds / 60))
