@@ -128,7 +128,19 @@ def test_quick_and_paper_sweep_files_are_valid():
     paper = expand(load_sweep(REPO / "sweeps" / "paper.yaml"))
     trained = [p for p in paper if p.step == "train"]
     attacked = [p for p in paper if p.step == "attack"]
-    assert len(trained) == len(attacked) == 240
+    assert len(trained) == 252 and len(attacked) == 240
+    transfers = [p for p in paper if p.step == "transfer"]
+    assert sorted(p.params["DATASET"] for p in transfers) == ["esc10", "esc50", "urbansound8k"]
+    # every run a transfer point compares is a training point of the same protocol
+    for point in transfers:
+        for setting in point.params["SETTINGS"].values():
+            for model in point.params["MODELS"]:
+                assert any(t.params["SETTING"] == setting and t.params["MODEL"] == model
+                           and t.params["DATASET"] == point.params["DATASET"]
+                           and all(t.params[k] == point.params[k] for k in
+                                   ("EPOCHS", "FOLDS", "PATIENCE", "BATCH_SIZE", "LR",
+                                    "AUGMENT", "TEST_SIZE", "SEED"))
+                           for t in trained), (setting, model)
     assert {p.params["DATASET"] for p in trained} == {"esc10", "esc50", "urbansound8k"}
     assert {p.params["SETTING"]["repr"] for p in trained} == {"mfcc", "stft", "mel", "wavelet"}
     assert {p.params["MODEL"] for p in trained} == {

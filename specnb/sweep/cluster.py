@@ -31,8 +31,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from distributed import Client, LocalCluster
@@ -60,7 +61,7 @@ def cuda_devices() -> list[str]:
 
 def local_cluster(
     workers: int | None = None, devices: list[str] | None = None
-) -> "LocalCluster":
+) -> LocalCluster:
     """A :class:`distributed.LocalCluster` of single-thread worker processes.
 
     Parameters
@@ -100,7 +101,7 @@ def local_cluster(
 
 
 @contextmanager
-def connect(scheduler: str | None = None, workers: int | None = None) -> Iterator["Client"]:
+def connect(scheduler: str | None = None, workers: int | None = None) -> Iterator[Client]:
     """A Dask client: on an existing scheduler, or on a :func:`local_cluster` closed after.
 
     Parameters

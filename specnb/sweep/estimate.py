@@ -2,7 +2,7 @@
 
 The seconds of a notebook's point come from the finished points of that notebook in the
 sweep's own results store when there are some, otherwise from a cost model: a function of
-the point's parameters (:data:`NOTEBOOK_COSTS`, one per notebook) over the unit costs
+the point's parameters (:data:`specnb.sweep.costs.NOTEBOOK_COSTS`, one per notebook) over the unit costs
 measured on this machine's CPU (:mod:`specnb.bench_sweep`). A notebook with neither has no
 estimate. Training epochs are upper bounds (early stopping ends folds sooner), and features
 are counted as computed by every point (a shared feature cache computes them once).
@@ -11,25 +11,22 @@ are counted as computed by every point (a shared feature cache computes them onc
 from __future__ import annotations
 
 import ast
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
-from specnb.bench_sweep import (
-    CLIP_SECONDS, REFERENCE_SETTINGS, UnitCosts, UnitCostsError, load_unit_costs,
-)
+from specnb.bench_sweep import UnitCosts, UnitCostsError, load_unit_costs
 from specnb.store import ResultsStore
 
+from .costs import NOTEBOOK_COSTS
 from .grid import Point
 from .spec import SweepError
 
 __all__ = [
-    "DATASET_CLIPS",
-    "NOTEBOOK_COSTS",
-    "REPORT_SECONDS",
     "Estimate",
     "StepEstimate",
     "estimate",
@@ -38,99 +35,6 @@ __all__ = [
     "notebook_defaults",
     "point_seconds",
 ]
-
-#: Clips of each dataset: (clips, classes, seconds per clip); synthetic clips per class come
-#: from ``N_PER_CLASS``.
-DATASET_CLIPS: dict[str, tuple[int, int, float]] = {
-    "esc10": (400, 10, 5.0), "esc50": (2000, 50, 5.0), "urbansound8k": (8732, 10, 4.0),
-    "synthetic": (0, 10, 5.0),
-}
-
-#: Seconds of the report notebook beyond its start (tables, figures, the HTML export).
-REPORT_SECONDS = 5.0
-
-#: Seconds of the figures of the representations notebook beyond its start.
-FIGURE_SECONDS = 5.0
-
-#: ``cost(params, unit_costs) -> seconds`` of one point, with the notebook's defaults merged.
-CostFunction = Callable[[Mapping[str, Any], UnitCosts], float]
-
-_PITCH_COPIES = 4
-_TEST_SIZE = 0.3
-
-
-def _clips(params: Mapping[str, Any]) -> tuple[int, int, float]:
-    """Clips, classes and clip duration of the point's dataset."""
-    name = str(params.get("DATASET") or "synthetic")
-    clips, classes, seconds = DATASET_CLIPS[name]
-    if name == "synthetic":
-        clips = classes * int(params.get("N_PER_CLASS") or 40)
-    return clips, classes, seconds
-
-
-def _represent(setting: Mapping[str, Any], duration: float, costs: UnitCosts) -> float:
-    """Seconds to read one clip and make its image, scaled from the reference setting."""
-    kind = str(setting["repr"])
-    rate = float(setting.get("sr", REFERENCE_SETTINGS[kind]["sr"]))
-    scale = rate / REFERENCE_SETTINGS[kind]["sr"] * duration / CLIP_SECONDS
-    return costs.load * duration / CLIP_SECONDS + costs.represent[kind] * scale
-
-
-def training_seconds(params: Mapping[str, Any], costs: UnitCosts) -> float:
-    """Notebook 02: features of every clip (and pitch-shifted copy), then every fold for
-    ``EPOCHS`` epochs (an upper bound) with a dev pass per epoch and a test pass per fold."""
-    clips, _, duration = _clips(params)
-    copies = 1 + _PITCH_COPIES if params.get("AUGMENT") else 1
-    features = clips * copies * _represent(params["SETTING"], duration, costs)
-    features += clips * (copies - 1) * costs.augment * duration / CLIP_SECONDS
-    folds, epochs = max(1, int(params["FOLDS"])), int(params["EPOCHS"])
-    test_size = float(params.get("TEST_SIZE") or _TEST_SIZE)
-    pool = clips * (1 - test_size) * copies
-    train, dev = pool * max(folds - 1, 1) / folds, pool / folds
-    model = str(params["MODEL"])
-    per_fold = epochs * (train * costs.train[model] + dev * costs.predict[model])
-    per_fold += clips * test_size * costs.predict[model]
-    return costs.notebook_start + features + folds * per_fold
-
-
-def attacks_seconds(params: Mapping[str, Any], costs: UnitCosts) -> float:
-    """Notebook 03: a prediction pass over the test clips, then every attack over its grid on
-    ``N_SAMPLES`` samples: the input gradients the attack took per sample (counted on
-    :data:`~specnb.bench_sweep.ATTACK_MODEL`) times the model's seconds per gradient."""
-    from specnb.attack_eval.budgets import canonical_attack
-
-    clips, _, _ = _clips(params)
-    model = str(params["MODEL"])
-    test = clips * _TEST_SIZE
-    samples = test if params.get("N_SAMPLES") is None else int(params["N_SAMPLES"])
-    grid = costs.attack_gradients[str(params["GRID"])]
-    gradients = sum(grid[canonical_attack(a)] for a in params["ATTACKS"])
-    return costs.notebook_start + test * costs.predict[model] \
-        + samples * gradients * costs.gradient[model]
-
-
-def representations_seconds(params: Mapping[str, Any], costs: UnitCosts) -> float:
-    """Notebook 01: every setting of ``SETTINGS`` on the clips shown, and its figures."""
-    _, classes, duration = _clips(params)
-    shown = classes if params.get("MAX_CLASSES") is None else int(params["MAX_CLASSES"])
-    clips = min(shown, classes) * int(params["CLIPS_PER_CLASS"])
-    per_clip = sum(_represent(s, duration, costs) for s in params["SETTINGS"])
-    return costs.notebook_start + FIGURE_SECONDS + clips * per_clip
-
-
-def report_seconds(params: Mapping[str, Any], costs: UnitCosts) -> float:
-    """Notebook 08: a start and :data:`REPORT_SECONDS`."""
-    return costs.notebook_start + REPORT_SECONDS
-
-
-#: The cost model of each notebook, by file name; add an entry for a new notebook.
-NOTEBOOK_COSTS: dict[str, CostFunction] = {
-    "01_representations.ipynb": representations_seconds,
-    "02_training.ipynb": training_seconds,
-    "03_attacks.ipynb": attacks_seconds,
-    "08_report.ipynb": report_seconds,
-}
-
 
 @lru_cache(maxsize=32)
 def _defaults(path: str, mtime: float) -> dict[str, Any]:
@@ -271,8 +175,9 @@ class Estimate:
             cells += [c.rjust(w) for c, w in zip(row[2:6], widths[2:6])]
             lines.append("  " + "  ".join(cells + [row[6]]))
         total = self.total_seconds
+        hours = f" ({total / 3600:,.0f} CPU hours)" if total >= 3600 else ""
         lines.append(
-            f"  total: {format_duration(total)} ({total / 3600:.1f} CPU hours) of execution, about "
+            f"  total: {format_duration(total)}{hours} of execution, about "
             f"{format_duration(self.wall_seconds)} on {self.workers} worker(s)"
         )
         if self.costs is not None:

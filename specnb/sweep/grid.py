@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import copy
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from specnb.store import stable_key
 from specnb.store.keys import dumps

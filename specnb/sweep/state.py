@@ -6,10 +6,11 @@ import fcntl
 import os
 import socket
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, Mapping
+from typing import IO, Any
 
 from .spec import SweepError
 
@@ -42,12 +43,12 @@ class WorkerId:
     session: str
 
     @classmethod
-    def here(cls, session: str) -> "WorkerId":
+    def here(cls, session: str) -> WorkerId:
         """This process, working for ``session``."""
         return cls(socket.gethostname(), os.getpid(), session)
 
     @classmethod
-    def parse(cls, text: str | None) -> "WorkerId | None":
+    def parse(cls, text: str | None) -> WorkerId | None:
         """Inverse of ``str()``; None for an empty or foreign value."""
         host, _, rest = (text or "").partition("/")
         pid, _, session = rest.partition("/")
@@ -113,7 +114,7 @@ class RunnerLock:
         self.session = session
         self._file: IO[str] | None = None
 
-    def __enter__(self) -> "RunnerLock":
+    def __enter__(self) -> RunnerLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle = open(self.path, "a+", encoding="utf-8")
         try:
@@ -132,7 +133,7 @@ class RunnerLock:
         self._file = handle
         return self
 
-    def __exit__(self, *exc_info: Any) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         if self._file is not None:
             fcntl.flock(self._file, fcntl.LOCK_UN)
             self._file.close()

@@ -1,0 +1,193 @@
+"""Cost models of the notebooks: the seconds of one sweep point from its parameters.
+
+Each notebook of the chain has a function ``cost(params, unit_costs) -> seconds``
+(:data:`NOTEBOOK_COSTS`) over the unit costs measured on this machine's CPU
+(:mod:`specnb.bench_sweep`): seconds per clip to read and represent audio, per clip and epoch
+to train, per forward pass and per input gradient of each architecture, and the gradients
+each attack takes per sample on its grids. Training epochs are upper bounds (early stopping
+ends folds sooner), and every point is charged for its features (a shared feature cache
+computes them once).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from specnb.bench_sweep import CLIP_SECONDS, REFERENCE_SETTINGS, UnitCosts
+
+__all__ = [
+    "ATTACK_FIGURE_SECONDS",
+    "DATASET_CLIPS",
+    "FIGURE_SECONDS",
+    "LISTEN_SECONDS",
+    "NOTEBOOK_COSTS",
+    "REPORT_SECONDS",
+    "TRAINING_FIGURE_SECONDS",
+    "CostFunction",
+    "architectures_seconds",
+    "attacks_seconds",
+    "colour_maps_seconds",
+    "report_seconds",
+    "representations_seconds",
+    "training_seconds",
+    "transferability_seconds",
+]
+
+#: Clips of each dataset: (clips, classes, seconds per clip); synthetic clips per class come
+#: from ``N_PER_CLASS``.
+DATASET_CLIPS: dict[str, tuple[int, int, float]] = {
+    "esc10": (400, 10, 5.0), "esc50": (2000, 50, 5.0), "urbansound8k": (8732, 10, 4.0),
+    "synthetic": (0, 10, 5.0),
+}
+
+# Fixed seconds of a notebook's figures and exports, beyond its start and its per-clip work,
+# and of listening to one adversarial clip: taken from the cell times of the quick sweep's
+# executed notebooks on the CPU of the packaged unit costs.
+
+#: Seconds of the report notebook beyond its start (tables, figures, the HTML export).
+REPORT_SECONDS = 1.0
+
+#: Seconds of the figures of the representations notebook.
+FIGURE_SECONDS = 4.0
+
+#: Seconds of the learning-curve and confusion figures of the training notebook.
+TRAINING_FIGURE_SECONDS = 2.0
+
+#: Seconds of the fooling-rate curves and the gallery of the attacks notebook.
+ATTACK_FIGURE_SECONDS = 2.5
+
+#: Seconds to turn one adversarial image of one attack back into audio and classify it.
+LISTEN_SECONDS = 1.7
+
+#: ``cost(params, unit_costs) -> seconds`` of one point, with the notebook's defaults merged.
+CostFunction = Callable[[Mapping[str, Any], UnitCosts], float]
+
+_PITCH_COPIES = 4
+_TEST_SIZE = 0.3
+
+
+def _clips(params: Mapping[str, Any]) -> tuple[int, int, float]:
+    """Clips, classes and clip duration of the point's dataset."""
+    name = str(params.get("DATASET") or "synthetic")
+    clips, classes, seconds = DATASET_CLIPS[name]
+    if name == "synthetic":
+        clips = classes * int(params.get("N_PER_CLASS") or 40)
+    return clips, classes, seconds
+
+
+def _represent(setting: Mapping[str, Any], duration: float, costs: UnitCosts) -> float:
+    """Seconds to read one clip and make its image, scaled from the reference setting."""
+    kind = str(setting["repr"])
+    rate = float(setting.get("sr", REFERENCE_SETTINGS[kind]["sr"]))
+    scale = rate / REFERENCE_SETTINGS[kind]["sr"] * duration / CLIP_SECONDS
+    return costs.load * duration / CLIP_SECONDS + costs.represent[kind] * scale
+
+
+def training_seconds(params: Mapping[str, Any], costs: UnitCosts) -> float:
+    """Notebook 02: features of every clip (and pitch-shifted copy), then every fold for
+    ``EPOCHS`` epochs (an upper bound) with a dev pass per epoch and a test pass per fold;
+    the figures."""
+    clips, _, duration = _clips(params)
+    copies = 1 + _PITCH_COPIES if params.get("AUGMENT") else 1
+    features = clips * copies * _represent(params["SETTING"], duration, costs)
+    features += clips * (copies - 1) * costs.augment * duration / CLIP_SECONDS
+    folds, epochs = max(1, int(params["FOLDS"])), int(params["EPOCHS"])
+    test_size = float(params.get("TEST_SIZE") or _TEST_SIZE)
+    pool = clips * (1 - test_size) * copies
+    train, dev = pool * max(folds - 1, 1) / folds, pool / folds
+    model = str(params["MODEL"])
+    per_fold = epochs * (train * costs.train[model] + dev * costs.predict[model])
+    per_fold += clips * test_size * costs.predict[model]
+    return costs.notebook_start + TRAINING_FIGURE_SECONDS + features + folds * per_fold
+
+
+def attacks_seconds(params: Mapping[str, Any], costs: UnitCosts) -> float:
+    """Notebook 03: a prediction pass over the test clips, then every attack over its grid on
+    ``N_SAMPLES`` samples: the input gradients the attack took per sample (counted on
+    :data:`~specnb.bench_sweep.ATTACK_MODEL`) times the model's seconds per gradient; with
+    ``LISTEN``, ``N_LISTEN`` clips per attack turned back into audio; the figures."""
+    from specnb.attack_eval.budgets import canonical_attack
+
+    clips, _, _ = _clips(params)
+    model = str(params["MODEL"])
+    test = clips * _TEST_SIZE
+    samples = test if params.get("N_SAMPLES") is None else int(params["N_SAMPLES"])
+    grid = costs.attack_gradients[str(params["GRID"])]
+    gradients = sum(grid[canonical_attack(a)] for a in params["ATTACKS"])
+    listened = int(params.get("N_LISTEN") or 1) if params.get("LISTEN") else 0
+    fixed = ATTACK_FIGURE_SECONDS + listened * len(params["ATTACKS"]) * LISTEN_SECONDS
+    return costs.notebook_start + fixed + test * costs.predict[model] \
+        + samples * gradients * costs.gradient[model]
+
+
+def representations_seconds(params: Mapping[str, Any], costs: UnitCosts) -> float:
+    """Notebook 01: every setting of ``SETTINGS`` on the clips shown, and its figures."""
+    _, classes, duration = _clips(params)
+    shown = classes if params.get("MAX_CLASSES") is None else int(params["MAX_CLASSES"])
+    clips = min(shown, classes) * int(params["CLIPS_PER_CLASS"])
+    per_clip = sum(_represent(s, duration, costs) for s in params["SETTINGS"])
+    return costs.notebook_start + FIGURE_SECONDS + clips * per_clip
+
+
+def report_seconds(params: Mapping[str, Any], costs: UnitCosts) -> float:
+    """Notebook 08: a start and :data:`REPORT_SECONDS`."""
+    return costs.notebook_start + REPORT_SECONDS
+
+
+def _crafting(params: Mapping[str, Any], model: str, costs: UnitCosts) -> float:
+    """Seconds of every attack of ``ATTACKS`` over its grid on ``N_SAMPLES`` clips of a model."""
+    from specnb.attack_eval.budgets import canonical_attack
+
+    clips, _, _ = _clips(params)
+    test = clips * float(params.get("TEST_SIZE") or _TEST_SIZE)
+    samples = test if params.get("N_SAMPLES") is None else int(params["N_SAMPLES"])
+    grid = costs.attack_gradients[str(params["GRID"])]
+    gradients = sum(grid[canonical_attack(a)] for a in params["ATTACKS"])
+    return test * costs.predict[model] + samples * gradients * costs.gradient[model]
+
+
+def transferability_seconds(params: Mapping[str, Any], costs: UnitCosts) -> float:
+    """Notebook 04, its runs already trained (the sweep's train step): per representation,
+    every attack crafted on every model, then tried on every model (one forward pass per
+    budget point, counted as ten)."""
+    models = [str(m) for m in params["MODELS"]]
+    clips, _, _ = _clips(params)
+    test = clips * float(params.get("TEST_SIZE") or _TEST_SIZE)
+    samples = test if params.get("N_SAMPLES") is None else int(params["N_SAMPLES"])
+    tries = 10 * len(params["ATTACKS"]) * samples * sum(costs.predict[m] for m in models)
+    per_repr = sum(_crafting(params, m, costs) for m in models) + len(models) * tries
+    return costs.notebook_start + FIGURE_SECONDS + len(params["SETTINGS"]) * per_repr
+
+
+def _variants_seconds(params: Mapping[str, Any], jobs: list[dict[str, Any]],
+                      costs: UnitCosts) -> float:
+    total = costs.notebook_start + FIGURE_SECONDS
+    for job in jobs:
+        point = {**params, **job}
+        total += training_seconds(point, costs) - costs.notebook_start
+        total += _crafting(point, str(point["MODEL"]), costs)
+    return total
+
+
+def colour_maps_seconds(params: Mapping[str, Any], costs: UnitCosts) -> float:
+    """Notebook 05: one training and one attack run per colour map of ``COLORMAPS``."""
+    jobs = [{"SETTING": {**params["SETTING"], "colormap": c}} for c in params["COLORMAPS"]]
+    return _variants_seconds(params, jobs, costs)
+
+
+def architectures_seconds(params: Mapping[str, Any], costs: UnitCosts) -> float:
+    """Notebook 07: one training and one attack run per architecture of ``MODELS``."""
+    return _variants_seconds(params, [{"MODEL": m} for m in params["MODELS"]], costs)
+
+
+#: The cost model of each notebook, by file name; add an entry for a new notebook.
+NOTEBOOK_COSTS: dict[str, CostFunction] = {
+    "01_representations.ipynb": representations_seconds,
+    "02_training.ipynb": training_seconds,
+    "03_attacks.ipynb": attacks_seconds,
+    "04_transferability.ipynb": transferability_seconds,
+    "05_colour_maps.ipynb": colour_maps_seconds,
+    "07_architectures.ipynb": architectures_seconds,
+    "08_report.ipynb": report_seconds,
+}

@@ -1,0 +1,241 @@
+"""The dry-run cost estimate: unit costs, per-notebook cost models, their precedence."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import pytest
+
+from specnb.bench_sweep import (
+    REFERENCE_SETTINGS,
+    UNIT_COSTS_FILE,
+    UnitCosts,
+    UnitCostsError,
+    load_unit_costs,
+    write_unit_costs,
+)
+from specnb.notebook_runner import notebook_path
+from specnb.store import ResultsStore
+from specnb.sweep import Point, SweepError, expand, load_sweep, main
+from specnb.sweep.costs import FIGURE_SECONDS, NOTEBOOK_COSTS
+from specnb.sweep.estimate import (
+    estimate,
+    measured_timings,
+    notebook_defaults,
+    point_seconds,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def costs() -> UnitCosts:
+    """Unit costs where only the training epochs cost anything."""
+    return UnitCosts(
+        machine="test cpu", cpu_count=2, torch_threads=2, date="2024-01-01",
+        train={"sbcnn": 0.01, "resnet18": 0.04}, predict={"sbcnn": 0.0, "resnet18": 0.0},
+        gradient={"sbcnn": 0.002, "resnet18": 0.006},
+        represent={kind: 0.0 for kind in REFERENCE_SETTINGS}, load=0.0, augment=0.0,
+        attack={"quick": {"fgsm": 0.1, "cw": 1.0}, "paper": {"fgsm": 0.2, "cw": 50.0}},
+        attack_gradients={"quick": {"fgsm": 50, "cw": 500}, "paper": {"fgsm": 100, "cw": 9000}},
+        notebook_start=0.0,
+    )
+
+
+@pytest.fixture(autouse=True)
+def no_fixed_seconds(monkeypatch):
+    """Figures cost nothing and listening 1 s per clip and attack, so costs are proportional."""
+    module = importlib.import_module("specnb.sweep.costs")
+
+    for name in ("TRAINING_FIGURE_SECONDS", "ATTACK_FIGURE_SECONDS", "REPORT_SECONDS"):
+        monkeypatch.setattr(module, name, 0.0)
+    monkeypatch.setattr(module, "LISTEN_SECONDS", 1.0)
+
+
+def train_point(**params: object) -> Point:
+    full = {"DATASET": "esc10", "SETTING": {"repr": "stft", "sr": 22050, "n_fft": 1024},
+            "MODEL": "sbcnn", "EPOCHS": 10, "FOLDS": 2, "TEST_SIZE": 0.3, "AUGMENT": False,
+            **params}
+    return Point("train", str(sorted(full.items())), notebook_path("training"), full)
+
+
+def attack_point(**params: object) -> Point:
+    full = {"DATASET": "esc10", "MODEL": "sbcnn", "ATTACKS": ["fgsm"], "GRID": "quick",
+            "N_SAMPLES": 10, "LISTEN": False, **params}
+    return Point("attack", str(sorted(full.items())), notebook_path("attacks"), full)
+
+
+def test_training_estimate_scales_with_epochs_folds_clips_and_augmentation(costs):
+    base = point_seconds(train_point(), costs)
+    # 400 clips, 70 % for training, 1 of 2 folds trained on per fold, 10 epochs, 2 folds
+    assert base == pytest.approx(400 * 0.7 * 0.5 * 10 * 2 * 0.01)
+    assert point_seconds(train_point(EPOCHS=30), costs) == pytest.approx(3 * base)
+    assert point_seconds(train_point(FOLDS=5), costs) == pytest.approx(4 * base)  # 5 x 4/5
+    assert point_seconds(train_point(DATASET="esc50"), costs) == pytest.approx(5 * base)
+    assert point_seconds(train_point(DATASET="urbansound8k"), costs) == pytest.approx(
+        8732 / 400 * base)
+    assert point_seconds(train_point(AUGMENT=True), costs) == pytest.approx(5 * base)
+    assert point_seconds(train_point(MODEL="resnet18"), costs) == pytest.approx(4 * base)
+    synthetic = point_seconds(train_point(DATASET="synthetic", N_PER_CLASS=8), costs)
+    assert synthetic == pytest.approx(80 / 400 * base)
+
+
+def test_feature_and_start_costs_add_per_clip_and_per_point(costs):
+    slow_audio = replace(costs, train={"sbcnn": 0.0}, load=0.1, augment=0.5, notebook_start=7.0)
+    plain = point_seconds(train_point(), slow_audio)
+    assert plain == pytest.approx(7.0 + 400 * 0.1)
+    augmented = point_seconds(train_point(AUGMENT=True), slow_audio)
+    assert augmented == pytest.approx(7.0 + 5 * 400 * 0.1 + 4 * 400 * 0.5)
+    # a clip at 8 kHz costs 8000/22050 of the reference STFT
+    stft = replace(slow_audio, load=0.0, represent={**costs.represent, "stft": 0.2})
+    slow_rate = point_seconds(train_point(SETTING={"repr": "stft", "sr": 8000}), stft)
+    assert slow_rate == pytest.approx(7.0 + 400 * 0.2 * 8000 / 22050)
+
+
+def test_attack_estimate_scales_with_samples_attacks_grid_and_model(costs):
+    base = point_seconds(attack_point(), costs)
+    assert base == pytest.approx(10 * 50 * 0.002)
+    assert point_seconds(attack_point(N_SAMPLES=40), costs) == pytest.approx(4 * base)
+    assert point_seconds(attack_point(ATTACKS=["fgsm", "CW"]), costs) == pytest.approx(11 * base)
+    assert point_seconds(attack_point(GRID="paper"), costs) == pytest.approx(2 * base)
+    assert point_seconds(attack_point(MODEL="resnet18"), costs) == pytest.approx(3 * base)
+    listened = point_seconds(attack_point(ATTACKS=["fgsm", "cw"], LISTEN=True, N_LISTEN=3), costs)
+    assert listened == pytest.approx(11 * base + 3 * 2 * 1.0)
+    # N_SAMPLES None: every test clip (30 % of 400)
+    assert point_seconds(attack_point(N_SAMPLES=None), costs) == pytest.approx(120 * 50 * 0.002)
+
+
+def test_measured_store_timings_take_precedence_over_projections(costs, tmp_path):
+    store = ResultsStore(tmp_path)
+    store.add_points("s", "02_training.ipynb", {"done1": {}})
+    store.mark_point("done1", "running")
+    time.sleep(0.05)
+    store.mark_point("done1", "done")
+    timings = measured_timings(store)
+    points = [train_point(EPOCHS=e) for e in (1, 2, 3)] + [attack_point()]
+    cost = estimate(points, {points[0].key: "done"}, timings, workers=1, costs=costs)
+    train, attack = cost.steps
+    count, mean = timings["02_training.ipynb"]
+    assert train.source == "measured" and train.seconds == pytest.approx(2 * mean)
+    assert (train.points, train.to_run, train.measured) == (3, 2, count)
+    assert attack.source == "projected" and attack.seconds == pytest.approx(1.0)
+    text = str(cost)
+    assert "measured in this store (mean of 1)" in text and "projected from unit costs" in text
+    assert "test cpu, 2 CPUs, 2 torch threads, 2024-01-01" in text
+
+
+def test_unknown_notebooks_and_unknown_models_give_no_estimate(costs):
+    unknown = Point("transfer", "t1", Path("09_unknown.ipynb"), {"MODEL": "sbcnn"})
+    odd_model = train_point(MODEL="vgg99")
+    assert "09_unknown.ipynb" not in NOTEBOOK_COSTS
+    assert point_seconds(unknown, costs) is None and point_seconds(odd_model, costs) is None
+    cost = estimate([unknown, odd_model, train_point()], {}, {}, workers=2, costs=costs)
+    transfer, train = cost.steps
+    assert transfer.source == "none" and transfer.seconds is None
+    assert train.unestimated == 1 and train.seconds == pytest.approx(point_seconds(
+        train_point(), costs))
+    assert cost.unestimated == ["transfer", "train"]
+    assert "no estimate" in str(cost) and "on 2 worker(s)" in str(cost)
+
+
+def test_missing_or_corrupt_unit_costs_file_is_named(costs, tmp_path):
+    missing = tmp_path / "nothing.json"
+    with pytest.raises(UnitCostsError, match="nothing.json.*specnb bench sweep"):
+        load_unit_costs(missing)
+    corrupt = tmp_path / "corrupt.json"
+    corrupt.write_text("{not json")
+    with pytest.raises(UnitCostsError, match="corrupt.json.*not valid JSON"):
+        load_unit_costs(corrupt)
+    partial = tmp_path / "partial.json"
+    partial.write_text(json.dumps({"machine": "x"}))
+    with pytest.raises(UnitCostsError, match="partial.json"):
+        load_unit_costs(partial)
+    with pytest.raises(SweepError, match="corrupt.json"):
+        estimate([train_point()], {}, {}, costs=corrupt)
+    # a grid with no cost model reads no file
+    assert estimate([Point("s", "k", Path("x.ipynb"), {})], {}, {}, costs=missing).steps
+    written = write_unit_costs(costs, tmp_path / "costs.json")
+    assert load_unit_costs(written) == costs
+
+
+def test_packaged_unit_costs_cover_every_model_representation_and_attack():
+    from specnb.attack_eval.grids import GRIDS
+    from specnb.models import MODELS
+
+    costs = load_unit_costs(UNIT_COSTS_FILE)
+    for part in (costs.train, costs.predict, costs.gradient):
+        assert set(part) == set(MODELS) and all(v > 0 for v in part.values())
+    assert set(costs.represent) == set(REFERENCE_SETTINGS)
+    for grid, attacks in GRIDS.items():
+        assert set(costs.attack[grid]) == set(attacks)
+        assert all(v > 0 for v in costs.attack[grid].values())
+    for grid, attacks in GRIDS.items():
+        assert set(costs.attack_gradients[grid]) == set(attacks)
+    # an attack's paper grid spends at least the gradients of its quick grid
+    assert all(costs.attack_gradients["paper"][a] >= costs.attack_gradients["quick"][a]
+               for a in ("fgsm", "bim-a", "cw"))
+    assert costs.notebook_start > 0
+    assert json.loads(UNIT_COSTS_FILE.read_text()) == asdict(costs)
+
+
+def test_notebook_defaults_fill_parameters_a_sweep_leaves_out():
+    defaults = notebook_defaults(notebook_path("training"))
+    assert {"EPOCHS", "FOLDS", "MODEL", "SETTING"} <= set(defaults)
+    assert notebook_defaults(Path("no/such.ipynb")) == {}
+
+
+def test_cli_dry_run_prints_seconds_per_point_of_the_paper_grid(tmp_path, capsys):
+    out = tmp_path / "paper"
+    assert main([str(REPO / "sweeps" / "paper.yaml"), "--dry-run", "--out", str(out),
+                 "--workers", "4"]) == 0
+    text = capsys.readouterr().out
+    assert not out.exists()
+    rows = {line.split()[0]: line for line in text.splitlines()[-8:] if line.startswith("  ")}
+    for step in ("train", "attack", "report"):
+        assert "projected from unit costs" in rows[step], rows
+    points = expand(load_sweep(REPO / "sweeps" / "paper.yaml"))
+    for step in ("train", "attack"):
+        count = sum(p.step == step for p in points)
+        assert rows[step].split()[2:4] == [str(count), str(count)]
+    assert "CPU hours" in text and "on 4 worker(s)" in text and "unit costs measured on" in text
+
+
+@pytest.mark.slow
+def test_benchmark_smoke_measures_every_part(tmp_path):
+    from specnb.bench_sweep import measure_unit_costs
+
+    lines: list[str] = []
+    costs = measure_unit_costs(models=["sbcnn"], attacks=["fgsm"], batch=2, repeats=1, clips=1,
+                               attack_samples=2, notebook=False, report=lines.append)
+    assert costs.train["sbcnn"] > costs.predict["sbcnn"] > 0 and len(lines) == 3
+    assert set(costs.represent) == set(REFERENCE_SETTINGS) and costs.load > 0
+    # FGSM takes one gradient per sample at each of the grid's budgets
+    from specnb.attack_eval.grids import GRIDS
+
+    for grid in ("quick", "paper"):
+        assert costs.attack_gradients[grid]["fgsm"] == len(GRIDS[grid]["fgsm"])
+    assert load_unit_costs(write_unit_costs(costs, tmp_path / "c.json")) == costs
+
+
+def test_study_notebooks_cost_their_variants(costs):
+    base = dict(DATASET="esc10", EPOCHS=4, FOLDS=2, TEST_SIZE=0.3, ATTACKS=["fgsm"],
+                GRID="quick", N_SAMPLES=10)
+    stft = {"repr": "stft", "sr": 22050, "n_fft": 1024}
+    one = point_seconds(Point("architectures", "a1", Path("07_architectures.ipynb"),
+                              {**base, "SETTING": stft, "MODELS": ["sbcnn"]}), costs)
+    two = point_seconds(Point("architectures", "a2", Path("07_architectures.ipynb"),
+                              {**base, "SETTING": stft, "MODELS": ["sbcnn", "sbcnn"]}), costs)
+    assert two - one == pytest.approx(one - costs.notebook_start - FIGURE_SECONDS)
+    colours = point_seconds(Point("colour", "c", Path("05_colour_maps.ipynb"),
+                                  {**base, "SETTING": stft, "MODEL": "sbcnn",
+                                   "COLORMAPS": ["viridis", "hsv-uniform"]}), costs)
+    assert colours == pytest.approx(two)
+    transfer = {**base, "SETTINGS": {"STFT": stft}, "MODELS": ["sbcnn", "resnet18"]}
+    single = point_seconds(Point("t", "t", Path("04_transferability.ipynb"), transfer), costs)
+    double = point_seconds(Point("t", "t", Path("04_transferability.ipynb"),
+                                 {**transfer, "SETTINGS": {"A": stft, "B": stft}}), costs)
+    assert double - single == pytest.approx(single - costs.notebook_start - FIGURE_SECONDS)
