@@ -181,20 +181,20 @@ def _one_source(
         evaluation = evaluate_attack(model, point_grid(grid, index), images, labels,
                                      seed=seed, batch_size=batch_size)
         targeted = evaluation.targeted
-        crafted.append((budget, evaluation.adv_images))
+        fooled_source = evaluation.adv_pred != evaluation.labels
+        crafted.append((budget, evaluation.adv_images, fooled_source))
     results = []
     for target, run in runs.items():
         start = time.perf_counter()
         target_model = run.models[0]
         source_counts, both_counts = [], []
-        for _, adv in crafted:
-            fooled_source = predict(model, adv, batch_size) != labels
+        for _, adv, fooled_source in crafted:
             fooled_target = predict(target_model, adv, batch_size) != labels
             source_counts.append(int(fooled_source.sum()))
             both_counts.append(int((fooled_source & fooled_target).sum()))
         results.append(TransferResult(
             source=source, target=target, attack=grid.attack, targeted=targeted,
-            budgets=tuple(b for b, _ in crafted), fooling_source=tuple(source_counts),
+            budgets=tuple(b for b, _, _ in crafted), fooling_source=tuple(source_counts),
             fooling_both=tuple(both_counts), n_samples=int(labels.numel()),
             seconds=time.perf_counter() - start,
         ))
