@@ -102,23 +102,26 @@ def training_seconds(params: Mapping[str, Any], costs: UnitCosts) -> float:
     return costs.notebook_start + TRAINING_FIGURE_SECONDS + features + folds * per_fold
 
 
+def _crafting(params: Mapping[str, Any], model: str, costs: UnitCosts) -> float:
+    """Seconds of every attack of ``ATTACKS`` over its grid on ``N_SAMPLES`` clips of a model."""
+    from specnb.attack_eval.budgets import canonical_attack
+
+    clips, _, _ = _clips(params)
+    test = clips * float(params.get("TEST_SIZE") or _TEST_SIZE)
+    samples = test if params.get("N_SAMPLES") is None else int(params["N_SAMPLES"])
+    grid = costs.attack_gradients[str(params["GRID"])]
+    gradients = sum(grid[canonical_attack(a)] for a in params["ATTACKS"])
+    return test * costs.predict[model] + samples * gradients * costs.gradient[model]
+
+
 def attacks_seconds(params: Mapping[str, Any], costs: UnitCosts) -> float:
     """Notebook 03: a prediction pass over the test clips, then every attack over its grid on
     ``N_SAMPLES`` samples: the input gradients the attack took per sample (counted on
     :data:`~specnb.bench_sweep.ATTACK_MODEL`) times the model's seconds per gradient; with
     ``LISTEN``, ``N_LISTEN`` clips per attack turned back into audio; the figures."""
-    from specnb.attack_eval.budgets import canonical_attack
-
-    clips, _, _ = _clips(params)
-    model = str(params["MODEL"])
-    test = clips * _TEST_SIZE
-    samples = test if params.get("N_SAMPLES") is None else int(params["N_SAMPLES"])
-    grid = costs.attack_gradients[str(params["GRID"])]
-    gradients = sum(grid[canonical_attack(a)] for a in params["ATTACKS"])
     listened = int(params.get("N_LISTEN") or 1) if params.get("LISTEN") else 0
     fixed = ATTACK_FIGURE_SECONDS + listened * len(params["ATTACKS"]) * LISTEN_SECONDS
-    return costs.notebook_start + fixed + test * costs.predict[model] \
-        + samples * gradients * costs.gradient[model]
+    return costs.notebook_start + fixed + _crafting(params, str(params["MODEL"]), costs)
 
 
 def representations_seconds(params: Mapping[str, Any], costs: UnitCosts) -> float:
@@ -133,18 +136,6 @@ def representations_seconds(params: Mapping[str, Any], costs: UnitCosts) -> floa
 def report_seconds(params: Mapping[str, Any], costs: UnitCosts) -> float:
     """Notebook 08: a start and :data:`REPORT_SECONDS`."""
     return costs.notebook_start + REPORT_SECONDS
-
-
-def _crafting(params: Mapping[str, Any], model: str, costs: UnitCosts) -> float:
-    """Seconds of every attack of ``ATTACKS`` over its grid on ``N_SAMPLES`` clips of a model."""
-    from specnb.attack_eval.budgets import canonical_attack
-
-    clips, _, _ = _clips(params)
-    test = clips * float(params.get("TEST_SIZE") or _TEST_SIZE)
-    samples = test if params.get("N_SAMPLES") is None else int(params["N_SAMPLES"])
-    grid = costs.attack_gradients[str(params["GRID"])]
-    gradients = sum(grid[canonical_attack(a)] for a in params["ATTACKS"])
-    return test * costs.predict[model] + samples * gradients * costs.gradient[model]
 
 
 def transferability_seconds(params: Mapping[str, Any], costs: UnitCosts) -> float:
