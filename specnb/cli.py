@@ -13,9 +13,9 @@ __all__ = ["main"]
 
 
 def _features(args: argparse.Namespace) -> int:
-    from specnb.cache import save_npy_atomic
+    from specnb.representations.cache import save_npy_atomic
     from specnb.data.audio import load_audio
-    from specnb.image import to_image
+    from specnb.representations.images import to_image
     from specnb.representations import parse_assignments
     from specnb.representations.compute import represent
 
@@ -30,11 +30,11 @@ def _features(args: argparse.Namespace) -> int:
 
 def _bench(args: argparse.Namespace, rest: list[str]) -> int:
     if args.what == "representations":
-        from specnb.bench_representations import main as bench_main
+        from specnb.bench.representations import main as bench_main
     elif args.what == "sweep":
-        from specnb.bench_sweep import main as bench_main
+        from specnb.bench.unit_costs import main as bench_main
     else:
-        from specnb.bench_attacks import main as bench_main
+        from specnb.bench.attacks import main as bench_main
     return int(bench_main(rest) or 0)
 
 
@@ -47,7 +47,7 @@ def _download(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from specnb.pipeline import run_main_job
+    from specnb.sweep.main_job import run_main_job
     from specnb.sweep import SweepError
 
     try:

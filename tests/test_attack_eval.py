@@ -26,16 +26,16 @@ from specnb.attack_eval import (
     fgsm_grid,
     find_run,
     jsma_iterations,
-    listen_to_attacks,
     paper_table,
     resolve_run,
     run_attack,
     save_gallery,
 )
-from specnb.attack_widgets import EpsilonExplorer
+from specnb.listening.attack_audio import listen_to_attacks
+from specnb.ui.eps_explorer import EpsilonExplorer
 from specnb.attacks import make_attack, random_targets
 from specnb.data import load_dataset
-from specnb.features import clip_image
+from specnb.representations.features import clip_image
 from specnb.metrics import auc_score, cost_to_reach, perturbation_norms
 from specnb.representations import make_setting
 from specnb.store import ResultsStore, StoreError

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from specnb.cache import FeatureCache, save_npy_atomic
+from specnb.representations.cache import FeatureCache, save_npy_atomic
 from specnb.representations import make_setting
 
 STFT = make_setting("stft", n_fft=512)
@@ -125,7 +125,7 @@ def test_process_killed_before_rename_leaves_no_readable_file(tmp_path: Path) ->
         f"""
         import os, sys, time
         import numpy as np
-        from specnb.cache import FeatureCache
+        from specnb.representations.cache import FeatureCache
         from specnb.representations import make_setting
 
         def stall(fd):
@@ -159,7 +159,7 @@ def test_process_killed_at_any_moment_leaves_only_complete_files(tmp_path: Path)
     child = _child(
         f"""
         import numpy as np
-        from specnb.cache import FeatureCache
+        from specnb.representations.cache import FeatureCache
         from specnb.representations import make_setting
 
         cache = FeatureCache({str(tmp_path)!r})

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-import specnb.experiments.run as job_runner
+import specnb.runs.train as job_runner
 from specnb.data import DatasetError, SplitError
-from specnb.experiments import (
+from specnb.runs import (
     TRAIN_FOLDER,
     TrainingJob,
     fold_summary,
@@ -19,7 +19,7 @@ from specnb.experiments import (
     run_training_job,
     split_summary,
 )
-from specnb.plots_training import FIGURE_FILES, confusion_figure, curves_long
+from specnb.training.figures import FIGURE_FILES, confusion_figure, curves_long
 from specnb.representations import SettingError, make_setting
 from specnb.store import ResultsStore, run_key
 from specnb.training import TrainConfig, TrainingError, evaluate

@@ -10,10 +10,10 @@ import pytest
 import soundfile as sf
 
 from specnb.data import load_dataset
-from specnb.notebook_runner import run_notebook
+from specnb.sweep.papermill_exec import run_notebook
 from specnb.representations import make_setting
 from specnb.representations.compute import represent
-from specnb.widgets import RepresentationExplorer
+from specnb.ui.explorer import RepresentationExplorer
 
 
 @pytest.fixture(scope="module")

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-import specnb.features as features
-from specnb.cache import FeatureCache
+import specnb.representations.features as features
+from specnb.representations.cache import FeatureCache
 from specnb.data import load_dataset
 from specnb.data.clips import Clip
-from specnb.features import clip_image, dataset_features, dataset_images
-from specnb.image import to_image
+from specnb.representations.features import clip_image, dataset_features, dataset_images
+from specnb.representations.images import to_image
 from specnb.representations import make_setting
 from specnb.representations.compute import represent
 

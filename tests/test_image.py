@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from specnb.image import colormap_lut, equalise, image_to_raw, normalise, to_image
+from specnb.representations.images import colormap_lut, equalise, image_to_raw, normalise, to_image
 from specnb.representations.settings import COLORMAP_FAMILIES
 
 ALL_COLORMAPS = [name for names in COLORMAP_FAMILIES.values() for name in names]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from specnb.pipeline import run_main_job
+from specnb.sweep.main_job import run_main_job
 from specnb.store import ResultsStore
 
 SWEEP = """

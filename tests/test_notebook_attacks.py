@@ -11,7 +11,7 @@ import torch
 
 from specnb.attack_eval import ADVERSARIAL_KEY, budget_grid
 from specnb.metrics import auc_score, cost_to_reach
-from specnb.notebook_runner import run_notebook
+from specnb.sweep.papermill_exec import run_notebook
 from specnb.report import read_results
 from specnb.store import ResultsStore
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from specnb.notebook_runner import run_notebook
+from specnb.sweep.papermill_exec import run_notebook
 from specnb.raw_audio import IMAGE_TOLERANCE, RESTORATION_FILE, WAVEFORM_FILE
 from specnb.store import ResultsStore
 

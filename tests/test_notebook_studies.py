@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from specnb.experiments import load_trained_run
-from specnb.notebook_runner import run_notebook
+from specnb.runs import load_trained_run
+from specnb.sweep.papermill_exec import run_notebook
 from specnb.representations import COLORMAP_FAMILIES
 from specnb.store import ResultsStore
 

@@ -8,8 +8,8 @@ import nbformat
 import numpy as np
 import pytest
 
-from specnb.notebook_runner import run_notebook
-from specnb.plots_training import FIGURE_FILES
+from specnb.sweep.papermill_exec import run_notebook
+from specnb.training.figures import FIGURE_FILES
 from specnb.store import ResultsStore
 from specnb.training import load_fold_models
 

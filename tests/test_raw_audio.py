@@ -19,7 +19,7 @@ from specnb.attack_eval import (
     fgsm_grid,
 )
 from specnb.data import load_synthetic
-from specnb.image import to_image
+from specnb.representations.images import to_image
 from specnb.models.registry import MODELS, WAVEFORM_MODELS, build_model, model_info
 from specnb.raw_audio import (
     IMAGE_TOLERANCE,

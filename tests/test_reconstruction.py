@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from specnb.black_box import black_box_check, reclassify
+from specnb.listening.black_box import black_box_check, reclassify
 from specnb.data import load_audio, load_dataset
-from specnb.features import clip_image
-from specnb.image import normalise
+from specnb.representations.features import clip_image
+from specnb.representations.images import normalise
 from specnb.metrics import magnitude_snr_db, snr_db
 from specnb.models import build_model
-from specnb.reconstruction import PEAK, image_to_audio
+from specnb.listening.reconstruction import PEAK, image_to_audio
 from specnb.representations import Setting, make_setting, represent
 
 SR = 8000

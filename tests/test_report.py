@@ -330,7 +330,7 @@ def test_gallery_is_shown_when_its_image_exists(filled) -> None:
 
 
 def test_report_notebook_renders_and_exports_html(filled, tmp_path: Path) -> None:
-    from specnb.notebook_runner import run_notebook
+    from specnb.sweep.papermill_exec import run_notebook
 
     path, _, _ = filled
     out = tmp_path / "report_run"

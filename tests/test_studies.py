@@ -179,7 +179,7 @@ def test_write_transfers_records_every_budget(tmp_path):
 
 def test_study_job_has_the_key_of_notebook_02s_job():
     from specnb.data import PITCH_SCALES
-    from specnb.experiments import TrainingJob
+    from specnb.runs import TrainingJob
     from specnb.training import TrainConfig
 
     config = TrainConfig(model="alexnet", epochs=60, n_folds=5, test_size=0.3, patience=8,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from specnb.bench_sweep import (
+from specnb.bench.unit_costs import (
     REFERENCE_SETTINGS,
     UNIT_COSTS_FILE,
     UnitCosts,
@@ -18,10 +18,10 @@ from specnb.bench_sweep import (
     load_unit_costs,
     write_unit_costs,
 )
-from specnb.notebook_runner import notebook_path
+from specnb.sweep.papermill_exec import notebook_path
 from specnb.store import ResultsStore
 from specnb.sweep import Point, SweepError, expand, load_sweep, main
-from specnb.sweep.costs import FIGURE_SECONDS, NOTEBOOK_COSTS
+from specnb.bench.notebook_costs import FIGURE_SECONDS, NOTEBOOK_COSTS
 from specnb.sweep.estimate import (
     estimate,
     measured_timings,
@@ -49,7 +49,7 @@ def costs() -> UnitCosts:
 @pytest.fixture(autouse=True)
 def no_fixed_seconds(monkeypatch):
     """Figures cost nothing and listening 1 s per clip and attack, so costs are proportional."""
-    module = importlib.import_module("specnb.sweep.costs")
+    module = importlib.import_module("specnb.bench.notebook_costs")
 
     for name in ("TRAINING_FIGURE_SECONDS", "ATTACK_FIGURE_SECONDS", "REPORT_SECONDS"):
         monkeypatch.setattr(module, name, 0.0)
@@ -206,7 +206,7 @@ def test_cli_dry_run_prints_seconds_per_point_of_the_paper_grid(tmp_path, capsys
 
 @pytest.mark.slow
 def test_benchmark_smoke_measures_every_part(tmp_path):
-    from specnb.bench_sweep import measure_unit_costs
+    from specnb.bench.unit_costs import measure_unit_costs
 
     lines: list[str] = []
     costs = measure_unit_costs(models=["sbcnn"], attacks=["fgsm"], batch=2, repeats=1, clips=1,

@@ -52,8 +52,8 @@ from specnb.attack_eval.evaluate import (
     predict,
     resolve_targeted,
 )
-from specnb.attack_eval.evaluation import AttackEvaluation, BudgetResult
-from specnb.attack_eval.gallery import (
+from specnb.attack_eval.results import AttackEvaluation, BudgetResult
+from specnb.attack_eval.figures import (
     CURVES_FILE,
     GALLERY_FILE,
     amplified,
@@ -76,14 +76,7 @@ from specnb.attack_eval.grids import (
     jsma_iterations,
     lbfgs_grid,
 )
-from specnb.attack_eval.listening import (
-    Listening,
-    can_listen,
-    listen_to_attacks,
-    listening_frame,
-    snr_by_attack,
-)
-from specnb.attack_eval.records import (
+from specnb.attack_eval.run import (
     ADVERSARIAL_KEY,
     attach_artefacts,
     attack_params,
@@ -92,7 +85,7 @@ from specnb.attack_eval.records import (
     save_adversarial,
     write_attack,
 )
-from specnb.attack_eval.runs import STANDALONE_SETTING, find_run, resolve_run, standalone_job
+from specnb.runs.attack_target import STANDALONE_SETTING, find_run, resolve_run, standalone_job
 from specnb.attack_eval.tables import attack_summary, grid_table, paper_table
 
 __all__ = [
@@ -106,7 +99,6 @@ __all__ = [
     "GALLERY_FILE",
     "GRIDS",
     "GRID_NAMES",
-    "Listening",
     "PAPER_TARGETED",
     "STANDALONE_SETTING",
     "TARGETING",
@@ -118,7 +110,6 @@ __all__ = [
     "bim_grid",
     "bim_steps",
     "budget_grid",
-    "can_listen",
     "canonical_attack",
     "common_samples",
     "curves_frame",
@@ -133,8 +124,6 @@ __all__ = [
     "jsma_grid",
     "jsma_iterations",
     "lbfgs_grid",
-    "listen_to_attacks",
-    "listening_frame",
     "paper_table",
     "predict",
     "record_failure",
@@ -143,7 +132,6 @@ __all__ = [
     "run_attack",
     "save_adversarial",
     "save_gallery",
-    "snr_by_attack",
     "standalone_job",
     "write_attack",
 ]

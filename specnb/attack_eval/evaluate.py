@@ -25,7 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from specnb.attack_eval.budgets import BudgetGrid, canonical_attack
-from specnb.attack_eval.evaluation import AttackEvaluation, BudgetResult
+from specnb.attack_eval.results import AttackEvaluation, BudgetResult
 from specnb.attack_eval.grids import budget_grid
 from specnb.attacks import make_attack, random_targets
 from specnb.metrics import fooling_rate, perturbation_norms

@@ -14,7 +14,7 @@ import pandas as pd
 
 from specnb.attack_eval.budgets import ATTACK_NAMES, BudgetGrid, attack_label
 from specnb.attack_eval.evaluate import PAPER_TARGETED
-from specnb.attack_eval.evaluation import AttackEvaluation
+from specnb.attack_eval.results import AttackEvaluation
 
 __all__ = ["attack_summary", "grid_table", "paper_table"]
 

@@ -31,14 +31,13 @@ from specnb.raw_audio.attacks import (
     fooled_snr_db,
     waveform_grid,
 )
-from specnb.raw_audio.cross import CrossResult, cross_representation
 from specnb.raw_audio.figures import (
     RESTORATION_FILE,
     WAVEFORM_FILE,
     restoration_figure,
     waveform_figure,
 )
-from specnb.raw_audio.pipeline import IMAGE_TOLERANCE, WaveformPipeline
+from specnb.raw_audio.front_end import IMAGE_TOLERANCE, WaveformPipeline
 from specnb.raw_audio.restoration import (
     DOMAINS,
     RestorationCurve,
@@ -65,14 +64,12 @@ __all__ = [
     "WAVEFORM_EPS",
     "WAVEFORM_FILE",
     "WAVEFORM_REPR",
-    "CrossResult",
     "RestorationCurve",
     "WaveformPipeline",
     "WaveformRun",
     "WaveformTrainConfig",
     "accuracy_under_attack",
     "attack_waveforms",
-    "cross_representation",
     "fooled_snr_db",
     "from_unit",
     "load_waveforms",

@@ -33,7 +33,7 @@ from specnb.attack_eval import (
     save_adversarial,
     write_attack,
 )
-from specnb.attack_eval.records import attack_params
+from specnb.attack_eval.run import attack_params
 from specnb.metrics import snr_db
 from specnb.raw_audio.waveforms import from_unit
 from specnb.store import ResultsStore, attack_key

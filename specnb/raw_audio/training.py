@@ -3,8 +3,8 @@
 :func:`specnb.training.train_cv` is built for (N, 3, 128, 128) images; waveform models take
 (N, 1, 1, n_samples) inputs, so this module runs the same protocol on them with the same
 pieces: :func:`specnb.data.splits.cv_split` (30 % test, cross-validation folds of the rest,
-source recordings never split), :func:`specnb.training.steps.train_epoch` and
-:func:`specnb.training.steps.score`, early stopping on each fold's dev part, the best epoch's
+source recordings never split), :func:`specnb.training.epochs.train_epoch` and
+:func:`specnb.training.epochs.score`, early stopping on each fold's dev part, the best epoch's
 weights kept and scored on the test part. Fold models are saved atomically; a run whose row
 is ``done`` and whose checkpoints exist is loaded instead of trained again.
 """
@@ -36,7 +36,7 @@ from specnb.raw_audio.waveforms import (
 from specnb.store import ResultsStore, run_key, stable_key
 from specnb.training import TrainingError, resolve_device
 from specnb.training.checkpoints import atomic_save, fold_model_path, load_checkpoint
-from specnb.training.steps import Plan, score, train_epoch
+from specnb.training.epochs import Plan, score, train_epoch
 
 __all__ = ["WaveformRun", "WaveformTrainConfig", "train_waveform_model"]
 

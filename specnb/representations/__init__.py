@@ -1,7 +1,7 @@
 """2D audio representations: settings, the librosa/PyWavelets reference and the torch path."""
 
 from specnb.representations.compute import BACKENDS, axes, represent
-from specnb.representations.grid import all_paper_settings, default_setting, paper_grid
+from specnb.representations.paper_grid import all_paper_settings, default_setting, paper_grid
 from specnb.representations.reference import reference
 from specnb.representations.settings import (
     COLORMAP_FAMILIES,

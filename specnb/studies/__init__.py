@@ -36,7 +36,7 @@ from specnb.studies.robustness import (
     attack_runs,
     robustness_summary,
 )
-from specnb.studies.runs import (
+from specnb.runs.variants import (
     best_fold,
     load_best_models,
     study_job,

@@ -3,7 +3,7 @@
 The paper renders every representation through a colour map before the CNN sees it, and asks
 whether the choice matters: one map from each family — sequential, diverging, cyclic,
 qualitative — and the uniformly distributed HSV rendering. :func:`colormap_variants` gives the
-setting changes of such a comparison for :func:`~specnb.studies.runs.variants`.
+setting changes of such a comparison for :func:`~specnb.runs.variants.variants`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from specnb.image import to_image
+from specnb.representations.images import to_image
 from specnb.representations import COLORMAP_FAMILIES
 
 __all__ = ["ALL_COLORMAPS", "DEFAULT_COLORMAPS", "colormap_family", "colormap_variants",

@@ -18,7 +18,7 @@ import pandas as pd
 from specnb.attack_eval import budget_grid, run_attack
 from specnb.models import count_parameters
 from specnb.store import ResultsStore
-from specnb.studies.runs import load_best_models
+from specnb.runs.variants import load_best_models
 
 __all__ = ["ROBUSTNESS_COLUMNS", "attack_runs", "robustness_summary"]
 
@@ -48,7 +48,7 @@ def attack_runs(
     store : ResultsStore
         Holds the runs; receives one ``attacks`` row per (run, attack).
     run_keys : mapping of str to str
-        Run key by name (from :func:`~specnb.studies.runs.train_runs`).
+        Run key by name (from :func:`~specnb.runs.variants.train_runs`).
     attacks : sequence of str
         Attack names (see :data:`specnb.attack_eval.ATTACK_NAMES`).
     out_dir : str or path-like

@@ -30,7 +30,7 @@ from torch import Tensor, nn
 
 from specnb.attack_eval import budget_grid, evaluate_attack, predict
 from specnb.attack_eval.budgets import BudgetGrid
-from specnb.experiments.trained import TrainedRun
+from specnb.runs.finished import TrainedRun
 from specnb.store import ResultsStore, transfer_key
 
 __all__ = ["TransferResult", "common_correct", "mean_transfer", "measure_transfers", "point_grid",
@@ -129,7 +129,7 @@ def measure_transfers(
     Parameters
     ----------
     runs : mapping of str to TrainedRun
-        The models to compare (from :func:`~specnb.studies.runs.load_best_models`): one
+        The models to compare (from :func:`~specnb.runs.variants.load_best_models`): one
         dataset, setting and seed, different architectures.
     attacks : sequence of str or BudgetGrid
         Attack names (their ``grid`` grid) or grids.

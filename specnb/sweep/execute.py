@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from specnb.notebook_runner import run_notebook
+from specnb.sweep.papermill_exec import run_notebook
 from specnb.store import ResultsStore
 
 from .state import WorkerId, stale_owner

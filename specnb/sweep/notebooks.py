@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from specnb.notebook_runner import notebook_path, quiet_papermill
+from specnb.sweep.papermill_exec import notebook_path, quiet_papermill
 
 __all__ = ["RUNNER_PARAMETERS", "declared_parameters", "quiet_papermill", "resolve_notebook"]
 
@@ -15,7 +15,7 @@ RUNNER_PARAMETERS = ("OUT_DIR", "STORE", "CACHE_DIR")
 
 
 def resolve_notebook(name: str, notebook_dir: Path | None = None) -> Path:
-    """The notebook file a step names (see :func:`specnb.notebook_runner.notebook_path`)."""
+    """The notebook file a step names (see :func:`specnb.sweep.papermill_exec.notebook_path`)."""
     return notebook_path(name, notebook_dir)
 
 

@@ -38,7 +38,7 @@ from specnb.training.checkpoints import (
 from specnb.training.config import TrainConfig, TrainingError
 from specnb.training.result import RESULT_FILE, TrainResult
 from specnb.training.run_folder import check_inputs, fingerprint, open_run_dir
-from specnb.training.steps import Plan, make_optimizer, score, train_epoch
+from specnb.training.epochs import Plan, make_optimizer, score, train_epoch
 
 __all__ = ["train_cv"]
 

@@ -17,7 +17,7 @@ from specnb.models import IMAGE_SHAPE, build_model
 from specnb.store import stable_key
 from specnb.training.checkpoints import atomic_write_json, fold_model_path, load_checkpoint
 from specnb.training.config import EXECUTION_FIELDS, TrainConfig, TrainingError
-from specnb.training.steps import resolve_device
+from specnb.training.epochs import resolve_device
 
 __all__ = [
     "RUN_FILE",

@@ -2,7 +2,7 @@
 
 Each notebook of the chain has a function ``cost(params, unit_costs) -> seconds``
 (:data:`NOTEBOOK_COSTS`) over the unit costs measured on this machine's CPU
-(:mod:`specnb.bench_sweep`): seconds per clip to read and represent audio, per clip and epoch
+(:mod:`specnb.bench.unit_costs`): seconds per clip to read and represent audio, per clip and epoch
 to train, per forward pass and per input gradient of each architecture, and the gradients
 each attack takes per sample on its grids. Training epochs are upper bounds (early stopping
 ends folds sooner), and every point is charged for its features (a shared feature cache
@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from specnb.bench_sweep import CLIP_SECONDS, REFERENCE_SETTINGS, UnitCosts
+from specnb.bench.unit_costs import CLIP_SECONDS, REFERENCE_SETTINGS, UnitCosts
 
 __all__ = [
     "ATTACK_FIGURE_SECONDS",
@@ -117,7 +117,7 @@ def _crafting(params: Mapping[str, Any], model: str, costs: UnitCosts) -> float:
 def attacks_seconds(params: Mapping[str, Any], costs: UnitCosts) -> float:
     """Notebook 03: a prediction pass over the test clips, then every attack over its grid on
     ``N_SAMPLES`` samples: the input gradients the attack took per sample (counted on
-    :data:`~specnb.bench_sweep.ATTACK_MODEL`) times the model's seconds per gradient; with
+    :data:`~specnb.bench.unit_costs.ATTACK_MODEL`) times the model's seconds per gradient; with
     ``LISTEN``, ``N_LISTEN`` clips per attack turned back into audio; the figures."""
     listened = int(params.get("N_LISTEN") or 1) if params.get("LISTEN") else 0
     fixed = ATTACK_FIGURE_SECONDS + listened * len(params["ATTACKS"]) * LISTEN_SECONDS

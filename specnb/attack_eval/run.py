@@ -33,7 +33,7 @@ from torch import Tensor, nn
 
 from specnb.attack_eval.budgets import BudgetGrid
 from specnb.attack_eval.evaluate import evaluate_attack, resolve_targeted
-from specnb.attack_eval.evaluation import AttackEvaluation
+from specnb.attack_eval.results import AttackEvaluation
 from specnb.store import ResultsStore, attack_key
 
 __all__ = [

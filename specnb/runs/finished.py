@@ -1,7 +1,7 @@
 """A finished training run brought back for attacking: fold models, test images, audio.
 
 :func:`load_trained_run` reads a ``done`` row of the results store written by
-:func:`~specnb.experiments.run.run_training_job` and rebuilds what the attack notebooks need: the
+:func:`~specnb.runs.train.run_training_job` and rebuilds what the attack notebooks need: the
 fold models, the test split (clips, images in [0, 1], labels), the class names, the
 representation setting and the dataset, to play the test clips.
 """
@@ -17,10 +17,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from specnb.cache import FeatureCache
+from specnb.representations.cache import FeatureCache
 from specnb.data import AudioDataset, Clip
-from specnb.experiments.job import TrainingJob
-from specnb.features import dataset_images
+from specnb.runs.job import TrainingJob
+from specnb.representations.features import dataset_images
 from specnb.representations import Setting
 from specnb.store import ResultsStore
 from specnb.training import (
@@ -133,7 +133,7 @@ def load_trained_run(
     store : ResultsStore, str or path-like
         The results store (or its file) holding the run.
     run_key : str
-        The run's key (returned by :func:`~specnb.experiments.run_training_job`).
+        The run's key (returned by :func:`~specnb.runs.run_training_job`).
     device : str or torch.device
         Where the models go (``"auto"``: CUDA when available); images stay on the CPU.
     folds : sequence of int, optional

@@ -29,13 +29,13 @@ from matplotlib.figure import Figure
 from torch import Tensor, nn
 
 from specnb.attack_eval.grids import BIM_STEP, bim_steps
-from specnb.attack_eval.gallery import amplified
-from specnb.attack_eval.listening import can_listen
+from specnb.attack_eval.figures import amplified
+from specnb.listening.attack_audio import can_listen
 from specnb.attacks import make_attack
 from specnb.metrics import snr_db
-from specnb.reconstruction import image_to_audio
+from specnb.listening.reconstruction import image_to_audio
 from specnb.representations.settings import Setting
-from specnb.widgets import wav_bytes
+from specnb.ui.explorer import wav_bytes
 
 __all__ = ["EPSILONS", "EXPLORER_ATTACKS", "EpsilonExplorer"]
 

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from specnb.data.clips import AudioDataset, Clip
-from specnb.features import clip_image
-from specnb.plots import explorer_figure, save_figure
+from specnb.representations.features import clip_image
+from specnb.representations.figures import explorer_figure, save_figure
 from specnb.representations import Setting
 from specnb.representations.compute import represent
 

@@ -14,8 +14,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from specnb.attack_eval.evaluation import AttackEvaluation
-from specnb.plots import save_figure
+from specnb.attack_eval.results import AttackEvaluation
+from specnb.representations.figures import save_figure
 
 __all__ = [
     "GALLERY_FILE",

@@ -1,8 +1,8 @@
 """Listening to an attack: from a (perturbed) model image back to a waveform.
 
-A model image is a ``3 x S x S`` rendering of a dB spectrogram (see :mod:`specnb.image`). To
+A model image is a ``3 x S x S`` rendering of a dB spectrogram (see :mod:`specnb.representations.images`). To
 hear what an attack did to it, :func:`image_to_audio` undoes the rendering with
-:func:`specnb.image.image_to_raw` (colour map to [0, 1], [0, 1] to the raw range, resize back
+:func:`specnb.representations.images.image_to_raw` (colour map to [0, 1], [0, 1] to the raw range, resize back
 to ``(F, T)``), turns dB into an STFT magnitude and pairs that magnitude with a phase:
 
 - ``"stored"``: the phase of the clean clip's STFT, when the clean clip is at hand. The better
@@ -13,7 +13,7 @@ to ``(F, T)``), turns dB into an STFT magnitude and pairs that magnitude with a 
 - ``"griffinlim"``: Griffin-Lim from a seeded random phase, when no clean clip is at hand. The
   magnitude is matched but not the waveform, so its waveform SNR against the clean clip is near
   or below 0 dB even when it sounds right;
-  :func:`specnb.black_box.magnitude_snr_db` rates such reconstructions fairly.
+  :func:`specnb.listening.black_box.magnitude_snr_db` rates such reconstructions fairly.
 
 Two magnitudes are offered. ``"image"`` reads everything from the image; its ``128 x 128``
 pixels blur the ``(F, T)`` spectrogram (513 or 1025 STFT bins share 128 rows), so even a clean
@@ -31,7 +31,7 @@ import librosa
 import numpy as np
 import torch
 
-from specnb.image import image_to_raw, normalise, to_image
+from specnb.representations.images import image_to_raw, normalise, to_image
 from specnb.representations.compute import represent
 from specnb.representations.reference import TOP_DB, check_setting, check_waveform
 from specnb.representations.settings import MelSetting, MFCCSetting, Setting, STFTSetting
@@ -88,7 +88,7 @@ def image_to_audio(
         of ``magnitude="difference"`` and the output length.
     value_range : array-like, shape (2,), optional
         ``(min, max)`` of the raw representation behind the image (dB; coefficients for MFCC),
-        as :func:`specnb.image.normalise` returns it. Given, it overrides the range of
+        as :func:`specnb.representations.images.normalise` returns it. Given, it overrides the range of
         ``reference_audio``; absent with no reference, STFT and Mel assume ``(-80, 0)`` (their
         dB are relative to the clip's maximum with an 80 dB floor) and MFCC raises.
     n_iter : int
@@ -138,17 +138,17 @@ def image_to_audio(
     with the stored phase 61 dB or more; image magnitude with the stored phase 7.4 to 15 dB for
     STFT, 7.6 to 16 dB for Mel (64 bands), 2.8 to 12.5 dB for MFCC (20 coefficients);
     Griffin-Lim on the image magnitude -3 to 0 dB on the waveform but 1.6 to 11 dB on STFT
-    magnitudes (:func:`specnb.black_box.magnitude_snr_db`).
+    magnitudes (:func:`specnb.listening.black_box.magnitude_snr_db`).
 
     MFCC keeps only the spectral envelope (``n_mfcc`` of ``n_mels`` coefficients): with
     ``magnitude="image"`` the harmonics are lost and the sound is a noisy envelope; with
     ``"difference"`` the clean clip's fine structure is kept. ``"hsv-uniform"`` images invert
-    only to ranks (:func:`specnb.image.image_to_raw`), qualitative colour maps to 256 levels at
+    only to ranks (:func:`specnb.representations.images.image_to_raw`), qualitative colour maps to 256 levels at
     best.
 
     Examples
     --------
-    >>> from specnb.features import clip_image
+    >>> from specnb.representations.features import clip_image
     >>> from specnb.representations import make_setting
     >>> from specnb.metrics import snr_db
     >>> setting = make_setting("stft", sr=8000, n_fft=512)

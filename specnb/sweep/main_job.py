@@ -10,7 +10,7 @@ from specnb.sweep import SweepError, run_sweep
 
 __all__ = ["QUICK_SWEEP", "REPORT_STEP", "run_main_job"]
 
-QUICK_SWEEP = Path(__file__).resolve().parents[1] / "sweeps" / "quick.yaml"
+QUICK_SWEEP = Path(__file__).resolve().parents[2] / "sweeps" / "quick.yaml"
 #: The step of the quick sweep that renders the report.
 REPORT_STEP = "report"
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from specnb.data import AudioDataset, cv_split, official_split
-from specnb.experiments.job import TrainingJob
+from specnb.runs.job import TrainingJob
 from specnb.training import TrainResult
 
 __all__ = ["fold_summary", "split_summary"]

@@ -1,7 +1,7 @@
 """The black-box path of paper §2: adversarial image -> audio -> representation -> model.
 
 An adversary who cannot feed images to the system reconstructs a waveform from an adversarial
-spectrogram (:func:`specnb.reconstruction.image_to_audio`) and plays it to the system, which
+spectrogram (:func:`specnb.listening.reconstruction.image_to_audio`) and plays it to the system, which
 computes its representation and image itself. :func:`reclassify` is that system;
 :func:`black_box_check` tells whether an attack survives the trip and how loud it is.
 """
@@ -14,10 +14,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from specnb.image import to_image
+from specnb.representations.images import to_image
 from specnb.metrics import magnitude_snr_db, snr_db
 from specnb.models.registry import IMAGE_SHAPE
-from specnb.reconstruction import image_to_audio
+from specnb.listening.reconstruction import image_to_audio
 from specnb.representations.compute import represent
 from specnb.representations.reference import check_waveform
 from specnb.representations.settings import Setting
@@ -112,10 +112,10 @@ def black_box_check(
         Target class of a targeted attack: fooling then means predicting ``target``.
     reconstructed : np.ndarray, shape (n_samples,), optional
         Audio already reconstructed from ``adv_image`` (for instance to listen to it); None
-        reconstructs it with :func:`~specnb.reconstruction.image_to_audio` from
+        reconstructs it with :func:`~specnb.listening.reconstruction.image_to_audio` from
         ``clean_audio`` with ``magnitude``, ``phase`` and ``n_iter``.
     magnitude, phase, n_iter
-        Passed to :func:`~specnb.reconstruction.image_to_audio` (defaults: the difference
+        Passed to :func:`~specnb.listening.reconstruction.image_to_audio` (defaults: the difference
         magnitude and the stored phase).
     device : str or torch.device, optional
         Where representations are computed; None: the model's device.
@@ -136,11 +136,11 @@ def black_box_check(
     ValueError
         For a ``label`` or ``target`` outside the model's classes, ``target == label``, a
         ``reconstructed`` clip of another length than ``clean_audio``, or any error of
-        :func:`~specnb.reconstruction.image_to_audio`.
+        :func:`~specnb.listening.reconstruction.image_to_audio`.
 
     Examples
     --------
-    >>> from specnb.features import clip_image
+    >>> from specnb.representations.features import clip_image
     >>> from specnb.models import build_model
     >>> from specnb.representations import make_setting
     >>> setting = make_setting("stft", sr=8000, n_fft=512)

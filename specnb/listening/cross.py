@@ -1,9 +1,9 @@
 """The cross-representation path of paper §2 over many examples.
 
 An adversarial spectrogram made against a 2D model becomes audio
-(:func:`specnb.reconstruction.image_to_audio`: the clean clip's spectrogram changed by the
+(:func:`specnb.listening.reconstruction.image_to_audio`: the clean clip's spectrogram changed by the
 attack, with the clean clip's phase); the system computes the spectrogram of that audio and
-classifies it (:func:`specnb.black_box.black_box_check`). Notebook 03 listens to a few such
+classifies it (:func:`specnb.listening.black_box.black_box_check`). Notebook 03 listens to a few such
 clips; :func:`cross_representation` measures the share of all fooling examples that still
 fool after the trip, and the SNR of the audio the adversary would have to play. Optionally
 the same audio is also handed to a waveform model, to see whether it transfers there.
@@ -20,10 +20,11 @@ import pandas as pd
 import torch
 from torch import nn
 
-from specnb.attack_eval import AttackEvaluation, predict
-from specnb.black_box import black_box_check
+from specnb.attack_eval.evaluate import predict
+from specnb.attack_eval.results import AttackEvaluation
+from specnb.listening.black_box import black_box_check
 from specnb.raw_audio.waveforms import to_unit
-from specnb.reconstruction import image_to_audio
+from specnb.listening.reconstruction import image_to_audio
 from specnb.representations.settings import Setting
 
 __all__ = ["CrossResult", "cross_representation"]
@@ -82,7 +83,7 @@ def cross_representation(
         An attack on ``model``'s images; its kept adversarial examples are used.
     audio : callable
         ``audio(i)``: the clean waveform at ``setting.sr`` of test sample ``i`` (the positions
-        of ``evaluation.indices``), e.g. :meth:`specnb.experiments.TrainedRun.audio`.
+        of ``evaluation.indices``), e.g. :meth:`specnb.runs.TrainedRun.audio`.
     setting : STFTSetting, MelSetting or MFCCSetting
         The 2D model's representation.
     model : nn.Module

@@ -13,7 +13,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from specnb.plots import save_figure
+from specnb.representations.figures import save_figure
 from specnb.training import TrainResult
 
 __all__ = [

@@ -30,7 +30,7 @@ from specnb.representations.settings import WAVELETS, Setting, make_setting
 __all__ = ["BENCH_GRID", "bench_settings", "main"]
 
 #: The real ESC-50 copy beside the checkout, used when present.
-DEFAULT_ESC50 = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "esc50"
+DEFAULT_ESC50 = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "esc50"
 
 #: The settings timed: three grid points each of MFCC, STFT and Mel, and every mother wavelet
 #: at 8 and 16 kHz, as (representation, fields that differ from the defaults).

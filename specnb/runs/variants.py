@@ -3,7 +3,7 @@
 A study (transferability, colour maps, architectures) trains several runs that differ in one
 thing — the model, or the colour map — and share everything else: dataset, setting, seed,
 protocol, and therefore the test split. :func:`study_job` builds the base
-:class:`~specnb.experiments.TrainingJob` from a notebook's parameters, :func:`variants` derives
+:class:`~specnb.runs.TrainingJob` from a notebook's parameters, :func:`variants` derives
 the others, and :func:`train_runs` trains each one (or finds it finished in the results store,
 by its run key) in its own folder, all sharing one feature cache.
 """
@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from specnb.data import PITCH_SCALES
-from specnb.experiments import TrainingJob, load_trained_run, run_training_job
-from specnb.experiments.trained import TrainedRun
+from specnb.runs import TrainingJob, load_trained_run, run_training_job
+from specnb.runs.finished import TrainedRun
 from specnb.store import ResultsStore
 from specnb.training import TrainConfig, TrainingError
 

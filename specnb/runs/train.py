@@ -18,10 +18,10 @@ from typing import Any, Union
 
 import torch
 
-from specnb.cache import FeatureCache
-from specnb.experiments.job import TrainingJob
-from specnb.features import dataset_images
-from specnb.plots_training import save_training_figures
+from specnb.representations.cache import FeatureCache
+from specnb.runs.job import TrainingJob
+from specnb.representations.features import dataset_images
+from specnb.training.figures import save_training_figures
 from specnb.store import ResultsStore
 from specnb.training import TrainResult, load_result, resolve_device, train_cv
 from specnb.training.result import RESULT_FILE

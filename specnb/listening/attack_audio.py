@@ -1,9 +1,9 @@
 """Hearing the attacks: adversarial images back to audio, and the paper's black-box question.
 
 For each chosen test sample and attack, the kept adversarial image is turned into a waveform
-with :func:`specnb.reconstruction.image_to_audio` (the clean clip's full-resolution
+with :func:`specnb.listening.reconstruction.image_to_audio` (the clean clip's full-resolution
 spectrogram changed by the image's perturbation, with the clean clip's phase) and handed to
-:func:`specnb.black_box.black_box_check`: the model classifies the reconstructed audio
+:func:`specnb.listening.black_box.black_box_check`: the model classifies the reconstructed audio
 through its own front end, as a deployed system would. Wavelet scalograms have no inverse,
 so runs on them are not listened to.
 """
@@ -20,9 +20,9 @@ import torch
 from torch import nn
 
 from specnb.attack_eval.budgets import attack_label
-from specnb.attack_eval.evaluation import AttackEvaluation
-from specnb.black_box import black_box_check
-from specnb.reconstruction import image_to_audio
+from specnb.attack_eval.results import AttackEvaluation
+from specnb.listening.black_box import black_box_check
+from specnb.listening.reconstruction import image_to_audio
 from specnb.representations.settings import MelSetting, MFCCSetting, Setting, STFTSetting
 
 __all__ = ["Listening", "can_listen", "listen_to_attacks", "listening_frame", "snr_by_attack"]
@@ -48,7 +48,7 @@ class Listening:
     clean, adversarial : np.ndarray, shape (n_samples,)
         The clean clip and the audio reconstructed from the adversarial image.
     check : dict
-        :func:`specnb.black_box.black_box_check`'s result (predictions, fooling, SNR).
+        :func:`specnb.listening.black_box.black_box_check`'s result (predictions, fooling, SNR).
     """
 
     attack: str
@@ -76,7 +76,7 @@ def listen_to_attacks(
         Attacks on ``model``; a sample one of them did not attack is skipped for it.
     audio : callable
         ``audio(i)`` is the waveform of test sample ``i`` at ``setting.sr`` Hz (e.g.
-        :meth:`specnb.experiments.TrainedRun.audio`).
+        :meth:`specnb.runs.TrainedRun.audio`).
     setting : STFTSetting, MelSetting or MFCCSetting
         The model's representation.
     model : torch.nn.Module

@@ -18,8 +18,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from specnb.data.clips import AudioDataset, Clip
-from specnb.image import to_image
-from specnb.plots import explorer_figure
+from specnb.representations.images import to_image
+from specnb.representations.figures import explorer_figure
 from specnb.representations import COLORMAP_FAMILIES, Setting, SettingError, make_setting
 from specnb.representations.compute import represent
 

@@ -11,7 +11,7 @@ from typing import Any, Iterator, Mapping
 
 __all__ = ["NOTEBOOKS", "NOTEBOOK_DIR", "notebook_path", "quiet_papermill", "run_notebook"]
 
-NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 
 #: The chain, by short name.
 NOTEBOOKS = {

@@ -52,7 +52,7 @@ __all__ = [
 ]
 
 #: The packaged unit costs of the CPU they were measured on.
-UNIT_COSTS_FILE = Path(__file__).parent / "data_files" / "cpu_unit_costs.json"
+UNIT_COSTS_FILE = Path(__file__).parents[1] / "data_files" / "cpu_unit_costs.json"
 
 #: Duration in seconds of the clips the representation costs are measured on (ESC-50's).
 CLIP_SECONDS = 5.0
@@ -244,7 +244,7 @@ def _audio_costs(clips: int, data: Path | None) -> tuple[dict[str, float], float
 
     from specnb.data.audio import load_audio
     from specnb.data.augment import pitch_shift
-    from specnb.image import to_image
+    from specnb.representations.images import to_image
     from specnb.representations import setting_from_dict
     from specnb.representations.compute import represent
 
@@ -317,7 +317,7 @@ def _notebook_start() -> float:
     import nbformat
     import papermill as pm
 
-    from specnb.notebook_runner import quiet_papermill
+    from specnb.sweep.papermill_exec import quiet_papermill
 
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
