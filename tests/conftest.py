@@ -1,11 +1,17 @@
-"""Shared fixtures: where the real ESC-50 copy lives, and a scratch folder per test."""
+"""Shared fixtures: the real ESC-50 copy, one-thread torch, executed notebooks, tiny data."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import torch
+
+from specnb.data import AudioDataset, load_dataset
+from specnb.sweep.papermill_exec import run_notebook
 
 REPO = Path(__file__).resolve().parents[1]
 ESC50_ROOT = Path(os.environ.get("SPECNB_ESC50", REPO.parent / "shared" / "data" / "esc50"))
@@ -20,3 +26,33 @@ def esc50_root() -> Path:
             "the checkout)"
         )
     return ESC50_ROOT
+
+
+@pytest.fixture(scope="module")
+def one_thread() -> Iterator[None]:
+    """Torch on one thread for a test module (the CPU is shared); the old count restored after."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="session")
+def execute_notebook() -> Callable[..., Path]:
+    """Run a numbered notebook under papermill, its kernel on one thread.
+
+    Returns a function ``(name, out, parameters, timeout=300) -> executed notebook path``.
+    """
+
+    def execute(name: str, out: Path, parameters: dict[str, Any], timeout: int = 300) -> Path:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("OMP_NUM_THREADS", "1")
+            return run_notebook(name, out, parameters, timeout=timeout)
+
+    return execute
+
+
+@pytest.fixture(scope="session")
+def tiny_synthetic() -> AudioDataset:
+    """The synthetic dataset with two clips per class: tiny data that needs no download."""
+    return load_dataset("synthetic", n_per_class=2)

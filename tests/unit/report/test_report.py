@@ -25,7 +25,7 @@ from specnb.report import (
 from specnb.representations import make_setting
 from specnb.store import ResultsStore, attack_key, run_key, transfer_key
 
-PAPER_TXT = Path(__file__).resolve().parents[2] / "shared" / "paper.txt"
+PAPER_TXT = Path(__file__).resolve().parents[4] / "shared" / "paper.txt"
 SYNTH = "synthetic-s0-n8"
 PNG_1PX = bytes.fromhex(
     "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"

@@ -9,16 +9,14 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from specnb.data import load_dataset
-from specnb.sweep.papermill_exec import run_notebook
 from specnb.representations import make_setting
 from specnb.representations.compute import represent
 from specnb.ui.explorer import RepresentationExplorer
 
 
 @pytest.fixture(scope="module")
-def explorer() -> RepresentationExplorer:
-    return RepresentationExplorer({"synthetic": load_dataset("synthetic", n_per_class=2)})
+def explorer(tiny_synthetic) -> RepresentationExplorer:
+    return RepresentationExplorer({"synthetic": tiny_synthetic})
 
 
 def test_explorer_starts_on_a_clip_with_audio(explorer):
@@ -82,9 +80,9 @@ def test_wavelet_settings_redraw_and_set_round_trips(explorer):
     assert explorer.last_panels[0][0] == wanted
 
 
-def test_explorer_notebook_headless(tmp_path):
+def test_explorer_notebook_headless(tmp_path, execute_notebook):
     settings = [{"repr": "mfcc", "sr": 16000, "n_mfcc": 13}, {"repr": "wavelet", "wavelet": "haar"}]
-    executed = run_notebook(
+    executed = execute_notebook(
         "representations",
         tmp_path,
         {"MAX_CLASSES": 2, "CLIPS_PER_CLASS": 1, "SETTINGS": settings, "INTERACTIVE": True},

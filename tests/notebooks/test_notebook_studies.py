@@ -14,7 +14,6 @@ import pandas as pd
 import pytest
 
 from specnb.runs import load_trained_run
-from specnb.sweep.papermill_exec import run_notebook
 from specnb.representations import COLORMAP_FAMILIES
 from specnb.store import ResultsStore
 
@@ -30,18 +29,17 @@ MODELS = ["lstm", "sbcnn"]
 
 
 @pytest.fixture(scope="module")
-def shared(tmp_path_factory):
+def shared(tmp_path_factory, execute_notebook):
     """The shared store and feature cache of the three notebooks (kernels on one thread)."""
     root = tmp_path_factory.mktemp("studies")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("OMP_NUM_THREADS", "1")
-        yield root, {"STORE": str(root / "results.sqlite"), "CACHE_DIR": str(root / "cache")}
+    where = {"STORE": str(root / "results.sqlite"), "CACHE_DIR": str(root / "cache")}
+    return root, where, execute_notebook
 
 
 def _execute(shared, notebook: str, folder: str, params: dict):
-    root, where = shared
+    root, where, execute_notebook = shared
     out = root / folder
-    executed = run_notebook(notebook, out, {**COMMON, **where, **params}, timeout=600)
+    executed = execute_notebook(notebook, out, {**COMMON, **where, **params}, timeout=600)
     return executed, out, ResultsStore(root / "results.sqlite")
 
 

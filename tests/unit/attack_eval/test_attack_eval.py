@@ -41,16 +41,10 @@ from specnb.representations import make_setting
 from specnb.store import ResultsStore, StoreError
 from specnb.training import TrainingError
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 RUN = "toy-run"
 STFT = make_setting("stft", sr=8000, n_fft=256)
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,7 @@ from specnb.sweep.estimate import (
     point_seconds,
 )
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture

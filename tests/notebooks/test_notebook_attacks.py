@@ -11,7 +11,6 @@ import torch
 
 from specnb.attack_eval import ADVERSARIAL_KEY, budget_grid
 from specnb.metrics import auc_score, cost_to_reach
-from specnb.sweep.papermill_exec import run_notebook
 from specnb.report import read_results
 from specnb.store import ResultsStore
 
@@ -29,12 +28,10 @@ PARAMETERS = {
 
 
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory):
+def executed(tmp_path_factory, execute_notebook):
     """The executed notebook, its run folder and its store (the kernel on one thread)."""
     out = tmp_path_factory.mktemp("nb03")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("OMP_NUM_THREADS", "1")
-        notebook = run_notebook("attacks", out, PARAMETERS, timeout=300)
+    notebook = execute_notebook("attacks", out, PARAMETERS, timeout=300)
     return notebook, out, ResultsStore(out / "results.sqlite")
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from specnb.sweep.papermill_exec import run_notebook
 from specnb.raw_audio import IMAGE_TOLERANCE, RESTORATION_FILE, WAVEFORM_FILE
 from specnb.store import ResultsStore
 
@@ -25,11 +24,9 @@ PARAMETERS = {
 
 
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory):
+def executed(tmp_path_factory, execute_notebook):
     out = tmp_path_factory.mktemp("nb06")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("OMP_NUM_THREADS", "1")
-        run_notebook("raw_audio", out, PARAMETERS, timeout=300)
+    execute_notebook("raw_audio", out, PARAMETERS, timeout=300)
     summary = json.loads((out / "summary.json").read_text())
     return out, ResultsStore(out / "results.sqlite"), summary
 

@@ -25,20 +25,14 @@ from specnb.store import ResultsStore, run_key
 from specnb.training import TrainConfig, TrainingError, evaluate
 from specnb.training.result import RESULT_FILE
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 SETTING = make_setting("stft", sr=8000, n_fft=256)
 #: 10 classes x 6 clips (3 source recordings per class), synthesised at 16 kHz.
 OPTIONS = {"n_per_class": 6, "sr_native": 16000}
 CONFIG = TrainConfig(model="sbcnn", epochs=2, n_folds=2, batch_size=16, device="cpu")
 JOB = TrainingJob("synthetic", dataset_options=OPTIONS, setting=SETTING, config=CONFIG)
 PNG = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ import nbformat
 import numpy as np
 import pytest
 
-from specnb.sweep.papermill_exec import run_notebook
 from specnb.training.figures import FIGURE_FILES
 from specnb.store import ResultsStore
 from specnb.training import load_fold_models
@@ -25,12 +24,10 @@ PARAMETERS = {
 
 
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory):
+def executed(tmp_path_factory, execute_notebook):
     """The executed notebook and its run folder (the kernel on one thread)."""
     out = tmp_path_factory.mktemp("nb02")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("OMP_NUM_THREADS", "1")
-        notebook = run_notebook("training", out, PARAMETERS, timeout=300)
+    notebook = execute_notebook("training", out, PARAMETERS, timeout=300)
     return notebook, out
 
 

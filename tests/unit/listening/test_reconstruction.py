@@ -17,17 +17,14 @@ from specnb.models import build_model
 from specnb.listening.reconstruction import PEAK, image_to_audio
 from specnb.representations import Setting, make_setting, represent
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 SR = 8000
 STFT = make_setting("stft", sr=SR, n_fft=512, colormap="gray")
 MEL = make_setting("mel", sr=SR, n_fft=512, n_mels=64, colormap="gray")
 MFCC = make_setting("mfcc", sr=SR, n_fft=512, hop_length=256, n_mels=64, n_mfcc=20, colormap="gray")
 #: An ESC-10 clip (dog bark) of the real ESC-50 copy.
 ESC_CLIP = "1-100032-A-0.ogg"
-
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> None:
-    torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from specnb.sweep.estimate import estimate, measured_timings
 from specnb.sweep.notebooks import declared_parameters
 from specnb.sweep.state import RunnerLock, WorkerId, stale_owner
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 
 MARKER_PARAMETERS = """\
 LABEL = "point"     # written to MARKER at every execution

@@ -44,6 +44,8 @@ from specnb.representations.torch_backend import (
     dct2_matrix,
 )
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 DB_TOLERANCE = 0.02
 MFCC_TOLERANCE = 2e-5
 
@@ -71,14 +73,6 @@ def esc50_clips(esc50_root: Path) -> Callable[[int], np.ndarray]:
         return loaded[sr]
 
     return clips
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread() -> Iterator[None]:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def _noise(n: int, seed: int = 0) -> np.ndarray:

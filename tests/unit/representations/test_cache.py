@@ -18,7 +18,7 @@ from specnb.representations.cache import FeatureCache, save_npy_atomic
 from specnb.representations import make_setting
 
 STFT = make_setting("stft", n_fft=512)
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _array(seed: int = 0) -> np.ndarray:
