@@ -10,6 +10,7 @@ import librosa
 import numpy as np
 import torch
 
+from specnb.errors import ParameterError
 from specnb.representations.reference import check_waveform
 
 __all__ = [
@@ -28,7 +29,7 @@ def accuracy_summary(fold_accuracies: Sequence[float]) -> tuple[float, float]:
     """Mean and (population) standard deviation of the fold models' test accuracies."""
     acc = np.asarray(fold_accuracies, dtype=np.float64)
     if acc.size == 0:
-        raise ValueError("fold_accuracies is empty")
+        raise ParameterError("fold_accuracies is empty")
     return float(acc.mean()), float(acc.std())
 
 
@@ -80,18 +81,18 @@ def auc_score(budgets: Sequence[float], rates: Sequence[float]) -> float:
     b = np.asarray(budgets, dtype=np.float64)
     r = np.asarray(rates, dtype=np.float64)
     if b.shape != r.shape or b.ndim != 1 or b.size == 0:
-        raise ValueError(f"budgets and rates must be 1-D of equal length, got {b.shape}, {r.shape}")
+        raise ParameterError(f"budgets and rates must be 1-D of equal length, got {b.shape}, {r.shape}")
     if np.any(np.isnan(r)):
-        raise ValueError("rates contain NaN (no correctly classified sample at some budget)")
+        raise ParameterError("rates contain NaN (no correctly classified sample at some budget)")
     if np.any((r < 0) | (r > 1)):
-        raise ValueError(f"rates must lie in [0, 1], got {r.tolist()}")
+        raise ParameterError(f"rates must lie in [0, 1], got {r.tolist()}")
     order = np.argsort(b, kind="stable")
     b, r = b[order], r[order]
     if b.size == 1:
         return float(r[0])
     span = b[-1] - b[0]
     if span <= 0:
-        raise ValueError(f"budgets must not all be equal, got {b.tolist()}")
+        raise ParameterError(f"budgets must not all be equal, got {b.tolist()}")
     x = (b - b[0]) / span
     return float(np.sum((x[1:] - x[:-1]) * (r[1:] + r[:-1]) / 2.0))
 
@@ -104,7 +105,7 @@ def cost_to_reach(
     c = np.asarray(costs, dtype=np.float64)
     r = np.asarray(rates, dtype=np.float64)
     if c.shape != r.shape:
-        raise ValueError(f"costs and rates differ in shape: {c.shape} vs {r.shape}")
+        raise ParameterError(f"costs and rates differ in shape: {c.shape} vs {r.shape}")
     for i in np.argsort(c, kind="stable"):
         if r[i] >= threshold:
             return float(c[i])
@@ -119,7 +120,7 @@ def perturbation_norms(
     ℓ0 counts the elements changed by more than ``l0_tol``.
     """
     if clean.shape != adv.shape:
-        raise ValueError(f"clean {tuple(clean.shape)} and adv {tuple(adv.shape)} differ in shape")
+        raise ParameterError(f"clean {tuple(clean.shape)} and adv {tuple(adv.shape)} differ in shape")
     d = (adv - clean).flatten(1).float()
     return {
         "l0": (d.abs() > l0_tol).sum(1).float(),
@@ -133,7 +134,7 @@ def snr_db(clean: np.ndarray | torch.Tensor, perturbed: np.ndarray | torch.Tenso
     x = _np(clean).astype(np.float64).ravel()
     e = _np(perturbed).astype(np.float64).ravel() - x
     if x.shape != e.shape:
-        raise ValueError("clean and perturbed differ in length")
+        raise ParameterError("clean and perturbed differ in length")
     noise = float(np.sum(e * e))
     if noise == 0.0:
         return math.inf
@@ -149,7 +150,7 @@ def transfer_ratio(fooled_source: np.ndarray, fooled_target: np.ndarray) -> floa
     s = np.asarray(fooled_source, dtype=bool)
     t = np.asarray(fooled_target, dtype=bool)
     if s.shape != t.shape:
-        raise ValueError(f"masks differ in shape: {s.shape} vs {t.shape}")
+        raise ParameterError(f"masks differ in shape: {s.shape} vs {t.shape}")
     if not s.any():
         return math.nan
     return float(t[s].mean())
@@ -184,7 +185,7 @@ def magnitude_snr_db(
     x = check_waveform(np.asarray(clean), name="clean")
     z = check_waveform(np.asarray(perturbed), name="perturbed")
     if x.shape != z.shape:
-        raise ValueError(f"clean {x.shape} and perturbed {z.shape} differ in length")
+        raise ParameterError(f"clean {x.shape} and perturbed {z.shape} differ in length")
     reference = np.abs(librosa.stft(x.astype(np.float64), n_fft=n_fft, hop_length=hop_length))
     other = np.abs(librosa.stft(z.astype(np.float64), n_fft=n_fft, hop_length=hop_length))
     noise = float(np.sum((other - reference) ** 2))

@@ -14,6 +14,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Union
 
+from specnb.errors import ParameterError
+
 __all__ = ["ATTACK_NAMES", "GRID_NAMES", "BudgetGrid", "attack_label", "canonical_attack"]
 
 #: Attack names, in the paper's column order (L-BFGS, the baseline, last).
@@ -45,7 +47,7 @@ def canonical_attack(name: str) -> str:
     """
     key = str(name).strip().lower().replace("_", "-")
     if key not in ATTACK_NAMES:
-        raise ValueError(f"unknown attack {name!r}; choose one of {list(ATTACK_NAMES)}")
+        raise ParameterError(f"unknown attack {name!r}; choose one of {list(ATTACK_NAMES)}")
     return key
 
 
@@ -112,30 +114,30 @@ class BudgetGrid:
         object.__setattr__(self, "attack", canonical_attack(self.attack))
         names = tuple(str(n) for n in self.param_names)
         if not names:
-            raise ValueError("BudgetGrid.param_names is empty")
+            raise ParameterError("BudgetGrid.param_names is empty")
         values = tuple(
             tuple(v) if isinstance(v, (tuple, list)) else (v,) for v in self.values
         )
         budgets = tuple(float(b) for b in self.budgets)
         if not values:
-            raise ValueError(f"BudgetGrid.values of {self.attack} is empty")
+            raise ParameterError(f"BudgetGrid.values of {self.attack} is empty")
         if len(values) != len(budgets):
-            raise ValueError(
+            raise ParameterError(
                 f"BudgetGrid.budgets has {len(budgets)} entries for {len(values)} points"
             )
         for point in values:
             if len(point) != len(names):
-                raise ValueError(
+                raise ParameterError(
                     f"BudgetGrid.values: point {point} does not match param_names {names}"
                 )
         if not all(math.isfinite(b) and b >= 0 for b in budgets):
-            raise ValueError(f"BudgetGrid.budgets must be finite and >= 0, got {budgets}")
+            raise ParameterError(f"BudgetGrid.budgets must be finite and >= 0, got {budgets}")
         if any(b <= a for a, b in zip(budgets, budgets[1:])):
-            raise ValueError(f"BudgetGrid.budgets must be strictly increasing, got {budgets}")
+            raise ParameterError(f"BudgetGrid.budgets must be strictly increasing, got {budgets}")
         fixed = tuple(sorted(dict(self.fixed).items()))
         clash = sorted(set(names) & {k for k, _ in fixed})
         if clash:
-            raise ValueError(f"BudgetGrid: {clash[0]!r} is both varied and fixed")
+            raise ParameterError(f"BudgetGrid: {clash[0]!r} is both varied and fixed")
         object.__setattr__(self, "param_names", names)
         object.__setattr__(self, "values", values)
         object.__setattr__(self, "budgets", budgets)

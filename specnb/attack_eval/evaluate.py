@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from specnb.errors import ParameterError
 from specnb.attack_eval.budgets import BudgetGrid, canonical_attack
 from specnb.attack_eval.results import AttackEvaluation, BudgetResult
 from specnb.attack_eval.grids import budget_grid
@@ -76,7 +77,7 @@ def resolve_targeted(attack: str, targeted: Optional[bool]) -> bool:
         return PAPER_TARGETED[attack]
     if bool(targeted) not in TARGETING[attack]:
         mode = "targeted" if targeted else "untargeted"
-        raise ValueError(f"targeted={targeted}: {attack} cannot run {mode}")
+        raise ParameterError(f"targeted={targeted}: {attack} cannot run {mode}")
     return bool(targeted)
 
 
@@ -178,15 +179,15 @@ def evaluate_attack(
     """
     if isinstance(attack, BudgetGrid):
         if budgets is not None:
-            raise ValueError("attack is already a grid; leave budgets out")
+            raise ParameterError("attack is already a grid; leave budgets out")
         grid = attack
     else:
         grid = budgets if budgets is not None else budget_grid(attack, "quick")
         if grid.attack != canonical_attack(attack):
-            raise ValueError(f"budgets is a grid of {grid.attack}, not of {attack!r}")
+            raise ParameterError(f"budgets is a grid of {grid.attack}, not of {attack!r}")
     _check_inputs(images, labels, batch_size, max_samples)
     if not -len(grid) <= keep < len(grid):
-        raise ValueError(f"keep={keep} is outside the grid of {len(grid)} points")
+        raise ParameterError(f"keep={keep} is outside the grid of {len(grid)} points")
     kept = keep % len(grid)
     is_targeted = resolve_targeted(grid.attack, targeted)
     target_device = torch.device(device) if device is not None else _device_of(model)
@@ -195,7 +196,7 @@ def evaluate_attack(
     clean_pred = predict(model, images, batch_size, target_device)
     correct = (clean_pred == labels).nonzero().flatten()
     if correct.numel() == 0:
-        raise ValueError(
+        raise ParameterError(
             f"the model classifies none of the {len(labels)} samples correctly; the fooling "
             "rate is undefined"
         )
@@ -278,18 +279,18 @@ def _check_inputs(
     images: Tensor, labels: Tensor, batch_size: int, max_samples: Optional[int]
 ) -> None:
     if not isinstance(images, Tensor) or images.dim() != 4 or images.shape[0] == 0:
-        raise ValueError("images must be a non-empty tensor of shape (n, C, H, W)")
+        raise ParameterError("images must be a non-empty tensor of shape (n, C, H, W)")
     if not isinstance(labels, Tensor) or labels.shape != images.shape[:1]:
-        raise ValueError(
+        raise ParameterError(
             f"labels must have shape ({images.shape[0]},) like images, got "
             f"{tuple(getattr(labels, 'shape', ()))}"
         )
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
+        raise ParameterError(f"batch_size must be an int >= 1, got {batch_size!r}")
     if max_samples is not None and (
         isinstance(max_samples, bool) or not isinstance(max_samples, int) or max_samples < 1
     ):
-        raise ValueError(f"max_samples must be None or an int >= 1, got {max_samples!r}")
+        raise ParameterError(f"max_samples must be None or an int >= 1, got {max_samples!r}")
 
 
 def _num_classes(model: nn.Module, images: Tensor, device: torch.device) -> int:

@@ -14,6 +14,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from torch import Tensor
 
+from specnb.errors import ParameterError
 from specnb.attack_eval.results import AttackEvaluation
 from specnb.representations.figures import save_figure
 
@@ -68,7 +69,7 @@ def amplified(delta: Tensor) -> tuple[np.ndarray, float]:
 def common_samples(evaluations: Sequence[AttackEvaluation]) -> list[int]:
     """Positions of the test samples every evaluation attacked, in the first one's order."""
     if not evaluations:
-        raise ValueError("evaluations is empty")
+        raise ParameterError("evaluations is empty")
     shared = set.intersection(*(set(ev.indices.tolist()) for ev in evaluations))
     return [i for i in evaluations[0].indices.tolist() if i in shared]
 
@@ -124,10 +125,10 @@ def gallery_figure(
     shared = common_samples(evaluations)
     chosen = list(samples) if samples is not None else shared[:n_rows]
     if not chosen:
-        raise ValueError("no test sample was attacked by every attack; nothing to show")
+        raise ParameterError("no test sample was attacked by every attack; nothing to show")
     missing = [i for i in chosen if i not in shared]
     if missing:
-        raise ValueError(f"sample {missing[0]} was not attacked by every attack")
+        raise ParameterError(f"sample {missing[0]} was not attacked by every attack")
     columns = 1 + len(evaluations)
     fig, axes = plt.subplots(
         2 * len(chosen), columns, figsize=(1.9 * columns, 4.1 * len(chosen)),

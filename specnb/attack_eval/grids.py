@@ -37,6 +37,7 @@ import math
 from itertools import product
 from typing import Sequence
 
+from specnb.errors import ParameterError
 from specnb.attack_eval.budgets import GRID_NAMES, BudgetGrid, canonical_attack
 
 __all__ = [
@@ -96,7 +97,7 @@ def bim_grid(eps: Sequence[float], variant: str = "b", *, name: str = "custom") 
     [{'alpha': 0.00392156862745098, 'eps': 0.01, 'steps': 4}]
     """
     if variant not in ("a", "b"):
-        raise ValueError(f"variant must be 'a' or 'b', got {variant!r}")
+        raise ParameterError(f"variant must be 'a' or 'b', got {variant!r}")
     values = [(float(e), bim_steps(e)) for e in eps]
     return BudgetGrid(
         f"bim-{variant}", ("eps", "steps"), values, [v[0] for v in values], "eps",
@@ -222,5 +223,5 @@ def budget_grid(attack: str, grid: str = "quick") -> BudgetGrid:
     45000.0
     """
     if grid not in GRIDS:
-        raise ValueError(f"unknown grid {grid!r}; choose one of {list(GRID_NAMES)}")
+        raise ParameterError(f"unknown grid {grid!r}; choose one of {list(GRID_NAMES)}")
     return GRIDS[grid][canonical_attack(attack)]

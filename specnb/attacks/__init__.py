@@ -19,6 +19,7 @@ from typing import Any
 
 from torch import nn
 
+from specnb.errors import ParameterError
 from specnb.attacks.base import Attack
 from specnb.attacks.bim import BIM
 from specnb.attacks.counting import CountedAttack, CountingModel, count_gradients
@@ -64,7 +65,7 @@ def make_attack(name: str, model: nn.Module, **params: Any) -> Attack:
         return BIM(model, variant=BIM_VARIANTS[key], **params)
     if key not in ATTACKS:
         known = sorted([*ATTACKS, *BIM_VARIANTS])
-        raise ValueError(f"unknown attack {name!r}; choose one of {known}")
+        raise ParameterError(f"unknown attack {name!r}; choose one of {known}")
     return ATTACKS[key](model, **params)
 
 

@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
+from specnb.errors import ParameterError
 from specnb.attacks.targets import check_target_labels, random_targets
 
 
@@ -51,7 +52,7 @@ def check_positive(name: str, value: float, *, allow_zero: bool = False) -> floa
     value = float(value)
     if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be finite and {bound}, got {value}")
+        raise ParameterError(f"{name} must be finite and {bound}, got {value}")
     return value
 
 
@@ -80,7 +81,7 @@ def check_count(name: str, value: int, *, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
     if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+        raise ParameterError(f"{name} must be >= {minimum}, got {value}")
     return value
 
 
@@ -107,7 +108,7 @@ def check_choice(name: str, value: str, choices: Sequence[str]) -> str:
     'l2'
     """
     if value not in choices:
-        raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}")
+        raise ParameterError(f"{name} must be one of {tuple(choices)}, got {value!r}")
     return value
 
 
@@ -133,20 +134,20 @@ def check_batch(images: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
     torch.int64
     """
     if not isinstance(images, Tensor) or not images.is_floating_point() or images.dim() != 4:
-        raise ValueError("images must be a floating-point tensor of shape (B, C, H, W)")
+        raise ParameterError("images must be a floating-point tensor of shape (B, C, H, W)")
     if images.shape[0] == 0:
-        raise ValueError("images is an empty batch")
+        raise ParameterError("images is an empty batch")
     if not torch.isfinite(images).all():
-        raise ValueError("images contains NaN or infinite values")
+        raise ParameterError("images contains NaN or infinite values")
     if images.min() < 0 or images.max() > 1:
-        raise ValueError(
+        raise ParameterError(
             f"images must lie in [0, 1], got range [{images.min().item():.4g}, "
             f"{images.max().item():.4g}]"
         )
     if not isinstance(labels, Tensor) or labels.dim() != 1 or labels.is_floating_point():
-        raise ValueError("labels must be an integer tensor of shape (B,)")
+        raise ParameterError("labels must be an integer tensor of shape (B,)")
     if labels.shape[0] != images.shape[0]:
-        raise ValueError(
+        raise ParameterError(
             f"labels has {labels.shape[0]} entries but images holds {images.shape[0]} samples"
         )
     return images.detach(), labels.detach().to(images.device, torch.long)
@@ -229,7 +230,7 @@ class Attack:
         try:
             num_classes = self._num_classes(images)
             if labels.min() < 0 or labels.max() >= num_classes:
-                raise ValueError(f"labels must lie in [0, {num_classes}), the model's classes")
+                raise ParameterError(f"labels must lie in [0, {num_classes}), the model's classes")
             goals = self._resolve_targets(labels, target_labels, num_classes)
             self._counts = torch.zeros(images.shape[0], dtype=torch.long, device=images.device)
             with torch.enable_grad():
@@ -265,7 +266,7 @@ class Attack:
     ) -> Tensor | None:
         if not self.targeted:
             if target_labels is not None:
-                raise ValueError(
+                raise ParameterError(
                     f"{type(self).__name__} is untargeted; pass targeted=True to use "
                     "target_labels"
                 )
@@ -283,13 +284,13 @@ class Attack:
             logits = self.model(images[:1])
         if logits.dim() != 2:
             shape = tuple(logits.shape)
-            raise ValueError(f"the model must return (B, K) logits, got shape {shape}")
+            raise ParameterError(f"the model must return (B, K) logits, got shape {shape}")
         self._classes = (self.model, int(logits.shape[1]))
         return self._classes[1]
 
     def _check_model_device(self, device: torch.device) -> None:
         param = next(self.model.parameters(), None)
         if param is not None and param.device != device:
-            raise ValueError(
+            raise ParameterError(
                 f"images are on {device} but the model is on {param.device}; move one of them"
             )

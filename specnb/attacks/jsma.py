@@ -8,6 +8,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
+from specnb.errors import ParameterError
 from specnb.attacks.base import Attack, check_choice, check_count, check_positive
 
 VARIANTS = ("pixel", "pair")
@@ -186,11 +187,11 @@ class JSMA(Attack):
         if isinstance(theta, bool) or not isinstance(theta, (int, float)):
             raise TypeError(f"theta must be a number, got {type(theta).__name__}")
         if not (0 < abs(theta) <= 1):
-            raise ValueError(f"theta must be non-zero with abs(theta) <= 1, got {theta}")
+            raise ParameterError(f"theta must be non-zero with abs(theta) <= 1, got {theta}")
         self.theta = float(theta)
         self.gamma = check_positive("gamma", gamma, allow_zero=True)
         if self.gamma > 1:
-            raise ValueError(f"gamma must be a fraction of features in [0, 1], got {gamma}")
+            raise ParameterError(f"gamma must be a fraction of features in [0, 1], got {gamma}")
         self.variant = check_choice("variant", variant, VARIANTS)
         self.candidates = check_count("candidates", candidates, minimum=2)
 

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from specnb.errors import ParameterError
 from specnb.attacks.base import Attack, check_count, check_positive
 
 DISTANCE_FLOOR = 1e-12
@@ -67,7 +68,7 @@ class LBFGS(Attack):
         self.c_min = check_positive("c_min", c_min)
         self.c_max = check_positive("c_max", c_max)
         if self.c_min >= self.c_max:
-            raise ValueError(f"c_min must be below c_max, got {c_min} and {c_max}")
+            raise ParameterError(f"c_min must be below c_max, got {c_min} and {c_max}")
         self.search_steps = check_count("search_steps", search_steps)
         self.max_iterations = check_count("max_iterations", max_iterations, minimum=0)
 

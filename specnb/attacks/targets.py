@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from specnb.errors import ParameterError
+
 
 def random_targets(labels: Tensor, num_classes: int, seed: int) -> Tensor:
     """Draw one wrong label per sample, uniformly among the other classes, from a seed.
@@ -34,11 +36,11 @@ def random_targets(labels: Tensor, num_classes: int, seed: int) -> Tensor:
     True
     """
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-        raise ValueError(f"num_classes must be an int >= 2, got {num_classes!r}")
+        raise ParameterError(f"num_classes must be an int >= 2, got {num_classes!r}")
     if labels.dim() != 1 or labels.is_floating_point():
-        raise ValueError("labels must be an integer tensor of shape (B,)")
+        raise ParameterError("labels must be an integer tensor of shape (B,)")
     if labels.numel() and (labels.min() < 0 or labels.max() >= num_classes):
-        raise ValueError(f"labels must lie in [0, {num_classes})")
+        raise ParameterError(f"labels must lie in [0, {num_classes})")
     generator = torch.Generator().manual_seed(int(seed))
     offsets = torch.randint(1, num_classes, labels.shape, generator=generator)
     return ((labels.cpu().long() + offsets) % num_classes).to(labels.device)
@@ -67,19 +69,19 @@ def check_target_labels(target_labels: Tensor, labels: Tensor, num_classes: int)
     tensor([1])
     """
     if not isinstance(target_labels, Tensor) or target_labels.dim() != 1:
-        raise ValueError("target_labels must be a tensor of shape (B,)")
+        raise ParameterError("target_labels must be a tensor of shape (B,)")
     if target_labels.is_floating_point():
-        raise ValueError("target_labels must hold integers")
+        raise ParameterError("target_labels must hold integers")
     if target_labels.shape != labels.shape:
-        raise ValueError(
+        raise ParameterError(
             f"target_labels has {target_labels.shape[0]} entries, labels {labels.shape[0]}"
         )
     target_labels = target_labels.detach().to(labels.device, torch.long)
     if target_labels.min() < 0 or target_labels.max() >= num_classes:
-        raise ValueError(f"target_labels must lie in [0, {num_classes})")
+        raise ParameterError(f"target_labels must lie in [0, {num_classes})")
     same = (target_labels == labels).nonzero().flatten()
     if same.numel():
-        raise ValueError(
+        raise ParameterError(
             f"target_labels equals the true label for samples {same[:5].tolist()}; "
             "a target must be a wrong label"
         )

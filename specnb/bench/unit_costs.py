@@ -37,6 +37,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from specnb.errors import UnitCostsError
+
 __all__ = [
     "ATTACK_MODEL",
     "CLIP_SECONDS",
@@ -78,10 +80,6 @@ BUDGET_CAPS: dict[str, dict[str, float]] = {
 
 _ATTACKS = ("fgsm", "deepfool", "bim-a", "bim-b", "jsma", "cw", "lbfgs")
 _CLASSES = 10
-
-
-class UnitCostsError(ValueError):
-    """A unit costs file that is missing or unreadable; the message names the file."""
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ from .splits import Fold, Split, SplitError, SplitWarning, cv_split, official_sp
 from .synthetic import SYNTHETIC_CLASSES, load_synthetic
 from .urbansound import load_urbansound8k
 
+from specnb.errors import ParameterError
+
 __all__ = [
     "AudioDataset",
     "AudioError",
@@ -73,7 +75,7 @@ def data_dir() -> Path:
 def default_path(name: str) -> Path:
     """The default folder of a real dataset (ESC-10 lives in the ESC-50 folder)."""
     if name not in _FOLDERS:
-        raise ValueError(f"{name!r} has no folder; real datasets are {sorted(_FOLDERS)}")
+        raise ParameterError(f"{name!r} has no folder; real datasets are {sorted(_FOLDERS)}")
     return data_dir() / _FOLDERS[name]
 
 
@@ -111,10 +113,10 @@ def load_dataset(name: str, path: str | PathLike[str] | None = None, **kwargs: A
     >>> load_dataset("esc10", "/data/ESC-50-master")  # doctest: +SKIP
     """
     if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; choose one of {DATASETS}")
+        raise ParameterError(f"unknown dataset {name!r}; choose one of {DATASETS}")
     if name == "synthetic":
         if path is not None:
-            raise ValueError("the synthetic dataset is generated, it takes no path")
+            raise ParameterError("the synthetic dataset is generated, it takes no path")
         return load_synthetic(**kwargs)
     if path is None:
         root = default_path(name)

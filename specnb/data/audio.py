@@ -15,6 +15,8 @@ import soundfile as sf
 if TYPE_CHECKING:
     from .clips import Clip
 
+from specnb.errors import AudioError, ParameterError
+
 __all__ = [
     "AudioError",
     "FixedLengthReader",
@@ -27,10 +29,6 @@ __all__ = [
 
 #: A clip whose largest absolute sample is at most this value (-120 dBFS) counts as silent.
 SILENCE_PEAK = 1e-6
-
-
-class AudioError(ValueError):
-    """An audio file that cannot serve as a clip; the message names the file."""
 
 
 class SilentClipWarning(UserWarning):
@@ -57,7 +55,7 @@ def check_rate(sr: object, owner: str = "sr") -> int:
         When ``sr`` is not a positive integer (bools are refused).
     """
     if isinstance(sr, (bool, np.bool_)) or not isinstance(sr, (int, np.integer)) or sr <= 0:
-        raise ValueError(f"{owner} must be a positive integer number of Hz, got {sr!r}")
+        raise ParameterError(f"{owner} must be a positive integer number of Hz, got {sr!r}")
     return int(sr)
 
 
@@ -146,9 +144,9 @@ def fix_length(y: np.ndarray, n: int) -> np.ndarray:
     array([1., 1., 1., 0., 0.], dtype=float32)
     """
     if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"n must be a non-negative integer number of samples, got {n!r}")
+        raise ParameterError(f"n must be a non-negative integer number of samples, got {n!r}")
     if y.ndim != 1:
-        raise ValueError(f"y must be a mono waveform of shape (n,), got shape {y.shape}")
+        raise ParameterError(f"y must be a mono waveform of shape (n,), got shape {y.shape}")
     if len(y) >= n:
         return y[:n].copy()
     return np.pad(y, (0, int(n) - len(y)))
@@ -171,7 +169,7 @@ class FixedLengthReader:
 
     def __post_init__(self) -> None:
         if not self.duration > 0:
-            raise ValueError(f"duration must be positive seconds, got {self.duration!r}")
+            raise ParameterError(f"duration must be positive seconds, got {self.duration!r}")
 
     def __call__(self, clip: Clip, sr: int) -> np.ndarray:
         if clip.path is None:

@@ -16,6 +16,8 @@ import numpy as np
 
 from .audio import check_rate, fix_length
 
+from specnb.errors import ParameterError
+
 if TYPE_CHECKING:
     from .clips import Clip
 
@@ -38,9 +40,9 @@ _TAG = re.compile(r"^(pitch|stretch)(\d+(?:\.\d+)?)$")
 
 def _check_factor(name: str, value: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
+        raise ParameterError(f"{name} must be a positive number, got {value!r}")
     if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+        raise ParameterError(f"{name} must be a positive finite number, got {value!r}")
     return float(value)
 
 
@@ -103,11 +105,11 @@ def time_stretch(y: np.ndarray, rate: float) -> np.ndarray:
 def augmentation_tag(kind: str, factor: float) -> str:
     """The tag of an augmentation: ``augmentation_tag("pitch", 0.75) == "pitch0.75"``."""
     if kind not in _KINDS:
-        raise ValueError(f"augmentation kind must be one of {_KINDS}, got {kind!r}")
+        raise ParameterError(f"augmentation kind must be one of {_KINDS}, got {kind!r}")
     factor = _check_factor("scale" if kind == "pitch" else "rate", factor)
     tag = f"{kind}{factor:g}"
     if _TAG.match(tag) is None:
-        raise ValueError(f"{kind} factor {factor!r} has no plain decimal tag; round it")
+        raise ParameterError(f"{kind} factor {factor!r} has no plain decimal tag; round it")
     return tag
 
 
@@ -121,7 +123,7 @@ def parse_augmentation(augmentation: str) -> tuple[str, float]:
     """
     match = _TAG.match(augmentation)
     if match is None or float(match.group(2)) <= 0:
-        raise ValueError(
+        raise ParameterError(
             f"augmentation {augmentation!r} is not 'pitch<scale>' or 'stretch<rate>' "
             "with a positive number"
         )
@@ -192,10 +194,10 @@ def augment_clips(
     tags += [augmentation_tag("stretch", rate) for rate in stretch_rates]
     repeated = sorted({tag for tag in tags if tags.count(tag) > 1})
     if repeated:
-        raise ValueError(f"pitch_scales/stretch_rates repeat augmentation(s) {repeated}")
+        raise ParameterError(f"pitch_scales/stretch_rates repeat augmentation(s) {repeated}")
     copies = [clip for clip in clips if not clip.is_original]
     if copies:
-        raise ValueError(
+        raise ParameterError(
             f"augment_clips takes original clips; {copies[0].clip_id!r} is already augmented"
         )
     return tuple(clips) + tuple(clip.augmented(tag) for clip in clips for tag in tags)

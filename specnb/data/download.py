@@ -34,6 +34,8 @@ from urllib.request import url2pathname
 
 from tqdm.auto import tqdm
 
+from specnb.errors import ChecksumError, DownloadError, ParameterError
+
 __all__ = [
     "ChecksumError",
     "DATASET_SOURCES",
@@ -45,14 +47,6 @@ __all__ = [
 ]
 
 _ESC50_COMMIT = "33c8ce9eb2cf0b1c2f8bcf322eb349b6be34dbb6"
-
-
-class DownloadError(RuntimeError):
-    """A download or unpacking failed; the message says how to get the data by hand."""
-
-
-class ChecksumError(DownloadError):
-    """A downloaded file does not match its published checksum (the file was removed)."""
 
 
 @dataclass(frozen=True)
@@ -236,7 +230,7 @@ def download(
     PosixPath('data/archive.zip')
     """
     if chunk <= 0:
-        raise ValueError(f"chunk must be a positive number of bytes, got {chunk!r}")
+        raise ParameterError(f"chunk must be a positive number of bytes, got {chunk!r}")
     dest = Path(dest)
     expected = {"md5": md5, "sha256": sha256}
     if dest.is_file():
@@ -383,7 +377,7 @@ def fetch_dataset(
     PosixPath('data/esc50')
     """
     if name not in _FOLDER_OF:
-        raise ValueError(f"no download for dataset {name!r}; choose one of {sorted(_FOLDER_OF)}")
+        raise ParameterError(f"no download for dataset {name!r}; choose one of {sorted(_FOLDER_OF)}")
     source = source or DATASET_SOURCES[_FOLDER_OF[name]]
     root = Path(root)
     if (root / source.marker).is_file():

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence, TypeVar
 
+from specnb.errors import DatasetError, ParameterError
+
 __all__ = [
     "AUDIO_SUFFIXES",
     "DatasetError",
@@ -34,10 +36,6 @@ AUDIO_SUFFIXES = frozenset({".wav", ".ogg", ".flac", ".mp3", ".aif", ".aiff", ".
 _MISSING_POLICIES = ("error", "skip")
 
 
-class DatasetError(ValueError):
-    """A dataset copy that cannot be loaded: missing folder, bad metadata or missing files."""
-
-
 class DatasetWarning(UserWarning):
     """Something in a dataset copy was left out (unlisted audio files, skipped rows)."""
 
@@ -54,7 +52,7 @@ def parse_bool(text: str) -> bool:
         return True
     if value in ("false", "0"):
         return False
-    raise ValueError(text)
+    raise ParameterError(text)
 
 
 @dataclass(frozen=True)
@@ -136,7 +134,7 @@ class MetadataTable:
             try:
                 value = parse(text)
                 if check is not None and not check(value):
-                    raise ValueError(text)
+                    raise ParameterError(text)
             except ValueError:
                 raise DatasetError(
                     f"{self.csv_path}: column {name!r}, line {line}: {text!r} is not {expected}"
@@ -149,7 +147,7 @@ def non_empty(text: str) -> str:
     """The stripped text, refusing an empty cell."""
     text = text.strip()
     if not text:
-        raise ValueError(text)
+        raise ParameterError(text)
     return text
 
 
@@ -227,7 +225,7 @@ def check_audio_files(
         lists (they are ignored).
     """
     if missing not in _MISSING_POLICIES:
-        raise ValueError(f"missing must be one of {_MISSING_POLICIES}, got {missing!r}")
+        raise ParameterError(f"missing must be one of {_MISSING_POLICIES}, got {missing!r}")
     folders = {path.parent for path in listed}
     on_disk = {folder: _listing(folder) for folder in folders}
     present = [path.name in on_disk[path.parent] for path in wanted]

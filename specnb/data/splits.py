@@ -22,9 +22,7 @@ from .clips import Clip
 
 __all__ = ["Fold", "Split", "SplitError", "SplitWarning", "cv_split", "official_split"]
 
-
-class SplitError(ValueError):
-    """Impossible split settings or clips that cannot be split; the message names the cause."""
+from specnb.errors import SplitError
 
 
 class SplitWarning(UserWarning):

@@ -21,6 +21,8 @@ from scipy import signal
 from .audio import check_rate, fix_length
 from .clips import AudioDataset, Clip
 
+from specnb.errors import ParameterError
+
 if TYPE_CHECKING:
     Rng = np.random.Generator
 
@@ -227,9 +229,9 @@ _RECIPES: tuple[Callable[..., np.ndarray], ...] = (
 
 def _check_index(name: str, value: object, low: int) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        raise ParameterError(f"{name} must be an integer >= {low}, got {value!r}")
     if value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        raise ParameterError(f"{name} must be an integer >= {low}, got {value!r}")
     return int(value)
 
 
@@ -260,12 +262,12 @@ def synthesize_clip(label: int, index: int, seed: int = 0, sr: int = 22050) -> n
     """
     label = _check_index("label", label, 0)
     if label >= len(SYNTHETIC_CLASSES):
-        raise ValueError(f"label must be below {len(SYNTHETIC_CLASSES)}, got {label}")
+        raise ParameterError(f"label must be below {len(SYNTHETIC_CLASSES)}, got {label}")
     index = _check_index("index", index, 0)
     seed = _check_index("seed", seed, 0)
     sr = check_rate(sr)
     if sr < _MIN_RATE:
-        raise ValueError(f"sr must be at least {_MIN_RATE} Hz for the synthetic set, got {sr}")
+        raise ParameterError(f"sr must be at least {_MIN_RATE} Hz for the synthetic set, got {sr}")
     src = np.random.default_rng([seed, label, index // CLIPS_PER_SOURCE, 1])
     rng = np.random.default_rng([seed, label, index, 2])
     n = int(round(SYNTHETIC_DURATION * sr))
@@ -300,7 +302,7 @@ class SyntheticReader:
     def __call__(self, clip: Clip, sr: int) -> np.ndarray:
         name, _, number = clip.clip_id.rpartition("-")
         if name not in SYNTHETIC_CLASSES or SYNTHETIC_CLASSES.index(name) != clip.label:
-            raise ValueError(f"clip {clip.clip_id!r} is not a synthetic clip of this set")
+            raise ParameterError(f"clip {clip.clip_id!r} is not a synthetic clip of this set")
         y = synthesize_clip(clip.label, int(number), self.seed, self.sr_native)
         rate = check_rate(sr)
         if rate != self.sr_native:
@@ -339,7 +341,7 @@ def load_synthetic(seed: int = 0, n_per_class: int = 40, sr_native: int = 22050)
     n_per_class = _check_index("n_per_class", n_per_class, 1)
     sr_native = check_rate(sr_native, "sr_native")
     if sr_native < _MIN_RATE:
-        raise ValueError(f"sr_native must be at least {_MIN_RATE} Hz, got {sr_native}")
+        raise ParameterError(f"sr_native must be at least {_MIN_RATE} Hz, got {sr_native}")
     clips = tuple(
         Clip(
             clip_id=f"{name}-{index:03d}",

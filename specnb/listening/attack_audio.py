@@ -19,6 +19,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from specnb.errors import ParameterError
 from specnb.attack_eval.budgets import attack_label
 from specnb.attack_eval.results import AttackEvaluation
 from specnb.listening.black_box import black_box_check
@@ -96,7 +97,7 @@ def listen_to_attacks(
         For a wavelet setting (no inverse; see :func:`can_listen`).
     """
     if not can_listen(setting):
-        raise ValueError(f"{setting.kind} images cannot be turned back into audio")
+        raise ParameterError(f"{setting.kind} images cannot be turned back into audio")
     heard = []
     clips = {i: audio(i) for i in samples}
     for ev in evaluations:

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from specnb.errors import ParameterError
 from specnb.representations.images import to_image
 from specnb.metrics import magnitude_snr_db, snr_db
 from specnb.models.registry import IMAGE_SHAPE
@@ -153,15 +154,15 @@ def black_box_check(
     clean = check_waveform(np.asarray(clean_audio), name="clean_audio")
     image = torch.as_tensor(adv_image).detach().to(_device_of(model), torch.float32)
     if tuple(image.shape) != IMAGE_SHAPE:
-        raise ValueError(f"adv_image must have shape {IMAGE_SHAPE}, got {tuple(image.shape)}")
+        raise ParameterError(f"adv_image must have shape {IMAGE_SHAPE}, got {tuple(image.shape)}")
     if not bool(torch.isfinite(image).all()):
-        raise ValueError("adv_image holds NaN or infinite values")
+        raise ParameterError("adv_image holds NaN or infinite values")
     image_probs = _probabilities(model, image[None])[0]
     _check_class("label", label, len(image_probs))
     if target is not None:
         _check_class("target", target, len(image_probs))
         if target == label:
-            raise ValueError(f"target={target} equals label; a targeted attack aims elsewhere")
+            raise ParameterError(f"target={target} equals label; a targeted attack aims elsewhere")
     if reconstructed is None:
         reconstructed = image_to_audio(
             image, setting, reference_audio=clean, magnitude=magnitude, phase=phase,
@@ -169,7 +170,7 @@ def black_box_check(
         )
     audio = check_waveform(np.asarray(reconstructed), name="reconstructed")
     if audio.shape != clean.shape:
-        raise ValueError(
+        raise ParameterError(
             f"reconstructed has {audio.shape[0]} samples, clean_audio {clean.shape[0]}"
         )
     preds, _ = reclassify(np.stack([clean, audio]), setting, model, device=device)
@@ -211,6 +212,6 @@ def _probabilities(model: nn.Module, images: torch.Tensor) -> np.ndarray:
 
 def _check_class(name: str, value: object, n_classes: int) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be a class index, got {value!r}")
+        raise ParameterError(f"{name} must be a class index, got {value!r}")
     if not 0 <= int(value) < n_classes:
-        raise ValueError(f"{name}={value} is not a class of the model (0 to {n_classes - 1})")
+        raise ParameterError(f"{name}={value} is not a class of the model (0 to {n_classes - 1})")

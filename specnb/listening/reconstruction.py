@@ -31,6 +31,7 @@ import librosa
 import numpy as np
 import torch
 
+from specnb.errors import ParameterError
 from specnb.representations.images import image_to_raw, normalise, to_image
 from specnb.representations.compute import represent
 from specnb.representations.reference import TOP_DB, check_setting, check_waveform
@@ -166,7 +167,7 @@ def image_to_audio(
     magnitude = _choose("magnitude", magnitude, MAGNITUDES, reference is not None)
     phase = _choose("phase", phase, PHASES, reference is not None)
     if isinstance(n_iter, bool) or not isinstance(n_iter, int) or n_iter < 1:
-        raise ValueError(f"n_iter must be a positive integer, got {n_iter!r}")
+        raise ParameterError(f"n_iter must be a positive integer, got {n_iter!r}")
     n_fft, win, hop = _framing(setting)
     shape = (_n_rows(setting), 1 + (n_samples + 2 * (n_fft // 2) - n_fft) // hop)
 
@@ -204,7 +205,7 @@ def image_to_audio(
 def _check_invertible(setting: object) -> Union[STFTSetting, MelSetting, MFCCSetting]:
     setting = check_setting(setting)
     if not isinstance(setting, (STFTSetting, MelSetting, MFCCSetting)):
-        raise ValueError(
+        raise ParameterError(
             f"setting: {setting.kind} images cannot be turned back into audio (no inverse of "
             f"the framed scalogram); use an STFT, Mel or MFCC setting"
         )
@@ -219,15 +220,15 @@ def _check_image(image: ArrayLike) -> torch.Tensor:
         raise TypeError(f"image must be a numpy array or a torch tensor, got {kind}")
     picture = image.detach().to("cpu", torch.float32)
     if picture.ndim != 3 or picture.shape[0] != 3 or picture.shape[1] != picture.shape[2]:
-        raise ValueError(
+        raise ParameterError(
             f"image must be one RGB image of shape (3, S, S), got shape {tuple(picture.shape)}"
         )
     if picture.shape[1] < 2:
-        raise ValueError(f"image must be at least 2 x 2 pixels, got shape {tuple(picture.shape)}")
+        raise ParameterError(f"image must be at least 2 x 2 pixels, got shape {tuple(picture.shape)}")
     if not bool(torch.isfinite(picture).all()):
-        raise ValueError("image holds NaN or infinite values")
+        raise ParameterError("image holds NaN or infinite values")
     if float(picture.min()) < -1e-3 or float(picture.max()) > 1 + 1e-3:
-        raise ValueError(
+        raise ParameterError(
             f"image must lie in [0, 1], got values in [{float(picture.min()):.3g}, "
             f"{float(picture.max()):.3g}]"
         )
@@ -237,12 +238,12 @@ def _check_image(image: ArrayLike) -> torch.Tensor:
 def _check_length(length: Optional[int], reference: Optional[np.ndarray]) -> int:
     if length is None:
         if reference is None:
-            raise ValueError("length is required when no reference_audio is given")
+            raise ParameterError("length is required when no reference_audio is given")
         return len(reference)
     if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 1:
-        raise ValueError(f"length must be a positive integer number of samples, got {length!r}")
+        raise ParameterError(f"length must be a positive integer number of samples, got {length!r}")
     if reference is not None and int(length) != len(reference):
-        raise ValueError(
+        raise ParameterError(
             f"length={length} differs from the {len(reference)} samples of reference_audio"
         )
     return int(length)
@@ -253,9 +254,9 @@ def _choose(name: str, value: Optional[str], options: tuple[str, ...], has_refer
     if value is None:
         return options[0] if has_reference else options[-1]
     if value not in options:
-        raise ValueError(f"{name} must be one of {options}, got {value!r}")
+        raise ParameterError(f"{name} must be one of {options}, got {value!r}")
     if value != options[-1] and not has_reference:
-        raise ValueError(f"{name}={value!r} needs reference_audio (the clean clip)")
+        raise ParameterError(f"{name}={value!r} needs reference_audio (the clean clip)")
     return value
 
 
@@ -283,14 +284,14 @@ def _value_range(
             dtype=np.float64,
         )
         if rng.shape != (2,) or not np.isfinite(rng).all() or rng[0] > rng[1]:
-            raise ValueError(
+            raise ParameterError(
                 f"value_range must be a finite (min, max) pair with min <= max, got {rng.tolist()}"
             )
         return rng.astype(np.float32)
     if raw_ref is not None:
         return normalise(raw_ref)[1].numpy()
     if isinstance(setting, MFCCSetting):
-        raise ValueError(
+        raise ParameterError(
             "value_range (or reference_audio) is needed for MFCC images: their coefficient "
             "range is not fixed"
         )

@@ -14,6 +14,8 @@ from contextlib import nullcontext
 import torch
 from torch import nn
 
+from specnb.errors import ParameterError
+
 __all__ = ["LSTMClassifier"]
 
 
@@ -67,7 +69,7 @@ class LSTMClassifier(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits (B, num_classes) for normalised images (B, 3, ``height``, W)."""
         if x.ndim != 4 or x.shape[1] != 3 or x.shape[2] != self.height:
-            raise ValueError(
+            raise ParameterError(
                 f"LSTMClassifier expects images of shape (B, 3, {self.height}, W), "
                 f"got {tuple(x.shape)}"
             )

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from specnb.errors import ParameterError
+
 __all__ = ["HALF_MEAN", "HALF_STD", "IMAGENET_MEAN", "IMAGENET_STD", "Normalise"]
 
 #: Channel means and standard deviations of ImageNet (RGB), used by the torchvision-derived
@@ -50,12 +52,12 @@ class Normalise(nn.Module):
         super().__init__()
         mean, std = tuple(float(v) for v in mean), tuple(float(v) for v in std)
         if len(mean) != len(std) or not mean:
-            raise ValueError(
+            raise ParameterError(
                 f"Normalise needs mean and std of equal non-zero length, got {mean!r} and {std!r}"
             )
         finite = all(math.isfinite(v) for v in mean + std)
         if not finite or not all(v > 0 for v in std):
-            raise ValueError(f"Normalise needs finite mean and positive std, got {mean!r}, {std!r}")
+            raise ParameterError(f"Normalise needs finite mean and positive std, got {mean!r}, {std!r}")
         mean_t = torch.tensor(mean, dtype=torch.float32)
         std_t = torch.tensor(std, dtype=torch.float32)
         self.register_buffer("mean", mean_t.view(1, -1, 1, 1))
@@ -75,7 +77,7 @@ class Normalise(nn.Module):
             The standardised images.
         """
         if images.ndim != 4 or images.shape[1] != self.mean.shape[1]:
-            raise ValueError(
+            raise ParameterError(
                 f"Normalise expects images of shape (B, {self.mean.shape[1]}, H, W), "
                 f"got {tuple(images.shape)}"
             )

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from specnb.models.errors import ModelError
+from specnb.errors import ModelError
 
 __all__ = ["load_pretrained"]
 

@@ -27,7 +27,7 @@ from torch import nn
 
 from specnb.models.classic import build_alexnet, build_googlenet
 from specnb.models.classifier import AuxClassifier, Classifier
-from specnb.models.errors import ModelError
+from specnb.errors import ModelError
 from specnb.models.lstm import LSTMClassifier
 from specnb.models.normalisation import HALF_MEAN, HALF_STD, IMAGENET_MEAN, IMAGENET_STD, Normalise
 from specnb.models.pretrained import load_pretrained

@@ -13,6 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from specnb.errors import ParameterError
+
 __all__ = ["SBCNN"]
 
 _KERNEL = 5
@@ -47,7 +49,7 @@ class SBCNN(nn.Module):
             height, width = _conv_out(height) // _POOL[0], _conv_out(width) // _POOL[1]
         height, width = _conv_out(height), _conv_out(width)
         if height < 1 or width < 1:
-            raise ValueError(f"SBCNN image_size={image_size} is too small for its three 5x5 layers")
+            raise ParameterError(f"SBCNN image_size={image_size} is too small for its three 5x5 layers")
         self.image_size = image_size
         self.features = nn.Sequential(
             nn.Conv2d(3, 24, _KERNEL),
@@ -71,7 +73,7 @@ class SBCNN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits (B, num_classes) for normalised images (B, 3, H, W) of ``image_size``."""
         if tuple(x.shape[-2:]) != tuple(self.image_size):
-            raise ValueError(
+            raise ParameterError(
                 f"SBCNN was built for {self.image_size[0]}x{self.image_size[1]} images, "
                 f"got {x.shape[-2]}x{x.shape[-1]}"
             )

@@ -21,6 +21,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from specnb.errors import ParameterError
+
 __all__ = ["WAVEFORM_HEADROOM", "ConvNet1D"]
 
 #: Largest waveform magnitude the [0, 1] layout of waveform models holds.
@@ -83,10 +85,10 @@ class ConvNet1D(nn.Module):
         if x.ndim == 4 and x.shape[1:3] == (1, 1):
             x = x[:, :, 0]
         if x.ndim != 3 or x.shape[1] != 1:
-            raise ValueError(
+            raise ParameterError(
                 f"ConvNet1D expects waveforms of shape (B, 1, 1, N) or (B, 1, N), "
                 f"got {tuple(x.shape)}"
             )
         if x.shape[-1] < FRONT_KERNEL:
-            raise ValueError(f"ConvNet1D needs at least {FRONT_KERNEL} samples, got {x.shape[-1]}")
+            raise ParameterError(f"ConvNet1D needs at least {FRONT_KERNEL} samples, got {x.shape[-1]}")
         return self.classifier(self.features(x * INPUT_GAIN).mean(dim=-1))

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from specnb.errors import ParameterError
 from specnb.attack_eval import (
     ADVERSARIAL_KEY,
     AttackEvaluation,
@@ -148,7 +149,7 @@ def attack_waveforms(
         ``failed``).
     """
     if inputs.ndim != 4 or tuple(inputs.shape[1:3]) != (1, 1):
-        raise ValueError(f"inputs must be waveforms (n, 1, 1, N), got {tuple(inputs.shape)}")
+        raise ParameterError(f"inputs must be waveforms (n, 1, 1, N), got {tuple(inputs.shape)}")
     params = {**attack_params(grid, targeted=targeted, seed=seed, max_samples=max_samples),
               "input": "waveform"}
     try:

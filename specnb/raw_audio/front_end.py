@@ -17,6 +17,7 @@ import copy
 import torch
 from torch import nn
 
+from specnb.errors import ParameterError
 from specnb.representations.images import to_image
 from specnb.models.registry import IMAGE_SHAPE
 from specnb.raw_audio.waveforms import from_unit
@@ -66,7 +67,7 @@ class WaveformPipeline(nn.Module):
         super().__init__()
         self.setting = check_setting(setting)
         if self.setting.colormap in _NOT_DIFFERENTIABLE:
-            raise ValueError(
+            raise ParameterError(
                 f"colormap={self.setting.colormap!r} is piecewise constant: no gradient reaches "
                 "the waveform; choose a sequential, diverging or cyclic map"
             )

@@ -26,6 +26,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from specnb.errors import ParameterError
 from specnb.attack_eval import predict
 
 __all__ = ["DOMAINS", "RestorationCurve", "restoration_curve", "scale_inputs"]
@@ -57,9 +58,9 @@ def scale_inputs(inputs: torch.Tensor, scalars: torch.Tensor, domain: str) -> to
     1.0
     """
     if domain not in DOMAINS:
-        raise ValueError(f"domain must be one of {DOMAINS}, got {domain!r}")
+        raise ParameterError(f"domain must be one of {DOMAINS}, got {domain!r}")
     if scalars.shape != inputs.shape[:1]:
-        raise ValueError(f"scalars must have shape ({inputs.shape[0]},), got {tuple(scalars.shape)}")
+        raise ParameterError(f"scalars must have shape ({inputs.shape[0]},), got {tuple(scalars.shape)}")
     s = scalars.to(inputs).view(-1, *([1] * (inputs.ndim - 1)))
     if domain == "image":
         return (inputs * s).clamp(0.0, 1.0)
@@ -169,13 +170,13 @@ def restoration_curve(
     """
     ranges = [float(r) for r in ranges]
     if not ranges or not all(0.0 < r < 1.0 for r in ranges):
-        raise ValueError(f"ranges must be values in (0, 1), got {ranges}")
+        raise ParameterError(f"ranges must be values in (0, 1), got {ranges}")
     if isinstance(n_draws, bool) or not isinstance(n_draws, int) or n_draws < 1:
-        raise ValueError(f"n_draws must be an int >= 1, got {n_draws!r}")
+        raise ParameterError(f"n_draws must be an int >= 1, got {n_draws!r}")
     if domain not in DOMAINS:
-        raise ValueError(f"domain must be one of {DOMAINS}, got {domain!r}")
+        raise ParameterError(f"domain must be one of {DOMAINS}, got {domain!r}")
     if inputs.ndim != 4 or labels.shape != inputs.shape[:1]:
-        raise ValueError(
+        raise ParameterError(
             f"inputs (n, C, H, W) and labels (n,) do not match: {tuple(inputs.shape)}, "
             f"{tuple(labels.shape)}"
         )

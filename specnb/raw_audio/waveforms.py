@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from specnb.errors import ParameterError
 from specnb.data.clips import AudioDataset, Clip
 from specnb.models.waveform import WAVEFORM_HEADROOM
 
@@ -35,7 +36,7 @@ def waveform_setting(sr: int) -> dict[str, object]:
     {'repr': 'waveform', 'sr': 8000}
     """
     if isinstance(sr, bool) or not isinstance(sr, int) or sr <= 0:
-        raise ValueError(f"sr must be a positive integer (Hz), got {sr!r}")
+        raise ParameterError(f"sr must be a positive integer (Hz), got {sr!r}")
     return {"repr": WAVEFORM_REPR, "sr": sr}
 
 
@@ -71,14 +72,14 @@ def load_waveforms(dataset: AudioDataset, clips: Sequence[Clip], sr: int) -> tor
     """
     waveform_setting(sr)
     if not len(clips):
-        raise ValueError(f"{dataset.name}: no clips to load")
+        raise ParameterError(f"{dataset.name}: no clips to load")
     out = np.empty((len(clips), dataset.n_samples(sr)), dtype=np.float32)
     for row, clip in enumerate(clips):
         y = dataset.load(clip, sr)
         if not np.isfinite(y).all():
-            raise ValueError(f"{dataset.name}: clip {clip.clip_id!r} holds NaN or infinite samples")
+            raise ParameterError(f"{dataset.name}: clip {clip.clip_id!r} holds NaN or infinite samples")
         if np.abs(y).max(initial=0.0) > WAVEFORM_HEADROOM:
-            raise ValueError(
+            raise ParameterError(
                 f"{dataset.name}: clip {clip.clip_id!r} peaks at {np.abs(y).max():.3g}, beyond "
                 f"the headroom {WAVEFORM_HEADROOM:g} of the waveform layout"
             )
@@ -101,11 +102,11 @@ def to_unit(waveforms: ArrayLike) -> torch.Tensor:
     """
     y = torch.as_tensor(waveforms, dtype=torch.float32)
     if y.ndim != 2 or y.shape[-1] == 0:
-        raise ValueError(f"waveforms must have shape (B, N), got {tuple(y.shape)}")
+        raise ParameterError(f"waveforms must have shape (B, N), got {tuple(y.shape)}")
     if not bool(torch.isfinite(y).all()):
-        raise ValueError("waveforms hold NaN or infinite samples")
+        raise ParameterError("waveforms hold NaN or infinite samples")
     if float(y.abs().max()) > WAVEFORM_HEADROOM:
-        raise ValueError(f"waveforms must lie in [-{WAVEFORM_HEADROOM:g}, {WAVEFORM_HEADROOM:g}], "
+        raise ParameterError(f"waveforms must lie in [-{WAVEFORM_HEADROOM:g}, {WAVEFORM_HEADROOM:g}], "
                          f"peak {float(y.abs().max()):.4g}")
     return ((y / WAVEFORM_HEADROOM + 1.0) / 2.0).clamp(0.0, 1.0)[:, None, None, :]
 
@@ -119,5 +120,5 @@ def from_unit(inputs: torch.Tensor) -> torch.Tensor:
     [[1.0, 1.0]]
     """
     if inputs.ndim != 4 or tuple(inputs.shape[1:3]) != (1, 1):
-        raise ValueError(f"inputs must have shape (B, 1, 1, N), got {tuple(inputs.shape)}")
+        raise ParameterError(f"inputs must have shape (B, 1, 1, N), got {tuple(inputs.shape)}")
     return (inputs[:, 0, 0, :] * 2.0 - 1.0) * WAVEFORM_HEADROOM

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from specnb.errors import ParameterError
 from specnb.report.results import StoreResults
 from specnb.report.tables import DATASET_LABELS, MODEL_LABELS
 
@@ -120,7 +121,7 @@ def figure_data(number: int, results: StoreResults, victim: str = "resnet18") ->
         Columns ``dataset``, ``x``, ``accuracy``, ``cost``, ``runs``, sorted by dataset and x.
     """
     if number not in _SPECS:
-        raise ValueError(f"figure_data draws Figures 1-5, got {number!r}")
+        raise ParameterError(f"figure_data draws Figures 1-5, got {number!r}")
     representation, _, x_of, keep = _SPECS[number]
     runs = results.runs
     chosen = runs[(runs["model"] == victim) & (runs["repr"] == representation)
@@ -146,7 +147,7 @@ def build_figure(number: int, results: StoreResults, victim: str = "resnet18") -
     if number == 6:
         return _gallery(results)
     if number not in _SPECS:
-        raise ValueError(f"figure number must be 1 to 6, got {number!r}")
+        raise ParameterError(f"figure number must be 1 to 6, got {number!r}")
     data = figure_data(number, results, victim)
     title = FIGURE_TITLES[number]
     if data.empty:

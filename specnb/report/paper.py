@@ -41,6 +41,8 @@ from typing import Union
 
 import pandas as pd
 
+from specnb.errors import ParameterError
+
 __all__ = ["PAPER_COLUMNS", "PAPER_TABLES", "UNITS", "load_paper_results", "paper_csv_path"]
 
 #: Columns of the data file.
@@ -93,7 +95,7 @@ def load_paper_results(path: Union[str, Path, None] = None) -> pd.DataFrame:
     frame = pd.read_csv(file, comment="#", dtype=str, keep_default_na=False)
     missing = [c for c in PAPER_COLUMNS if c not in frame.columns]
     if missing:
-        raise ValueError(f"{file}: missing column {missing[0]!r}; expected {PAPER_COLUMNS}")
+        raise ParameterError(f"{file}: missing column {missing[0]!r}; expected {PAPER_COLUMNS}")
     frame = frame[list(PAPER_COLUMNS)].copy()
     header_line = _header_line(file)
     values = pd.to_numeric(frame["value"], errors="coerce")
@@ -101,16 +103,16 @@ def load_paper_results(path: Union[str, Path, None] = None) -> pd.DataFrame:
     for i in range(len(frame)):
         line = header_line + 1 + i
         if pd.isna(values.iloc[i]):
-            raise ValueError(
+            raise ParameterError(
                 f"{file}, line {line}: value {frame['value'].iloc[i]!r} is not a number"
             )
         if tables.iloc[i] not in PAPER_TABLES:
-            raise ValueError(
+            raise ParameterError(
                 f"{file}, line {line}: table {frame['table'].iloc[i]!r} is not one of "
                 f"{PAPER_TABLES}"
             )
         if frame["unit"].iloc[i] not in UNITS:
-            raise ValueError(
+            raise ParameterError(
                 f"{file}, line {line}: unit {frame['unit'].iloc[i]!r} is not one of {UNITS}"
             )
     frame["value"] = values.astype("float64")
@@ -121,7 +123,7 @@ def load_paper_results(path: Union[str, Path, None] = None) -> pd.DataFrame:
     duplicated = frame.duplicated(keys)
     if duplicated.any():
         first = frame[duplicated].iloc[0]
-        raise ValueError(
+        raise ParameterError(
             f"{file}, line {header_line + 1 + int(duplicated.to_numpy().argmax())}: "
             f"table {first['table']} {first['dataset']} {first['row']} {first['column']} "
             "is given twice"

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from pandas.io.formats.style import Styler
 
+from specnb.errors import ParameterError
 from specnb.report.results import ATTACKS, StoreResults
 
 __all__ = [
@@ -120,7 +121,7 @@ class ReportTable:
     def side(self, source: str) -> pd.DataFrame:
         """The numbers of one side (``"ours"`` or ``"paper"``), one column per quantity."""
         if source not in SOURCES:
-            raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
+            raise ParameterError(f"source must be one of {SOURCES}, got {source!r}")
         return self.frame.xs(source, axis=1, level=1)
 
     def styled(self) -> Styler:
@@ -191,7 +192,7 @@ def build_table(
         ``number`` is not one of the paper's Tables 2 to 9.
     """
     if number not in TABLE_TITLES:
-        raise ValueError(f"table number must be one of {sorted(TABLE_TITLES)}, got {number!r}")
+        raise ParameterError(f"table number must be one of {sorted(TABLE_TITLES)}, got {number!r}")
     if number == 8:
         others = {n: build_table(n, results, paper, victim) for n in _STANDARD_TABLES.values()}
         return _table8(results, paper, victim, others)

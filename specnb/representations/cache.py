@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 import numpy as np
 
+from specnb.errors import ParameterError
 from specnb.atomic import atomic_write
 from specnb.representations.settings import Setting
 
@@ -54,7 +55,7 @@ def save_npy_atomic(path: Union[str, Path], array: np.ndarray) -> None:
 def _safe_name(text: str, what: str) -> str:
     """A file-name-safe, injective encoding of ``text`` (percent-encoding, like a URL)."""
     if not isinstance(text, str) or not text:
-        raise ValueError(f"{what} must be a non-empty string, got {text!r}")
+        raise ParameterError(f"{what} must be a non-empty string, got {text!r}")
     name = quote(text, safe="-_@+=,")
     return "%2E" + name[1:] if name.startswith(".") else name
 
@@ -144,7 +145,7 @@ class FeatureCache:
         """
         data = np.asarray(array, dtype=np.float32)
         if not np.isfinite(data).all():
-            raise ValueError(
+            raise ParameterError(
                 f"refusing to cache non-finite values for clip {clip_id!r} of {dataset_key!r}"
             )
         folder = self.folder(dataset_key, setting)

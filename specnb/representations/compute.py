@@ -8,6 +8,7 @@ import librosa
 import numpy as np
 import torch
 
+from specnb.errors import ParameterError
 from specnb.representations.reference import check_setting, check_waveform, reference
 from specnb.representations.settings import MelSetting, MFCCSetting, Setting, STFTSetting
 from specnb.representations.torch_backend import default_device, front_end
@@ -72,11 +73,11 @@ def represent(
     (3, 13, 16)
     """
     if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        raise ParameterError(f"backend must be one of {BACKENDS}, got {backend!r}")
     if batch_size is not None and (
         isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
     ):
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        raise ParameterError(f"batch_size must be a positive integer, got {batch_size!r}")
     setting = check_setting(setting)
     if isinstance(y, torch.Tensor):
         y = y.detach().cpu().numpy()
@@ -137,7 +138,7 @@ def axes(setting: Setting, n_frames: int) -> tuple[np.ndarray, np.ndarray]:
     """
     setting = check_setting(setting)
     if isinstance(n_frames, bool) or not isinstance(n_frames, (int, np.integer)) or n_frames < 0:
-        raise ValueError(f"n_frames must be a non-negative integer, got {n_frames!r}")
+        raise ParameterError(f"n_frames must be a non-negative integer, got {n_frames!r}")
     frames = np.arange(n_frames, dtype=np.float64)
     if isinstance(setting, MFCCSetting):
         rows = np.arange(setting.n_mfcc, dtype=np.float64)

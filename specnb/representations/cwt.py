@@ -35,6 +35,7 @@ from math import ceil, floor
 import numpy as np
 import pywt
 
+from specnb.errors import ParameterError
 from specnb.representations.settings import WAVELETS, SettingError, WaveletSetting
 
 __all__ = [
@@ -197,7 +198,7 @@ def _integral_at_scale(int_psi: np.ndarray, x: np.ndarray, scale: float) -> np.n
     index = (np.arange(scale * (x[-1] - x[0]) + 1) / (scale * step)).astype(int)
     index = index[index < int_psi.size]
     if index.size < 2:
-        raise ValueError(f"scale {scale} is too small for the sampled wavelet")
+        raise ParameterError(f"scale {scale} is too small for the sampled wavelet")
     return int_psi[index][::-1]
 
 
@@ -272,7 +273,7 @@ def discretised_cwt(
     (2, 256)
     """
     if method not in ("conv", "fft"):
-        raise ValueError(f"method must be 'conv' or 'fft', got {method!r}")
+        raise ParameterError(f"method must be 'conv' or 'fft', got {method!r}")
     y = np.asarray(y)
     int_psi, x = integrated_wavelet(wavelet, precision)
     out = np.empty((len(scales), y.size), dtype=np.result_type(y, int_psi))

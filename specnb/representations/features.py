@@ -12,6 +12,7 @@ from typing import Iterator, Sequence, Union
 import numpy as np
 import torch
 
+from specnb.errors import ParameterError
 from specnb.representations.cache import FeatureCache
 from specnb.data.clips import AudioDataset, Clip
 from specnb.representations.images import to_image
@@ -37,7 +38,7 @@ def _load_batch(dataset: AudioDataset, clips: Sequence[Clip], sr: int) -> np.nda
     lengths = {w.shape for w in waves}
     if len(lengths) != 1 or waves[0].ndim != 1:
         shapes = ", ".join(f"{c.clip_id}: {w.shape}" for c, w in zip(clips, waves))
-        raise ValueError(f"{dataset.name}: clips must be mono and equally long, got {shapes}")
+        raise ParameterError(f"{dataset.name}: clips must be mono and equally long, got {shapes}")
     return np.stack(waves)
 
 
@@ -94,7 +95,7 @@ def dataset_features(
     (2, 13)
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        raise ParameterError(f"batch_size must be a positive integer, got {batch_size!r}")
     chosen = list(dataset.clips if clips is None else clips)
     out: list[Union[np.ndarray, None]] = [None] * len(chosen)
     todo: list[int] = []

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from specnb.errors import ParameterError
 from specnb.representations.settings import COLORMAP_FAMILIES
 
 __all__ = ["colormap_lut", "equalise", "image_to_raw", "normalise", "to_image"]
@@ -42,7 +43,7 @@ _QUALITATIVE = frozenset(COLORMAP_FAMILIES["qualitative"])
 
 def _check_colormap(name: str) -> None:
     if name not in _COLORMAPS:
-        raise ValueError(f"colormap={name!r} is not offered; choose one of {sorted(_COLORMAPS)}")
+        raise ParameterError(f"colormap={name!r} is not offered; choose one of {sorted(_COLORMAPS)}")
 
 
 def _as_tensor(x: ArrayLike, name: str) -> torch.Tensor:
@@ -81,9 +82,9 @@ def normalise(raw: ArrayLike) -> tuple[torch.Tensor, torch.Tensor]:
     """
     x = _as_tensor(raw, "raw")
     if x.ndim not in (2, 3) or x.numel() == 0:
-        raise ValueError(f"raw must be a non-empty (F, T) or (B, F, T) array, got {tuple(x.shape)}")
+        raise ParameterError(f"raw must be a non-empty (F, T) or (B, F, T) array, got {tuple(x.shape)}")
     if not bool(torch.isfinite(x).all()):
-        raise ValueError("raw holds NaN or infinite values; cannot normalise")
+        raise ParameterError("raw holds NaN or infinite values; cannot normalise")
     flat = x.flatten(-2)
     lo = flat.amin(dim=-1, keepdim=True)
     hi = flat.amax(dim=-1, keepdim=True)
@@ -219,7 +220,7 @@ def to_image(raw: ArrayLike, colormap: str = "viridis", size: int = 128) -> torc
     """
     _check_colormap(colormap)
     if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
-        raise ValueError(f"size must be a positive integer, got {size!r}")
+        raise ParameterError(f"size must be a positive integer, got {size!r}")
     scaled, _ = normalise(raw)
     single = scaled.ndim == 2
     batch = scaled.unsqueeze(0) if single else scaled
@@ -301,7 +302,7 @@ def image_to_raw(
     single = img.ndim == 3
     batch = img.unsqueeze(0) if single else img
     if batch.ndim != 4 or batch.shape[1] != 3:
-        raise ValueError(f"image must have shape (3, S, S) or (B, 3, S, S), got {tuple(img.shape)}")
+        raise ParameterError(f"image must have shape (3, S, S) or (B, 3, S, S), got {tuple(img.shape)}")
     b, _, h, w = batch.shape
     pixels = batch.clamp(0.0, 1.0).permute(0, 2, 3, 1).reshape(-1, 3)
     values = _invert_colour(pixels, colormap).reshape(b, 1, h, w).flip(-2)
@@ -309,7 +310,7 @@ def image_to_raw(
     values = F.interpolate(values, size=(n_freq, n_time), mode="bilinear", align_corners=False)
     rng = _as_tensor(value_range, "value_range").to(values.device).reshape(-1, 2)
     if rng.shape[0] not in (1, b):
-        raise ValueError(f"value_range holds {rng.shape[0]} ranges for {b} images")
+        raise ParameterError(f"value_range holds {rng.shape[0]} ranges for {b} images")
     lo, hi = rng[:, 0, None, None], rng[:, 1, None, None]
     raw = lo + values[:, 0] * (hi - lo)
     out = raw.cpu().numpy().astype(np.float32)

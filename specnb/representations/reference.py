@@ -10,6 +10,7 @@ from __future__ import annotations
 import librosa
 import numpy as np
 
+from specnb.errors import ParameterError
 from specnb.representations.settings import (
     MelSetting,
     MFCCSetting,
@@ -68,13 +69,13 @@ def check_waveform(y: np.ndarray, name: str = "y", ndims: tuple[int, ...] = (1,)
         )
     if y.ndim not in ndims:
         shapes = " or ".join({1: "(n_samples,)", 2: "(batch, n_samples)"}[d] for d in ndims)
-        raise ValueError(f"{name} must have shape {shapes}, got shape {y.shape}")
+        raise ParameterError(f"{name} must have shape {shapes}, got shape {y.shape}")
     if y.shape[-1] == 0 or y.size == 0:
-        raise ValueError(f"{name} is empty (shape {y.shape}); a clip needs at least one sample")
+        raise ParameterError(f"{name} is empty (shape {y.shape}); a clip needs at least one sample")
     y = np.ascontiguousarray(y, dtype=np.float32)
     if not np.isfinite(y).all():
         bad = int(np.size(y) - np.count_nonzero(np.isfinite(y)))
-        raise ValueError(f"{name} holds {bad} NaN or infinite sample(s)")
+        raise ParameterError(f"{name} holds {bad} NaN or infinite sample(s)")
     return y
 
 

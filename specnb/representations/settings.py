@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, ClassVar, Union
 
+from specnb.errors import SettingError, check_positive_int
+
 __all__ = [
     "COLORMAP_FAMILIES",
     "MFCCSetting",
@@ -48,15 +50,6 @@ IMAGE_FIELDS: frozenset[str] = frozenset({"colormap"})
 WAVELETS = ("haar", "mexh", "cmor1.5-1.0")
 
 
-class SettingError(ValueError):
-    """An impossible or unsupported representation setting; the message names the field."""
-
-
-def _positive_int(owner: str, name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise SettingError(f"{owner}.{name} must be a positive integer, got {value!r}")
-
-
 @dataclass(frozen=True)
 class _Base:
     kind: ClassVar[str] = ""
@@ -67,7 +60,7 @@ class _Base:
     colormap: str = "viridis"
 
     def __post_init__(self) -> None:
-        _positive_int(self.kind, "sr", self.sr)
+        check_positive_int(f"{self.kind}.sr", self.sr, SettingError)
         if self.colormap not in _COLORMAPS:
             raise SettingError(
                 f"{self.kind}.colormap={self.colormap!r} is not offered; "
@@ -150,7 +143,7 @@ class MFCCSetting(_Base):
     def __post_init__(self) -> None:
         super().__post_init__()
         for name in ("n_mfcc", "hop_length", "n_fft", "n_mels"):
-            _positive_int(self.kind, name, getattr(self, name))
+            check_positive_int(f"{self.kind}.{name}", getattr(self, name), SettingError)
         if self.dct_norm not in ("ortho", "none"):
             raise SettingError(f"mfcc.dct_norm must be 'ortho' or 'none', got {self.dct_norm!r}")
         if not isinstance(self.lifter, (int, float)) or isinstance(self.lifter, bool):
@@ -206,15 +199,15 @@ class STFTSetting(_Base):
 
 
 def _validate_frames(s: Union[STFTSetting, "MelSetting"]) -> None:
-    _positive_int(s.kind, "n_fft", s.n_fft)
+    check_positive_int(f"{s.kind}.n_fft", s.n_fft, SettingError)
     if s.win_length is not None:
-        _positive_int(s.kind, "win_length", s.win_length)
+        check_positive_int(f"{s.kind}.win_length", s.win_length, SettingError)
         if s.win_length > s.n_fft:
             raise SettingError(
                 f"{s.kind}.win_length={s.win_length} exceeds {s.kind}.n_fft={s.n_fft}"
             )
     if s.hop_length is not None:
-        _positive_int(s.kind, "hop_length", s.hop_length)
+        check_positive_int(f"{s.kind}.hop_length", s.hop_length, SettingError)
     elif s.win // 4 < 1:
         raise SettingError(f"{s.kind}.win_length={s.win} is too short for a default hop")
 
@@ -250,7 +243,7 @@ class MelSetting(_Base):
     def __post_init__(self) -> None:
         super().__post_init__()
         _validate_frames(self)
-        _positive_int(self.kind, "n_mels", self.n_mels)
+        check_positive_int(f"{self.kind}.n_mels", self.n_mels, SettingError)
 
     win = STFTSetting.win
     hop = STFTSetting.hop
@@ -302,7 +295,7 @@ class WaveletSetting(_Base):
             raise SettingError(f"wavelet.frame_ms must be > 0, got {self.frame_ms}")
         if not 0 <= float(self.overlap) < 1:
             raise SettingError(f"wavelet.overlap must be in [0, 1), got {self.overlap}")
-        _positive_int(self.kind, "n_scales", self.n_scales)
+        check_positive_int(f"{self.kind}.n_scales", self.n_scales, SettingError)
         if not 0 < float(self.f_min) < self.sr / 2:
             raise SettingError(
                 f"wavelet.f_min={self.f_min} must lie strictly between 0 and sr/2={self.sr / 2}"

@@ -9,6 +9,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from specnb.errors import ParameterError
 from specnb.data.clips import AudioDataset, Clip
 from specnb.representations.features import clip_image
 from specnb.representations.figures import explorer_figure, save_figure
@@ -21,7 +22,7 @@ __all__ = ["example_clips", "feature_statistics", "write_example_figures"]
 def example_clips(dataset: AudioDataset, per_class: int = 1) -> list[Clip]:
     """The first ``per_class`` original clips of every class, in class order."""
     if per_class < 1:
-        raise ValueError(f"per_class must be >= 1, got {per_class}")
+        raise ParameterError(f"per_class must be >= 1, got {per_class}")
     chosen: list[Clip] = []
     for label in range(len(dataset.classes)):
         chosen += [c for c in dataset.clips if c.label == label and c.is_original][:per_class]

@@ -49,6 +49,7 @@ import scipy.fft
 import torch
 from torch.utils.checkpoint import checkpoint
 
+from specnb.errors import ParameterError
 from specnb.representations.cwt import (
     PRECISION,
     discretised_cwt,
@@ -111,13 +112,13 @@ def frame_count(n_samples: int, setting: WaveletSetting) -> int:
 def _checked_clip(y: np.ndarray) -> np.ndarray:
     y = np.asarray(y)
     if y.ndim != 1:
-        raise ValueError(f"the clip must be a 1-D mono signal, got shape {y.shape}")
+        raise ParameterError(f"the clip must be a 1-D mono signal, got shape {y.shape}")
     if y.size == 0:
-        raise ValueError("the clip is empty (0 samples)")
+        raise ParameterError("the clip is empty (0 samples)")
     if not np.issubdtype(y.dtype, np.floating):
-        raise ValueError(f"the clip must hold floating-point samples, got dtype {y.dtype}")
+        raise ParameterError(f"the clip must hold floating-point samples, got dtype {y.dtype}")
     if not np.isfinite(y).all():
-        raise ValueError(f"the clip holds {int(np.sum(~np.isfinite(y)))} NaN or infinite samples")
+        raise ParameterError(f"the clip holds {int(np.sum(~np.isfinite(y)))} NaN or infinite samples")
     return y.astype(np.float64)
 
 
@@ -349,15 +350,15 @@ class TorchScalogram(torch.nn.Module):
             When the input is not 1-D or 2-D, not floating point, empty, or not finite.
         """
         if waveform.ndim not in (1, 2):
-            raise ValueError(
+            raise ParameterError(
                 f"waveform must have shape (B, N) or (N,), got {tuple(waveform.shape)}"
             )
         if waveform.dtype not in (torch.float32, torch.float64):
-            raise ValueError(f"waveform must be float32 or float64, got {waveform.dtype}")
+            raise ParameterError(f"waveform must be float32 or float64, got {waveform.dtype}")
         if waveform.shape[-1] == 0:
-            raise ValueError("the clips are empty (0 samples)")
+            raise ParameterError("the clips are empty (0 samples)")
         if not bool(torch.isfinite(waveform).all()):
-            raise ValueError("waveform holds NaN or infinite samples")
+            raise ParameterError("waveform holds NaN or infinite samples")
         clips = waveform.reshape(-1, waveform.shape[-1])
         n_samples = clips.shape[-1]
         n_frames = frame_count(n_samples, self.setting)

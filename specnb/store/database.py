@@ -15,14 +15,11 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import pandas as pd
 
+from specnb.errors import StoreError
 from specnb.store.keys import dumps
 from specnb.store.schema import MIGRATIONS, PRIMARY_KEYS, SET_BY_STORE, STATUSES
 
 __all__ = ["Database", "StoreError", "decode", "now"]
-
-
-class StoreError(RuntimeError):
-    """A bad write or an unusable database; the message names the table, column or file."""
 
 
 def now() -> str:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
+from specnb.errors import ParameterError
 from specnb.representations.images import to_image
 from specnb.representations import COLORMAP_FAMILIES
 
@@ -44,7 +45,7 @@ def colormap_family(name: str) -> str:
     for family, names in COLORMAP_FAMILIES.items():
         if name in names:
             return family
-    raise ValueError(
+    raise ParameterError(
         f"colour map {name!r} is not offered; families: "
         + "; ".join(f"{f}: {', '.join(n)}" for f, n in COLORMAP_FAMILIES.items())
     )
@@ -75,9 +76,9 @@ def colormap_variants(colormaps: Sequence[str] | None = None) -> dict[str, dict[
     """
     names = list(DEFAULT_COLORMAPS if colormaps is None else colormaps)
     if not names:
-        raise ValueError("COLORMAPS is empty: name at least one colour map")
+        raise ParameterError("COLORMAPS is empty: name at least one colour map")
     if len(set(names)) < len(names):
-        raise ValueError(f"COLORMAPS repeats a colour map: {names}")
+        raise ParameterError(f"COLORMAPS repeats a colour map: {names}")
     for name in names:
         colormap_family(name)
     return {name: {"colormap": name} for name in names}

@@ -28,6 +28,7 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
+from specnb.errors import ParameterError
 from specnb.attack_eval import budget_grid, evaluate_attack, predict
 from specnb.attack_eval.budgets import BudgetGrid
 from specnb.runs.finished import TrainedRun
@@ -106,7 +107,7 @@ def common_correct(runs: Mapping[str, TrainedRun], batch_size: int = 64) -> Tens
     ok = torch.ones(len(ids), dtype=torch.bool)
     for name, run in runs.items():
         if [clip.clip_id for clip in run.test_clips] != ids:
-            raise ValueError(
+            raise ParameterError(
                 f"run {name!r} ({run.run_key}) has another test split than "
                 f"{next(iter(runs))!r}: transfer needs runs of one dataset, setting and seed"
             )
@@ -153,10 +154,10 @@ def measure_transfers(
         model classifies correctly.
     """
     if len(runs) < 2:
-        raise ValueError(f"transfer needs at least two runs, got {len(runs)}")
+        raise ParameterError(f"transfer needs at least two runs, got {len(runs)}")
     chosen = common_correct(runs)
     if chosen.numel() == 0:
-        raise ValueError("no test clip is classified correctly by every model")
+        raise ParameterError("no test clip is classified correctly by every model")
     chosen = chosen[:n_samples] if n_samples is not None else chosen
     first = next(iter(runs.values()))
     images, labels = first.test_images[chosen], first.test_labels[chosen]

@@ -35,6 +35,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from specnb.errors import ParameterError
+
 if TYPE_CHECKING:
     from distributed import Client, LocalCluster
 
@@ -82,7 +84,7 @@ def local_cluster(
     devices = cuda_devices() if devices is None else list(devices)
     count = workers if workers is not None else max(1, len(devices))
     if count < 1:
-        raise ValueError(f"workers must be at least 1, got {count}")
+        raise ParameterError(f"workers must be at least 1, got {count}")
     cluster = LocalCluster(
         n_workers=0, threads_per_worker=1, processes=True, dashboard_address=None,
         memory_limit=0, silence_logs=logging.ERROR,

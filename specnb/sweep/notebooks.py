@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from specnb.errors import ParameterError
 from specnb.sweep.papermill_exec import notebook_path, quiet_papermill
 
 __all__ = ["RUNNER_PARAMETERS", "declared_parameters", "quiet_papermill", "resolve_notebook"]
@@ -49,7 +50,7 @@ def declared_parameters(notebook: Path) -> frozenset[str]:
             names = set(pm.inspect_notebook(str(notebook)))
         nb = nbformat.read(notebook, as_version=4)
     except (ValueError, OSError) as error:
-        raise ValueError(f"cannot read the parameters of {notebook}: {error}") from error
+        raise ParameterError(f"cannot read the parameters of {notebook}: {error}") from error
     cell = next(
         (c for c in nb.cells
          if c.cell_type == "code" and "parameters" in c.get("metadata", {}).get("tags", [])),

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from specnb.errors import SweepError
 from specnb.store.keys import json_default
 
 from .notebooks import RUNNER_PARAMETERS, declared_parameters, resolve_notebook
@@ -49,10 +50,6 @@ _BLOCK_KEYS = {"product", "points"}
 
 #: Builds the error for a location of the file and a problem.
 _Fail = Callable[[str, str], "SweepError"]
-
-
-class SweepError(ValueError):
-    """An invalid sweep file or grid; the message names the file and the key."""
 
 
 @dataclass(frozen=True)

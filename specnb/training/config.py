@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Union
 
+from specnb.errors import TrainingError, check_positive_int
 from specnb.models import MODELS
 from specnb.store import stable_key
 
@@ -23,15 +24,6 @@ EXECUTION_FIELDS: frozenset[str] = frozenset({"device", "amp"})
 
 _OPTIMIZERS = ("adam", "sgd")
 _MONITORS = ("dev_loss", "dev_acc")
-
-
-class TrainingError(ValueError):
-    """A bad training setting or input; the message names the field, tensor or file."""
-
-
-def _positive_int(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise TrainingError(f"TrainConfig.{name} must be a positive integer, got {value!r}")
 
 
 def _finite_number(name: str, value: Any, *, low: float, low_inclusive: bool) -> None:
@@ -119,8 +111,8 @@ class TrainConfig:
                 f"TrainConfig.model={self.model!r} is not a model; choose one of {MODELS}"
             )
         for name in ("epochs", "batch_size", "patience", "cuda_batch_scale"):
-            _positive_int(name, getattr(self, name))
-        _positive_int("n_folds", self.n_folds)
+            check_positive_int(f"TrainConfig.{name}", getattr(self, name), TrainingError)
+        check_positive_int("TrainConfig.n_folds", self.n_folds, TrainingError)
         if self.n_folds < 2:
             raise TrainingError(f"TrainConfig.n_folds must be at least 2, got {self.n_folds}")
         _finite_number("lr", self.lr, low=0.0, low_inclusive=False)
@@ -137,7 +129,9 @@ class TrainConfig:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise TrainingError(f"TrainConfig.seed must be an integer >= 0, got {self.seed!r}")
         if self.official_test_fold is not None:
-            _positive_int("official_test_fold", self.official_test_fold)
+            check_positive_int(
+                "TrainConfig.official_test_fold", self.official_test_fold, TrainingError
+            )
         if self.pretrained is not None and not isinstance(self.pretrained, str):
             raise TrainingError(
                 f"TrainConfig.pretrained must be a path string or None, got {self.pretrained!r}"

@@ -13,6 +13,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from specnb.errors import ParameterError
 from specnb.representations.figures import save_figure
 from specnb.training import TrainResult
 
@@ -124,7 +125,7 @@ def confusion_figure(
     """
     counts = np.asarray(confusion, dtype=np.float64)
     if counts.ndim != 2 or counts.shape[0] != counts.shape[1] or len(counts) != len(classes):
-        raise ValueError(
+        raise ParameterError(
             f"confusion of shape {counts.shape} does not match {len(classes)} classes"
         )
     totals = counts.sum(axis=1, keepdims=True)

@@ -28,6 +28,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
+from specnb.errors import ParameterError
 from specnb.attack_eval.grids import BIM_STEP, bim_steps
 from specnb.attack_eval.figures import amplified
 from specnb.listening.attack_audio import can_listen
@@ -114,12 +115,12 @@ class EpsilonExplorer:
     ) -> None:
         image = torch.as_tensor(image).detach().float().cpu()
         if image.dim() != 3 or image.shape[0] != 3 or image.min() < 0 or image.max() > 1:
-            raise ValueError("image must be a (3, H, W) tensor in [0, 1]")
+            raise ParameterError("image must be a (3, H, W) tensor in [0, 1]")
         if not 0 <= int(label) < len(classes):
-            raise ValueError(f"label={label} is not one of the {len(classes)} classes")
+            raise ParameterError(f"label={label} is not one of the {len(classes)} classes")
         names = [name for _, name in EXPLORER_ATTACKS]
         if attack not in names:
-            raise ValueError(f"attack={attack!r}; choose one of {names}")
+            raise ParameterError(f"attack={attack!r}; choose one of {names}")
         self.model = model
         self.device = next((p.device for p in model.parameters()), torch.device("cpu"))
         self.image = image
@@ -168,7 +169,7 @@ class EpsilonExplorer:
         """Move the slider to ``value`` (added to its stops if new), redraw, return :attr:`last`."""
         eps = float(value)
         if not (math.isfinite(eps) and 0 <= eps <= 1):
-            raise ValueError(f"eps must lie in [0, 1], got {value!r}")
+            raise ParameterError(f"eps must lie in [0, 1], got {value!r}")
         stops = {v for _, v in self.epsilon.options}
         self._holding = True
         try:
