@@ -13,11 +13,11 @@ __all__ = ["main"]
 
 
 def _features(args: argparse.Namespace) -> int:
-    from specnb.representations.cache import save_npy_atomic
     from specnb.data.audio import load_audio
-    from specnb.representations.images import to_image
     from specnb.representations import parse_assignments
+    from specnb.representations.cache import save_npy_atomic
     from specnb.representations.compute import represent
+    from specnb.representations.images import to_image
 
     setting = parse_assignments(args.repr, args.set)
     y = load_audio(args.audio, setting.sr)
@@ -47,8 +47,8 @@ def _download(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from specnb.sweep.main_job import run_main_job
     from specnb.sweep import SweepError
+    from specnb.sweep.main_job import run_main_job
 
     try:
         report = run_main_job(data=args.data, out=args.out, workers=args.workers)

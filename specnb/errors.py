@@ -43,7 +43,8 @@ class SpecnbError(Exception):
 
 
 class ParameterError(SpecnbError, ValueError):
-    """A parameter with an impossible value; the message names it, its value and what is accepted."""
+    """A parameter with an impossible value; the message names it, its value and what is
+    accepted."""
 
 
 class SettingError(ParameterError):

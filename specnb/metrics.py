@@ -81,7 +81,9 @@ def auc_score(budgets: Sequence[float], rates: Sequence[float]) -> float:
     b = np.asarray(budgets, dtype=np.float64)
     r = np.asarray(rates, dtype=np.float64)
     if b.shape != r.shape or b.ndim != 1 or b.size == 0:
-        raise ParameterError(f"budgets and rates must be 1-D of equal length, got {b.shape}, {r.shape}")
+        raise ParameterError(
+            f"budgets and rates must be 1-D of equal length, got {b.shape}, {r.shape}"
+        )
     if np.any(np.isnan(r)):
         raise ParameterError("rates contain NaN (no correctly classified sample at some budget)")
     if np.any((r < 0) | (r > 1)):
@@ -120,7 +122,9 @@ def perturbation_norms(
     ℓ0 counts the elements changed by more than ``l0_tol``.
     """
     if clean.shape != adv.shape:
-        raise ParameterError(f"clean {tuple(clean.shape)} and adv {tuple(adv.shape)} differ in shape")
+        raise ParameterError(
+            f"clean {tuple(clean.shape)} and adv {tuple(adv.shape)} differ in shape"
+        )
     d = (adv - clean).flatten(1).float()
     return {
         "l0": (d.abs() > l0_tol).sum(1).float(),

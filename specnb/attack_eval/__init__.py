@@ -52,7 +52,6 @@ from specnb.attack_eval.evaluate import (
     predict,
     resolve_targeted,
 )
-from specnb.attack_eval.results import AttackEvaluation, BudgetResult
 from specnb.attack_eval.figures import (
     CURVES_FILE,
     GALLERY_FILE,
@@ -76,6 +75,7 @@ from specnb.attack_eval.grids import (
     jsma_iterations,
     lbfgs_grid,
 )
+from specnb.attack_eval.results import AttackEvaluation, BudgetResult
 from specnb.attack_eval.run import (
     ADVERSARIAL_KEY,
     attach_artefacts,
@@ -85,8 +85,8 @@ from specnb.attack_eval.run import (
     save_adversarial,
     write_attack,
 )
-from specnb.runs.attack_target import STANDALONE_SETTING, find_run, resolve_run, standalone_job
 from specnb.attack_eval.tables import attack_summary, grid_table, paper_table
+from specnb.runs.attack_target import STANDALONE_SETTING, find_run, resolve_run, standalone_job
 
 __all__ = [
     "ADVERSARIAL_KEY",

@@ -24,11 +24,11 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from specnb.errors import ParameterError
 from specnb.attack_eval.budgets import BudgetGrid, canonical_attack
-from specnb.attack_eval.results import AttackEvaluation, BudgetResult
 from specnb.attack_eval.grids import budget_grid
+from specnb.attack_eval.results import AttackEvaluation, BudgetResult
 from specnb.attacks import make_attack, random_targets
+from specnb.errors import ParameterError
 from specnb.metrics import fooling_rate, perturbation_norms
 
 __all__ = [

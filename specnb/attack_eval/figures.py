@@ -14,8 +14,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from specnb.errors import ParameterError
 from specnb.attack_eval.results import AttackEvaluation
+from specnb.errors import ParameterError
 from specnb.representations.figures import save_figure
 
 __all__ = [

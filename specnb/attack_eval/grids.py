@@ -37,8 +37,8 @@ import math
 from itertools import product
 from typing import Sequence
 
-from specnb.errors import ParameterError
 from specnb.attack_eval.budgets import GRID_NAMES, BudgetGrid, canonical_attack
+from specnb.errors import ParameterError
 
 __all__ = [
     "BIM_STEP",

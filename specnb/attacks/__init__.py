@@ -19,7 +19,6 @@ from typing import Any
 
 from torch import nn
 
-from specnb.errors import ParameterError
 from specnb.attacks.base import Attack
 from specnb.attacks.bim import BIM
 from specnb.attacks.counting import CountedAttack, CountingModel, count_gradients
@@ -29,6 +28,7 @@ from specnb.attacks.fgsm import FGSM
 from specnb.attacks.jsma import JSMA
 from specnb.attacks.lbfgs import LBFGS
 from specnb.attacks.targets import random_targets
+from specnb.errors import ParameterError
 
 ATTACKS: dict[str, type[Attack]] = {
     cls.name: cls for cls in (FGSM, BIM, JSMA, CW, DeepFool, LBFGS)

@@ -21,8 +21,8 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
-from specnb.errors import ParameterError
 from specnb.attacks.targets import check_target_labels, random_targets
+from specnb.errors import ParameterError
 
 
 def check_positive(name: str, value: float, *, allow_zero: bool = False) -> float:

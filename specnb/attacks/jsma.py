@@ -8,8 +8,8 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from specnb.errors import ParameterError
 from specnb.attacks.base import Attack, check_choice, check_count, check_positive
+from specnb.errors import ParameterError
 
 VARIANTS = ("pixel", "pair")
 

@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from specnb.errors import ParameterError
 from specnb.attacks.base import Attack, check_count, check_positive
+from specnb.errors import ParameterError
 
 DISTANCE_FLOOR = 1e-12
 

@@ -242,9 +242,9 @@ def _audio_costs(clips: int, data: Path | None) -> tuple[dict[str, float], float
 
     from specnb.data.audio import load_audio
     from specnb.data.augment import pitch_shift
-    from specnb.representations.images import to_image
     from specnb.representations import setting_from_dict
     from specnb.representations.compute import represent
+    from specnb.representations.images import to_image
 
     rng = np.random.default_rng(0)
     represent_seconds = {}

@@ -10,6 +10,8 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
+from specnb.errors import ParameterError
+
 from .audio import AudioError, SilentClipWarning, fix_length, load_audio
 from .augment import PITCH_SCALES, apply_augmentation, augment_clips, pitch_shift, time_stretch
 from .clips import AudioDataset, Clip
@@ -19,8 +21,6 @@ from .metadata import DatasetError, DatasetWarning
 from .splits import Fold, Split, SplitError, SplitWarning, cv_split, official_split
 from .synthetic import SYNTHETIC_CLASSES, load_synthetic
 from .urbansound import load_urbansound8k
-
-from specnb.errors import ParameterError
 
 __all__ = [
     "AudioDataset",

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Sequence
 import librosa
 import numpy as np
 
-from .audio import check_rate, fix_length
-
 from specnb.errors import ParameterError
+
+from .audio import check_rate, fix_length
 
 if TYPE_CHECKING:
     from .clips import Clip

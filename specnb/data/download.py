@@ -377,7 +377,9 @@ def fetch_dataset(
     PosixPath('data/esc50')
     """
     if name not in _FOLDER_OF:
-        raise ParameterError(f"no download for dataset {name!r}; choose one of {sorted(_FOLDER_OF)}")
+        raise ParameterError(
+            f"no download for dataset {name!r}; choose one of {sorted(_FOLDER_OF)}"
+        )
     source = source or DATASET_SOURCES[_FOLDER_OF[name]]
     root = Path(root)
     if (root / source.marker).is_file():

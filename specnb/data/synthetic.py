@@ -18,10 +18,10 @@ import librosa
 import numpy as np
 from scipy import signal
 
+from specnb.errors import ParameterError
+
 from .audio import check_rate, fix_length
 from .clips import AudioDataset, Clip
-
-from specnb.errors import ParameterError
 
 if TYPE_CHECKING:
     Rng = np.random.Generator

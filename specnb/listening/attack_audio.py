@@ -19,9 +19,9 @@ import pandas as pd
 import torch
 from torch import nn
 
-from specnb.errors import ParameterError
 from specnb.attack_eval.budgets import attack_label
 from specnb.attack_eval.results import AttackEvaluation
+from specnb.errors import ParameterError
 from specnb.listening.black_box import black_box_check
 from specnb.listening.reconstruction import image_to_audio
 from specnb.representations.settings import MelSetting, MFCCSetting, Setting, STFTSetting

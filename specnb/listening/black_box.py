@@ -1,7 +1,8 @@
 """The black-box path of paper §2: adversarial image -> audio -> representation -> model.
 
 An adversary who cannot feed images to the system reconstructs a waveform from an adversarial
-spectrogram (:func:`specnb.listening.reconstruction.image_to_audio`) and plays it to the system, which
+spectrogram (:func:`specnb.listening.reconstruction.image_to_audio`) and plays it to the system,
+which
 computes its representation and image itself. :func:`reclassify` is that system;
 :func:`black_box_check` tells whether an attack survives the trip and how loud it is.
 """
@@ -15,11 +16,11 @@ import torch
 from torch import nn
 
 from specnb.errors import ParameterError
-from specnb.representations.images import to_image
+from specnb.listening.reconstruction import image_to_audio
 from specnb.metrics import magnitude_snr_db, snr_db
 from specnb.models.registry import IMAGE_SHAPE
-from specnb.listening.reconstruction import image_to_audio
 from specnb.representations.compute import represent
+from specnb.representations.images import to_image
 from specnb.representations.reference import check_waveform
 from specnb.representations.settings import Setting
 

@@ -3,7 +3,8 @@
 An adversarial spectrogram made against a 2D model becomes audio
 (:func:`specnb.listening.reconstruction.image_to_audio`: the clean clip's spectrogram changed by the
 attack, with the clean clip's phase); the system computes the spectrogram of that audio and
-classifies it (:func:`specnb.listening.black_box.black_box_check`). Notebook 03 listens to a few such
+classifies it (:func:`specnb.listening.black_box.black_box_check`). Notebook 03 listens to a few
+such
 clips; :func:`cross_representation` measures the share of all fooling examples that still
 fool after the trip, and the SNR of the audio the adversary would have to play. Optionally
 the same audio is also handed to a waveform model, to see whether it transfers there.
@@ -23,8 +24,8 @@ from torch import nn
 from specnb.attack_eval.evaluate import predict
 from specnb.attack_eval.results import AttackEvaluation
 from specnb.listening.black_box import black_box_check
-from specnb.raw_audio.waveforms import to_unit
 from specnb.listening.reconstruction import image_to_audio
+from specnb.raw_audio.waveforms import to_unit
 from specnb.representations.settings import Setting
 
 __all__ = ["CrossResult", "cross_representation"]

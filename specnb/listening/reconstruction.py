@@ -1,8 +1,10 @@
 """Listening to an attack: from a (perturbed) model image back to a waveform.
 
-A model image is a ``3 x S x S`` rendering of a dB spectrogram (see :mod:`specnb.representations.images`). To
+A model image is a ``3 x S x S`` rendering of a dB spectrogram (see
+:mod:`specnb.representations.images`). To
 hear what an attack did to it, :func:`image_to_audio` undoes the rendering with
-:func:`specnb.representations.images.image_to_raw` (colour map to [0, 1], [0, 1] to the raw range, resize back
+:func:`specnb.representations.images.image_to_raw` (colour map to [0, 1], [0, 1] to the raw range,
+resize back
 to ``(F, T)``), turns dB into an STFT magnitude and pairs that magnitude with a phase:
 
 - ``"stored"``: the phase of the clean clip's STFT, when the clean clip is at hand. The better
@@ -32,8 +34,8 @@ import numpy as np
 import torch
 
 from specnb.errors import ParameterError
-from specnb.representations.images import image_to_raw, normalise, to_image
 from specnb.representations.compute import represent
+from specnb.representations.images import image_to_raw, normalise, to_image
 from specnb.representations.reference import TOP_DB, check_setting, check_waveform
 from specnb.representations.settings import MelSetting, MFCCSetting, Setting, STFTSetting
 from specnb.representations.torch_backend import dct2_matrix
@@ -89,7 +91,8 @@ def image_to_audio(
         of ``magnitude="difference"`` and the output length.
     value_range : array-like, shape (2,), optional
         ``(min, max)`` of the raw representation behind the image (dB; coefficients for MFCC),
-        as :func:`specnb.representations.images.normalise` returns it. Given, it overrides the range of
+        as :func:`specnb.representations.images.normalise` returns it. Given, it overrides the range
+        of
         ``reference_audio``; absent with no reference, STFT and Mel assume ``(-80, 0)`` (their
         dB are relative to the clip's maximum with an 80 dB floor) and MFCC raises.
     n_iter : int
@@ -144,7 +147,8 @@ def image_to_audio(
     MFCC keeps only the spectral envelope (``n_mfcc`` of ``n_mels`` coefficients): with
     ``magnitude="image"`` the harmonics are lost and the sound is a noisy envelope; with
     ``"difference"`` the clean clip's fine structure is kept. ``"hsv-uniform"`` images invert
-    only to ranks (:func:`specnb.representations.images.image_to_raw`), qualitative colour maps to 256 levels at
+    only to ranks (:func:`specnb.representations.images.image_to_raw`), qualitative colour maps to
+    256 levels at
     best.
 
     Examples
@@ -224,7 +228,9 @@ def _check_image(image: ArrayLike) -> torch.Tensor:
             f"image must be one RGB image of shape (3, S, S), got shape {tuple(picture.shape)}"
         )
     if picture.shape[1] < 2:
-        raise ParameterError(f"image must be at least 2 x 2 pixels, got shape {tuple(picture.shape)}")
+        raise ParameterError(
+            f"image must be at least 2 x 2 pixels, got shape {tuple(picture.shape)}"
+        )
     if not bool(torch.isfinite(picture).all()):
         raise ParameterError("image holds NaN or infinite values")
     if float(picture.min()) < -1e-3 or float(picture.max()) > 1 + 1e-3:

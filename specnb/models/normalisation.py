@@ -57,7 +57,9 @@ class Normalise(nn.Module):
             )
         finite = all(math.isfinite(v) for v in mean + std)
         if not finite or not all(v > 0 for v in std):
-            raise ParameterError(f"Normalise needs finite mean and positive std, got {mean!r}, {std!r}")
+            raise ParameterError(
+                f"Normalise needs finite mean and positive std, got {mean!r}, {std!r}"
+            )
         mean_t = torch.tensor(mean, dtype=torch.float32)
         std_t = torch.tensor(std, dtype=torch.float32)
         self.register_buffer("mean", mean_t.view(1, -1, 1, 1))

@@ -25,9 +25,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from specnb.errors import ModelError
 from specnb.models.classic import build_alexnet, build_googlenet
 from specnb.models.classifier import AuxClassifier, Classifier
-from specnb.errors import ModelError
 from specnb.models.lstm import LSTMClassifier
 from specnb.models.normalisation import HALF_MEAN, HALF_STD, IMAGENET_MEAN, IMAGENET_STD, Normalise
 from specnb.models.pretrained import load_pretrained
@@ -120,7 +120,8 @@ _SPECS: dict[str, ArchSpec] = {
             HALF_MEAN, HALF_STD,
         ),
         ArchSpec(
-            "convnet1d", "1D ConvNet on the waveform (M5-style)", ConvNet1D, (0.5,), (0.5 / WAVEFORM_HEADROOM,),
+            "convnet1d", "1D ConvNet on the waveform (M5-style)", ConvNet1D, (0.5,),
+            (0.5 / WAVEFORM_HEADROOM,),
             input_shape=WAVEFORM_SHAPE,
         ),
     )

@@ -49,7 +49,9 @@ class SBCNN(nn.Module):
             height, width = _conv_out(height) // _POOL[0], _conv_out(width) // _POOL[1]
         height, width = _conv_out(height), _conv_out(width)
         if height < 1 or width < 1:
-            raise ParameterError(f"SBCNN image_size={image_size} is too small for its three 5x5 layers")
+            raise ParameterError(
+                f"SBCNN image_size={image_size} is too small for its three 5x5 layers"
+            )
         self.image_size = image_size
         self.features = nn.Sequential(
             nn.Conv2d(3, 24, _KERNEL),

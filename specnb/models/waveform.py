@@ -11,7 +11,8 @@ on waveforms unchanged.
 
 Layers: a fixed input gain of 32 (30 dB: recordings sit far below full scale, the synthetic
 set's RMS at 1e-3 to 2e-2, and without the gain the first layer's weight gradients fall below
-the optimiser's numerical floor and it hardly learns), a wide strided convolution (80 taps, stride 4: 10 ms at 8 kHz) acting as a learned
+the optimiser's numerical floor and it hardly learns), a wide strided convolution (80 taps, stride
+4: 10 ms at 8 kHz) acting as a learned
 filter bank, three 3-tap convolution blocks, each block batch-normalised, ReLU-activated and
 max-pooled by 4, then global average pooling over time and one linear layer.
 """
@@ -90,5 +91,7 @@ class ConvNet1D(nn.Module):
                 f"got {tuple(x.shape)}"
             )
         if x.shape[-1] < FRONT_KERNEL:
-            raise ParameterError(f"ConvNet1D needs at least {FRONT_KERNEL} samples, got {x.shape[-1]}")
+            raise ParameterError(
+                f"ConvNet1D needs at least {FRONT_KERNEL} samples, got {x.shape[-1]}"
+            )
         return self.classifier(self.features(x * INPUT_GAIN).mean(dim=-1))

@@ -20,7 +20,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from specnb.errors import ParameterError
 from specnb.attack_eval import (
     ADVERSARIAL_KEY,
     AttackEvaluation,
@@ -35,6 +34,7 @@ from specnb.attack_eval import (
     write_attack,
 )
 from specnb.attack_eval.run import attack_params
+from specnb.errors import ParameterError
 from specnb.metrics import snr_db
 from specnb.raw_audio.waveforms import from_unit
 from specnb.store import ResultsStore, attack_key

@@ -2,7 +2,8 @@
 
 :class:`WaveformPipeline` chains the differentiable torch front end of a representation
 setting (:func:`specnb.representations.torch_backend.front_end`), the rendering of
-:func:`specnb.representations.images.to_image` (min-max normalisation, colour map, bilinear resize; all torch
+:func:`specnb.representations.images.to_image` (min-max normalisation, colour map, bilinear resize;
+all torch
 operations, differentiable for every colour map but the qualitative ones and
 ``"hsv-uniform"``) and a 2D classifier, as one :class:`torch.nn.Module` that takes waveforms in
 the [0, 1] layout of the waveform models (:func:`specnb.raw_audio.to_unit`). The attacks of
@@ -18,9 +19,9 @@ import torch
 from torch import nn
 
 from specnb.errors import ParameterError
-from specnb.representations.images import to_image
 from specnb.models.registry import IMAGE_SHAPE
 from specnb.raw_audio.waveforms import from_unit
+from specnb.representations.images import to_image
 from specnb.representations.reference import check_setting
 from specnb.representations.settings import COLORMAP_FAMILIES, Setting
 from specnb.representations.torch_backend import front_end
@@ -28,9 +29,10 @@ from specnb.representations.torch_backend import front_end
 __all__ = ["IMAGE_TOLERANCE", "WaveformPipeline"]
 
 #: Largest pixel difference allowed between :meth:`WaveformPipeline.image` and
-#: :func:`specnb.representations.images.to_image` of the representation of the same waveform (librosa or torch
-#: backend; measured: at most 1.3e-5 against librosa, 0 against the torch backend). Images
-#: made from the original float32 clip, before the [0, 1] layout, differ by more: storing
+#: :func:`specnb.representations.images.to_image` of the representation of the same waveform
+#: (librosa or torch backend; measured: at most 1.3e-5 against librosa, 0 against the torch
+#: backend). Images made from the original float32 clip, before the [0, 1] layout, differ by
+#: more: storing
 #: ``(y / 2 + 1) / 2`` in float32 rounds each sample by up to 2.4e-7, which cells at the 80 dB
 #: floor of quiet clips feel (measured: up to 5e-3, about one 8-bit grey level).
 IMAGE_TOLERANCE = 1e-4

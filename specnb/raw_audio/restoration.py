@@ -12,7 +12,8 @@ classified again; over ``n_draws`` independent draws we record, per range:
 
 What is multiplied depends on the input (:data:`DOMAINS`): ``"waveform"`` inputs are in the
 [0, 1] layout ``x = (y / H + 1) / 2`` of :mod:`specnb.raw_audio.waveforms`, and the scalar
-multiplies the waveform ``y`` (clipped to the layout's [-H, H]); ``"image"`` inputs are model images, and the
+multiplies the waveform ``y`` (clipped to the layout's [-H, H]); ``"image"`` inputs are model
+images, and the
 scalar multiplies the pixel values (clipped to [0, 1]), a change of brightness.
 """
 
@@ -26,8 +27,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from specnb.errors import ParameterError
 from specnb.attack_eval import predict
+from specnb.errors import ParameterError
 
 __all__ = ["DOMAINS", "RestorationCurve", "restoration_curve", "scale_inputs"]
 
@@ -60,7 +61,9 @@ def scale_inputs(inputs: torch.Tensor, scalars: torch.Tensor, domain: str) -> to
     if domain not in DOMAINS:
         raise ParameterError(f"domain must be one of {DOMAINS}, got {domain!r}")
     if scalars.shape != inputs.shape[:1]:
-        raise ParameterError(f"scalars must have shape ({inputs.shape[0]},), got {tuple(scalars.shape)}")
+        raise ParameterError(
+            f"scalars must have shape ({inputs.shape[0]},), got {tuple(scalars.shape)}"
+        )
     s = scalars.to(inputs).view(-1, *([1] * (inputs.ndim - 1)))
     if domain == "image":
         return (inputs * s).clamp(0.0, 1.0)

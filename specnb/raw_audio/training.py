@@ -101,7 +101,9 @@ class WaveformTrainConfig:
         for name in ("sr", "epochs", "batch_size", "patience", "n_folds"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise TrainingError(f"WaveformTrainConfig.{name} must be a positive int, got {value!r}")
+                raise TrainingError(
+                    f"WaveformTrainConfig.{name} must be a positive int, got {value!r}"
+                )
         if self.n_folds < 2:
             raise TrainingError(f"WaveformTrainConfig.n_folds must be >= 2, got {self.n_folds}")
         for name, low, high in (("lr", 0.0, math.inf), ("weight_decay", -1e-300, math.inf),

@@ -3,7 +3,8 @@
 A waveform ``y`` of ``N`` samples is handed to a model as the one-row image
 ``x = (y / H + 1) / 2`` of shape (1, 1, N), with the headroom ``H = 2``
 (:data:`~specnb.models.waveform.WAVEFORM_HEADROOM`: resampled recordings overshoot full scale,
-by up to 1.28 on ESC-50, and are never clipped): the attacks of :mod:`specnb.attacks` perturb and clip
+by up to 1.28 on ESC-50, and are never clipped): the attacks of :mod:`specnb.attacks` perturb and
+clip
 in [0, 1] and expect 4D batches, and every waveform model undoes the mapping in its first
 layer. An ℓ∞ budget ε on ``x`` is a budget of ``2 H ε = 4 ε`` on the waveform.
 """
@@ -15,8 +16,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from specnb.errors import ParameterError
 from specnb.data.clips import AudioDataset, Clip
+from specnb.errors import ParameterError
 from specnb.models.waveform import WAVEFORM_HEADROOM
 
 __all__ = ["WAVEFORM_REPR", "from_unit", "load_waveforms", "to_unit", "waveform_setting"]
@@ -77,7 +78,9 @@ def load_waveforms(dataset: AudioDataset, clips: Sequence[Clip], sr: int) -> tor
     for row, clip in enumerate(clips):
         y = dataset.load(clip, sr)
         if not np.isfinite(y).all():
-            raise ParameterError(f"{dataset.name}: clip {clip.clip_id!r} holds NaN or infinite samples")
+            raise ParameterError(
+                f"{dataset.name}: clip {clip.clip_id!r} holds NaN or infinite samples"
+            )
         if np.abs(y).max(initial=0.0) > WAVEFORM_HEADROOM:
             raise ParameterError(
                 f"{dataset.name}: clip {clip.clip_id!r} peaks at {np.abs(y).max():.3g}, beyond "
@@ -106,8 +109,10 @@ def to_unit(waveforms: ArrayLike) -> torch.Tensor:
     if not bool(torch.isfinite(y).all()):
         raise ParameterError("waveforms hold NaN or infinite samples")
     if float(y.abs().max()) > WAVEFORM_HEADROOM:
-        raise ParameterError(f"waveforms must lie in [-{WAVEFORM_HEADROOM:g}, {WAVEFORM_HEADROOM:g}], "
-                         f"peak {float(y.abs().max()):.4g}")
+        raise ParameterError(
+            f"waveforms must lie in [-{WAVEFORM_HEADROOM:g}, {WAVEFORM_HEADROOM:g}], "
+            f"peak {float(y.abs().max()):.4g}"
+        )
     return ((y / WAVEFORM_HEADROOM + 1.0) / 2.0).clamp(0.0, 1.0)[:, None, None, :]
 
 

@@ -22,8 +22,8 @@ from urllib.parse import quote
 
 import numpy as np
 
-from specnb.errors import ParameterError
 from specnb.atomic import atomic_write
+from specnb.errors import ParameterError
 from specnb.representations.settings import Setting
 
 __all__ = ["FeatureCache", "save_npy_atomic"]

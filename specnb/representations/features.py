@@ -1,7 +1,8 @@
 """Dataset to raw representations to model images, computing each representation once.
 
 Raw representations are computed in batches by :func:`specnb.representations.compute.represent`
-and kept in an optional :class:`~specnb.representations.cache.FeatureCache`; images are rendered from them on
+and kept in an optional :class:`~specnb.representations.cache.FeatureCache`; images are rendered
+from them on
 demand, so changing the colour map never recomputes a representation.
 """
 
@@ -12,11 +13,11 @@ from typing import Iterator, Sequence, Union
 import numpy as np
 import torch
 
+from specnb.data.clips import AudioDataset, Clip
 from specnb.errors import ParameterError
 from specnb.representations.cache import FeatureCache
-from specnb.data.clips import AudioDataset, Clip
-from specnb.representations.images import to_image
 from specnb.representations.compute import represent
+from specnb.representations.images import to_image
 from specnb.representations.settings import Setting
 
 __all__ = ["clip_image", "dataset_features", "dataset_images"]

@@ -43,7 +43,9 @@ _QUALITATIVE = frozenset(COLORMAP_FAMILIES["qualitative"])
 
 def _check_colormap(name: str) -> None:
     if name not in _COLORMAPS:
-        raise ParameterError(f"colormap={name!r} is not offered; choose one of {sorted(_COLORMAPS)}")
+        raise ParameterError(
+            f"colormap={name!r} is not offered; choose one of {sorted(_COLORMAPS)}"
+        )
 
 
 def _as_tensor(x: ArrayLike, name: str) -> torch.Tensor:
@@ -82,7 +84,9 @@ def normalise(raw: ArrayLike) -> tuple[torch.Tensor, torch.Tensor]:
     """
     x = _as_tensor(raw, "raw")
     if x.ndim not in (2, 3) or x.numel() == 0:
-        raise ParameterError(f"raw must be a non-empty (F, T) or (B, F, T) array, got {tuple(x.shape)}")
+        raise ParameterError(
+            f"raw must be a non-empty (F, T) or (B, F, T) array, got {tuple(x.shape)}"
+        )
     if not bool(torch.isfinite(x).all()):
         raise ParameterError("raw holds NaN or infinite values; cannot normalise")
     flat = x.flatten(-2)
@@ -302,7 +306,9 @@ def image_to_raw(
     single = img.ndim == 3
     batch = img.unsqueeze(0) if single else img
     if batch.ndim != 4 or batch.shape[1] != 3:
-        raise ParameterError(f"image must have shape (3, S, S) or (B, 3, S, S), got {tuple(img.shape)}")
+        raise ParameterError(
+            f"image must have shape (3, S, S) or (B, 3, S, S), got {tuple(img.shape)}"
+        )
     b, _, h, w = batch.shape
     pixels = batch.clamp(0.0, 1.0).permute(0, 2, 3, 1).reshape(-1, 3)
     values = _invert_colour(pixels, colormap).reshape(b, 1, h, w).flip(-2)

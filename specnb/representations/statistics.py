@@ -9,12 +9,12 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from specnb.errors import ParameterError
 from specnb.data.clips import AudioDataset, Clip
-from specnb.representations.features import clip_image
-from specnb.representations.figures import explorer_figure, save_figure
+from specnb.errors import ParameterError
 from specnb.representations import Setting
 from specnb.representations.compute import represent
+from specnb.representations.features import clip_image
+from specnb.representations.figures import explorer_figure, save_figure
 
 __all__ = ["example_clips", "feature_statistics", "write_example_figures"]
 

@@ -118,7 +118,9 @@ def _checked_clip(y: np.ndarray) -> np.ndarray:
     if not np.issubdtype(y.dtype, np.floating):
         raise ParameterError(f"the clip must hold floating-point samples, got dtype {y.dtype}")
     if not np.isfinite(y).all():
-        raise ParameterError(f"the clip holds {int(np.sum(~np.isfinite(y)))} NaN or infinite samples")
+        raise ParameterError(
+            f"the clip holds {int(np.sum(~np.isfinite(y)))} NaN or infinite samples"
+        )
     return y.astype(np.float64)
 
 

@@ -19,10 +19,10 @@ trained
     :class:`TrainedRun` and :func:`load_trained_run`.
 """
 
-from specnb.runs.job import TrainingJob
-from specnb.runs.train import TRAIN_FOLDER, open_store, run_training_job
-from specnb.runs.summaries import fold_summary, split_summary
 from specnb.runs.finished import TrainedRun, load_trained_run
+from specnb.runs.job import TrainingJob
+from specnb.runs.summaries import fold_summary, split_summary
+from specnb.runs.train import TRAIN_FOLDER, open_store, run_training_job
 
 __all__ = [
     "TRAIN_FOLDER",

@@ -11,9 +11,9 @@ from os import PathLike
 from pathlib import Path
 from typing import Any, Mapping, Optional, Union
 
+from specnb.representations import setting_from_dict
 from specnb.runs import TrainingJob, run_training_job
 from specnb.runs.finished import done_run
-from specnb.representations import setting_from_dict
 from specnb.store import ResultsStore
 from specnb.training import TrainConfig, TrainingError
 

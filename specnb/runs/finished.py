@@ -17,11 +17,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from specnb.representations.cache import FeatureCache
 from specnb.data import AudioDataset, Clip
-from specnb.runs.job import TrainingJob
-from specnb.representations.features import dataset_images
 from specnb.representations import Setting
+from specnb.representations.cache import FeatureCache
+from specnb.representations.features import dataset_images
+from specnb.runs.job import TrainingJob
 from specnb.store import ResultsStore
 from specnb.training import (
     TrainingError,

@@ -19,11 +19,11 @@ from typing import Any, Union
 import torch
 
 from specnb.representations.cache import FeatureCache
-from specnb.runs.job import TrainingJob
 from specnb.representations.features import dataset_images
-from specnb.training.figures import save_training_figures
+from specnb.runs.job import TrainingJob
 from specnb.store import ResultsStore
 from specnb.training import TrainResult, load_result, resolve_device, train_cv
+from specnb.training.figures import save_training_figures
 from specnb.training.result import RESULT_FILE
 
 __all__ = ["TRAIN_FOLDER", "StoreLike", "open_store", "run_training_job"]

@@ -17,6 +17,13 @@ figures
     Transfer heat maps, one clip under every colour map, architectures against ResNet-18.
 """
 
+from specnb.runs.variants import (
+    best_fold,
+    load_best_models,
+    study_job,
+    train_runs,
+    variants,
+)
 from specnb.studies.colormaps import (
     ALL_COLORMAPS,
     DEFAULT_COLORMAPS,
@@ -35,13 +42,6 @@ from specnb.studies.robustness import (
     ROBUSTNESS_COLUMNS,
     attack_runs,
     robustness_summary,
-)
-from specnb.runs.variants import (
-    best_fold,
-    load_best_models,
-    study_job,
-    train_runs,
-    variants,
 )
 from specnb.studies.transfer import (
     TransferResult,

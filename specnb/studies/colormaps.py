@@ -14,8 +14,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from specnb.errors import ParameterError
-from specnb.representations.images import to_image
 from specnb.representations import COLORMAP_FAMILIES
+from specnb.representations.images import to_image
 
 __all__ = ["ALL_COLORMAPS", "DEFAULT_COLORMAPS", "colormap_family", "colormap_variants",
            "render_colormaps"]

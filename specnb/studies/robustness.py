@@ -17,8 +17,8 @@ import pandas as pd
 
 from specnb.attack_eval import budget_grid, run_attack
 from specnb.models import count_parameters
-from specnb.store import ResultsStore
 from specnb.runs.variants import load_best_models
+from specnb.store import ResultsStore
 
 __all__ = ["ROBUSTNESS_COLUMNS", "attack_runs", "robustness_summary"]
 

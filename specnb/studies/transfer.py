@@ -28,9 +28,9 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
-from specnb.errors import ParameterError
 from specnb.attack_eval import budget_grid, evaluate_attack, predict
 from specnb.attack_eval.budgets import BudgetGrid
+from specnb.errors import ParameterError
 from specnb.runs.finished import TrainedRun
 from specnb.store import ResultsStore, transfer_key
 

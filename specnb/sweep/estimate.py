@@ -2,7 +2,8 @@
 
 The seconds of a notebook's point come from the finished points of that notebook in the
 sweep's own results store when there are some, otherwise from a cost model: a function of
-the point's parameters (:data:`specnb.bench.notebook_costs.NOTEBOOK_COSTS`, one per notebook) over the unit costs
+the point's parameters (:data:`specnb.bench.notebook_costs.NOTEBOOK_COSTS`, one per notebook) over
+the unit costs
 measured on this machine's CPU (:mod:`specnb.bench.unit_costs`). A notebook with neither has no
 estimate. Training epochs are upper bounds (early stopping ends folds sooner), and features
 are counted as computed by every point (a shared feature cache computes them once).
@@ -19,10 +20,10 @@ from typing import Any
 
 import pandas as pd
 
+from specnb.bench.notebook_costs import NOTEBOOK_COSTS
 from specnb.bench.unit_costs import UnitCosts, UnitCostsError, load_unit_costs
 from specnb.store import ResultsStore
 
-from specnb.bench.notebook_costs import NOTEBOOK_COSTS
 from .grid import Point
 from .spec import SweepError
 
@@ -220,7 +221,8 @@ def estimate(
     workers : int
         Workers running in parallel.
     costs : UnitCosts, str or Path, optional
-        Unit costs, or their file; default the packaged :data:`~specnb.bench.unit_costs.UNIT_COSTS_FILE`,
+        Unit costs, or their file; default the packaged
+        :data:`~specnb.bench.unit_costs.UNIT_COSTS_FILE`,
         read only when a notebook without timings has a cost model.
 
     Returns

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from specnb.sweep.papermill_exec import run_notebook
 from specnb.store import ResultsStore
+from specnb.sweep.papermill_exec import run_notebook
 
 from .state import WorkerId, stale_owner
 
@@ -82,7 +82,8 @@ def execute_notebook_atomically(
 
     An earlier attempt's partial or failed notebook is removed, but the rest of the run
     folder is kept, so a retried training point resumes from its checkpoints instead of
-    starting over (the chain's notebooks are written to resume). Papermill writes to ``.<stem>.partial.ipynb``; on success that file is synced and
+    starting over (the chain's notebooks are written to resume). Papermill writes to
+    ``.<stem>.partial.ipynb``; on success that file is synced and
     renamed to ``<run_dir>/<notebook name>`` in one step, so a notebook under its final name
     is always a complete execution. On failure it becomes ``<stem>.failed.ipynb``.
 

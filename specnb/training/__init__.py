@@ -24,9 +24,9 @@ result
 
 from specnb.training.config import EXECUTION_FIELDS, TrainConfig, TrainingError
 from specnb.training.cross_validation import train_cv
+from specnb.training.epochs import evaluate, resolve_device
 from specnb.training.result import TrainResult, load_result
 from specnb.training.run_folder import load_fold_models, load_split
-from specnb.training.epochs import evaluate, resolve_device
 
 __all__ = [
     "EXECUTION_FIELDS",

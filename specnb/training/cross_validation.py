@@ -36,9 +36,9 @@ from specnb.training.checkpoints import (
     set_rng_state,
 )
 from specnb.training.config import TrainConfig, TrainingError
+from specnb.training.epochs import Plan, make_optimizer, score, train_epoch
 from specnb.training.result import RESULT_FILE, TrainResult
 from specnb.training.run_folder import check_inputs, fingerprint, open_run_dir
-from specnb.training.epochs import Plan, make_optimizer, score, train_epoch
 
 __all__ = ["train_cv"]
 

@@ -28,13 +28,13 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
-from specnb.errors import ParameterError
-from specnb.attack_eval.grids import BIM_STEP, bim_steps
 from specnb.attack_eval.figures import amplified
-from specnb.listening.attack_audio import can_listen
+from specnb.attack_eval.grids import BIM_STEP, bim_steps
 from specnb.attacks import make_attack
-from specnb.metrics import snr_db
+from specnb.errors import ParameterError
+from specnb.listening.attack_audio import can_listen
 from specnb.listening.reconstruction import image_to_audio
+from specnb.metrics import snr_db
 from specnb.representations.settings import Setting
 from specnb.ui.explorer import wav_bytes
 

@@ -18,10 +18,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from specnb.data.clips import AudioDataset, Clip
-from specnb.representations.images import to_image
-from specnb.representations.figures import explorer_figure
 from specnb.representations import COLORMAP_FAMILIES, Setting, SettingError, make_setting
 from specnb.representations.compute import represent
+from specnb.representations.figures import explorer_figure
+from specnb.representations.images import to_image
 
 __all__ = ["SettingPanel", "RepresentationExplorer", "FIELD_CHOICES"]
 

@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 import pytest
-
 from lab_driver import LabNotebook
 
 if TYPE_CHECKING:

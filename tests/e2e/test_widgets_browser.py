@@ -14,7 +14,6 @@ import time
 from typing import TYPE_CHECKING
 
 import pytest
-
 from lab_driver import LabNotebook
 
 if TYPE_CHECKING:

@@ -74,7 +74,8 @@ def test_snr_db():
 
 
 def test_transfer_ratio_and_accuracy_summary():
-    assert transfer_ratio([True, True, False, True], [True, False, True, True]) == pytest.approx(2 / 3)
+    ratio = transfer_ratio([True, True, False, True], [True, False, True, True])
+    assert ratio == pytest.approx(2 / 3)
     assert math.isnan(transfer_ratio([False], [True]))
     mean, std = accuracy_summary([0.8, 0.9])
     assert (mean, std) == pytest.approx((0.85, 0.05))

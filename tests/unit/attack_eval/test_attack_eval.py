@@ -31,15 +31,15 @@ from specnb.attack_eval import (
     run_attack,
     save_gallery,
 )
-from specnb.listening.attack_audio import listen_to_attacks
-from specnb.ui.eps_explorer import EpsilonExplorer
 from specnb.attacks import make_attack, random_targets
 from specnb.data import load_dataset
-from specnb.representations.features import clip_image
+from specnb.listening.attack_audio import listen_to_attacks
 from specnb.metrics import auc_score, cost_to_reach, perturbation_norms
 from specnb.representations import make_setting
+from specnb.representations.features import clip_image
 from specnb.store import ResultsStore, StoreError
 from specnb.training import TrainingError
+from specnb.ui.eps_explorer import EpsilonExplorer
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

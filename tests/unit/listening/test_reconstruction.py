@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from specnb.listening.black_box import black_box_check, reclassify
 from specnb.data import load_audio, load_dataset
-from specnb.representations.features import clip_image
-from specnb.representations.images import normalise
+from specnb.listening.black_box import black_box_check, reclassify
+from specnb.listening.reconstruction import PEAK, image_to_audio
 from specnb.metrics import magnitude_snr_db, snr_db
 from specnb.models import build_model
-from specnb.listening.reconstruction import PEAK, image_to_audio
 from specnb.representations import Setting, make_setting, represent
+from specnb.representations.features import clip_image
+from specnb.representations.images import normalise
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

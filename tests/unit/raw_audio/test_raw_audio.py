@@ -19,7 +19,6 @@ from specnb.attack_eval import (
     fgsm_grid,
 )
 from specnb.data import load_synthetic
-from specnb.representations.images import to_image
 from specnb.models.registry import MODELS, WAVEFORM_MODELS, build_model, model_info
 from specnb.raw_audio import (
     IMAGE_TOLERANCE,
@@ -35,6 +34,7 @@ from specnb.raw_audio import (
 )
 from specnb.representations import make_setting
 from specnb.representations.compute import represent
+from specnb.representations.images import to_image
 from specnb.store import ResultsStore
 from specnb.training import TrainingError
 

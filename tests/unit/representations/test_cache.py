@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from specnb.representations.cache import FeatureCache, save_npy_atomic
 from specnb.representations import make_setting
+from specnb.representations.cache import FeatureCache, save_npy_atomic
 
 STFT = make_setting("stft", n_fft=512)
 REPO = Path(__file__).resolve().parents[3]

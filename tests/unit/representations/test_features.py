@@ -10,13 +10,13 @@ import pytest
 import torch
 
 import specnb.representations.features as features
-from specnb.representations.cache import FeatureCache
 from specnb.data import load_dataset
 from specnb.data.clips import Clip
+from specnb.representations import make_setting
+from specnb.representations.cache import FeatureCache
+from specnb.representations.compute import represent
 from specnb.representations.features import clip_image, dataset_features, dataset_images
 from specnb.representations.images import to_image
-from specnb.representations import make_setting
-from specnb.representations.compute import represent
 
 STFT = make_setting("stft", sr=8000, n_fft=256)
 MFCC = make_setting("mfcc", sr=8000, n_mfcc=13, n_fft=512, n_mels=40)

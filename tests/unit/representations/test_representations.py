@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import librosa
 import numpy as np

@@ -11,6 +11,7 @@ import torch
 
 import specnb.runs.train as job_runner
 from specnb.data import DatasetError, SplitError
+from specnb.representations import SettingError, make_setting
 from specnb.runs import (
     TRAIN_FOLDER,
     TrainingJob,
@@ -19,10 +20,9 @@ from specnb.runs import (
     run_training_job,
     split_summary,
 )
-from specnb.training.figures import FIGURE_FILES, confusion_figure, curves_long
-from specnb.representations import SettingError, make_setting
 from specnb.store import ResultsStore, run_key
 from specnb.training import TrainConfig, TrainingError, evaluate
+from specnb.training.figures import FIGURE_FILES, confusion_figure, curves_long
 from specnb.training.result import RESULT_FILE
 
 pytestmark = pytest.mark.usefixtures("one_thread")

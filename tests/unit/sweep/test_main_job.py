@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from specnb.sweep.main_job import run_main_job
 from specnb.store import ResultsStore
+from specnb.sweep.main_job import run_main_job
 
 SWEEP = """
 name: tiny-main

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from specnb.bench.notebook_costs import FIGURE_SECONDS, NOTEBOOK_COSTS
 from specnb.bench.unit_costs import (
     REFERENCE_SETTINGS,
     UNIT_COSTS_FILE,
@@ -18,16 +19,15 @@ from specnb.bench.unit_costs import (
     load_unit_costs,
     write_unit_costs,
 )
-from specnb.sweep.papermill_exec import notebook_path
 from specnb.store import ResultsStore
 from specnb.sweep import Point, SweepError, expand, load_sweep, main
-from specnb.bench.notebook_costs import FIGURE_SECONDS, NOTEBOOK_COSTS
 from specnb.sweep.estimate import (
     estimate,
     measured_timings,
     notebook_defaults,
     point_seconds,
 )
+from specnb.sweep.papermill_exec import notebook_path
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -73,7 +73,8 @@ def test_wavelet_settings_redraw_and_set_round_trips(explorer):
     explorer.left._controls["wavelet"].value = "haar"
     setting, raw, _ = explorer.last_panels[0]
     assert (setting.wavelet, setting.frame_ms) == ("haar", 70.0)
-    assert raw.shape == (setting.n_scales, 1 + (5 * setting.sr - setting.frame_length) // setting.hop)
+    frames = 1 + (5 * setting.sr - setting.frame_length) // setting.hop
+    assert raw.shape == (setting.n_scales, frames)
     wanted = make_setting("stft", n_fft=512, win_length=256, sr=16000)
     explorer.left.set(wanted)
     assert explorer.left.setting == wanted
