@@ -4,7 +4,7 @@ perturbation sizes, SNR and the transferability ratio."""
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Any, Sequence
 
 import librosa
 import numpy as np
@@ -14,6 +14,7 @@ from specnb.errors import ParameterError
 from specnb.representations.reference import check_waveform
 
 __all__ = [
+    "fooled",
     "accuracy_summary",
     "fooling_rate",
     "auc_score",
@@ -31,6 +32,35 @@ def accuracy_summary(fold_accuracies: Sequence[float]) -> tuple[float, float]:
     if acc.size == 0:
         raise ParameterError("fold_accuracies is empty")
     return float(acc.mean()), float(acc.std())
+
+
+def fooled(predictions: Any, labels: Any, targets: Any | None = None) -> Any:
+    """Whether each sample is fooled: misclassified (untargeted) or classified as its target.
+
+    The one definition of "fooled" (SPEC "Metrics") every attack, evaluation and study uses.
+
+    Parameters
+    ----------
+    predictions : torch.Tensor, np.ndarray or int, shape (n,) or scalar
+        Predicted classes on the adversarial inputs.
+    labels : same kind as ``predictions``
+        True classes.
+    targets : same kind as ``predictions``, optional
+        Target classes of a targeted attack; ``None`` for an untargeted one.
+
+    Returns
+    -------
+    torch.Tensor, np.ndarray or bool
+        Of the kind of ``predictions``: ``True`` where the sample is fooled.
+
+    Examples
+    --------
+    >>> fooled(np.array([1, 2]), np.array([1, 1]))
+    array([False,  True])
+    >>> fooled(np.array([1, 2]), np.array([1, 1]), targets=np.array([0, 2]))
+    array([False,  True])
+    """
+    return predictions != labels if targets is None else predictions == targets
 
 
 def fooling_rate(
@@ -58,8 +88,8 @@ def fooling_rate(
     correct = clean == y
     if not correct.any():
         return math.nan
-    fooled = adv != y if targets is None else adv == np.asarray(_np(targets))
-    return float(fooled[correct].mean())
+    hits = fooled(adv, y, None if targets is None else np.asarray(_np(targets)))
+    return float(hits[correct].mean())
 
 
 def _np(a: torch.Tensor | np.ndarray) -> np.ndarray:

@@ -29,7 +29,7 @@ from specnb.attack_eval.grids import budget_grid
 from specnb.attack_eval.results import AttackEvaluation, BudgetResult
 from specnb.attacks import make_attack, random_targets
 from specnb.errors import ParameterError
-from specnb.metrics import fooling_rate, perturbation_norms
+from specnb.metrics import fooled, fooling_rate, perturbation_norms
 
 __all__ = [
     "PAPER_TARGETED",
@@ -254,11 +254,11 @@ def _run_point(
     adv = torch.cat(advs)
     adv_pred = predict(model, adv, batch_size, device)
     rate = fooling_rate(adv_pred, labels, labels, targets)  # every attacked sample is correct
-    fooled = adv_pred != labels if targets is None else adv_pred == targets
+    hits = fooled(adv_pred, labels, targets)
     result = BudgetResult(
         params=params, budget=budget, fooling_rate=rate,
         grad_counts=torch.cat(counts).numpy().astype(np.int64),
-        grads_per_batch=float(np.mean(totals)), norms=_norm_stats(images, adv, fooled),
+        grads_per_batch=float(np.mean(totals)), norms=_norm_stats(images, adv, hits),
         seconds=time.perf_counter() - start,
     )
     return result, adv, adv_pred

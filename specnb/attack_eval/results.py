@@ -13,7 +13,7 @@ import pandas as pd
 from torch import Tensor
 
 from specnb.attack_eval.budgets import BudgetGrid, attack_label
-from specnb.metrics import auc_score, cost_to_reach
+from specnb.metrics import auc_score, cost_to_reach, fooled
 
 __all__ = ["AttackEvaluation", "BudgetResult"]
 
@@ -153,9 +153,7 @@ class AttackEvaluation:
     @property
     def fooled(self) -> Tensor:
         """Whether each kept adversarial example fools the model (hits its target)."""
-        if self.targets is None:
-            return self.adv_pred != self.labels
-        return self.adv_pred == self.targets
+        return fooled(self.adv_pred, self.labels, self.targets)
 
     def params(self) -> dict[str, Any]:
         """What shapes the result besides the run and fold: the key of its store row."""

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from specnb.attacks.base import Attack, check_choice, check_count, check_positive
+from specnb.metrics import fooled
 
 VARIANTS = ("a", "b")
 
@@ -31,10 +32,7 @@ def is_fooled(logits: Tensor, labels: Tensor, target_labels: Tensor | None) -> T
     >>> is_fooled(torch.tensor([[0.0, 1.0]]), torch.tensor([0]), None)
     tensor([True])
     """
-    predicted = logits.argmax(dim=1)
-    if target_labels is None:
-        return predicted != labels
-    return predicted == target_labels
+    return fooled(logits.argmax(dim=1), labels, target_labels)
 
 
 class BIM(Attack):

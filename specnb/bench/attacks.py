@@ -39,6 +39,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from specnb.attacks import BIM, CW, JSMA, Attack, DeepFool, count_gradients, random_targets
+from specnb.metrics import fooled
 
 NUM_CLASSES = 10
 JSMA_FEATURE_LIMIT = 3 * 64 * 64
@@ -147,7 +148,7 @@ def run_timed(call: Callable[[], Tensor], model: nn.Module, images: Tensor, labe
     model.eval()
     with torch.no_grad():
         predicted = model(adv).argmax(dim=1)
-    hit = predicted != labels if targets is None else predicted == targets
+    hit = fooled(predicted, labels, targets)
     sizes = (adv - images).flatten(1).norm(dim=1)[hit]
     median = float(sizes.median()) if sizes.numel() else math.nan
     return Timing(seconds, grads(), float(hit.float().mean()), median)

@@ -17,7 +17,7 @@ from torch import nn
 
 from specnb.errors import ParameterError
 from specnb.listening.reconstruction import image_to_audio
-from specnb.metrics import magnitude_snr_db, snr_db
+from specnb.metrics import fooled, magnitude_snr_db, snr_db
 from specnb.models.registry import IMAGE_SHAPE
 from specnb.representations.compute import represent
 from specnb.representations.images import to_image
@@ -179,7 +179,7 @@ def black_box_check(
     pred_clean, pred_audio = (int(p) for p in preds)
 
     def fools(pred: int) -> bool:
-        return pred != label if target is None else pred == target
+        return bool(fooled(pred, label, target))
 
     return {
         "label": int(label),

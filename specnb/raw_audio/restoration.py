@@ -187,7 +187,7 @@ def restoration_curve(
     goal = None if targets is None else targets.cpu().long()
 
     def fooling(pred: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-        return pred != labels[rows] if goal is None else pred == goal[rows]
+        return fooled(pred, labels[rows], None if goal is None else goal[rows])
 
     pred = predict(model, inputs, batch_size)
     every = torch.arange(len(labels))

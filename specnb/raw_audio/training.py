@@ -37,6 +37,7 @@ from specnb.store import ResultsStore, run_key, stable_key
 from specnb.training import TrainingError, resolve_device
 from specnb.training.checkpoints import atomic_save, fold_model_path, load_checkpoint
 from specnb.training.epochs import Plan, score, train_epoch
+from specnb.training.result import best_fold_index
 
 __all__ = ["WaveformRun", "WaveformTrainConfig", "train_waveform_model"]
 
@@ -165,7 +166,7 @@ class WaveformRun:
     @property
     def best_fold(self) -> int:
         """0-based fold whose model scores highest on the test split."""
-        return int(np.argmax(self.fold_accuracies))
+        return best_fold_index(self.fold_accuracies)
 
 
 def _seed(*parts: int) -> int:

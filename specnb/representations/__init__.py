@@ -15,7 +15,7 @@ from specnb.representations.settings import (
     parse_assignments,
     setting_from_dict,
 )
-from specnb.representations.torch_backend import default_device, front_end
+from specnb.representations.torch_backend import front_end
 
 __all__ = [
     "BACKENDS",
@@ -28,7 +28,6 @@ __all__ = [
     "WaveletSetting",
     "all_paper_settings",
     "axes",
-    "default_device",
     "default_setting",
     "front_end",
     "make_setting",

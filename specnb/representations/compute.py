@@ -8,10 +8,11 @@ import librosa
 import numpy as np
 import torch
 
+from specnb.devices import resolve_device
 from specnb.errors import ParameterError
 from specnb.representations.reference import check_setting, check_waveform, reference
 from specnb.representations.settings import MelSetting, MFCCSetting, Setting, STFTSetting
-from specnb.representations.torch_backend import default_device, front_end
+from specnb.representations.torch_backend import front_end
 
 __all__ = ["BACKENDS", "axes", "represent"]
 
@@ -86,7 +87,7 @@ def represent(
     if backend == "reference":
         out = np.stack([reference(clip, setting) for clip in batch])
     else:
-        target = torch.device(device if device is not None else default_device())
+        target = resolve_device(device)
         module = front_end(setting, target)
         if batch_size is None:
             on_cuda = target.type == "cuda"

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from specnb.data.clips import AudioDataset, Clip
+from specnb.devices import resolve_device
 from specnb.errors import ParameterError
 from specnb.representations.cache import FeatureCache
 from specnb.representations.compute import represent
@@ -21,12 +22,6 @@ from specnb.representations.images import to_image
 from specnb.representations.settings import Setting
 
 __all__ = ["clip_image", "dataset_features", "dataset_images"]
-
-
-def _default_device(device: Union[str, torch.device, None]) -> torch.device:
-    if device is not None:
-        return torch.device(device)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def _batches(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
@@ -111,7 +106,7 @@ def dataset_features(
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(todo), desc=setting.label(), unit="clip")
-    dev = _default_device(device) if backend == "torch" else None
+    dev = resolve_device(device) if backend == "torch" else None
     for idx in _batches(todo, batch_size):
         waves = _load_batch(dataset, [chosen[i] for i in idx], setting.sr)
         feats = np.asarray(
@@ -173,7 +168,7 @@ def dataset_images(
         dataset, clips, setting, cache=cache, backend=backend, device=device,
         batch_size=batch_size, progress=progress, stack=False,
     )
-    dev = _default_device(device)
+    dev = resolve_device(device)
     images = torch.zeros((len(feats), 3, size, size), dtype=torch.float32)
     for idx in _batches(range(len(feats)), batch_size):
         raw = torch.from_numpy(np.stack([feats[i] for i in idx])).to(dev)
@@ -214,6 +209,6 @@ def clip_image(
     >>> clip_image(y, make_setting("mel", sr=8000, n_fft=512)).shape
     torch.Size([3, 128, 128])
     """
-    dev = _default_device(device) if backend == "torch" else None
+    dev = resolve_device(device) if backend == "torch" else None
     raw = represent(np.asarray(y, dtype=np.float32), setting, backend=backend, device=dev)
     return to_image(np.asarray(raw, dtype=np.float32), setting.colormap, size)

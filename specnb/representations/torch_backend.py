@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from specnb.devices import resolve_device
 from specnb.representations.reference import TOP_DB, check_setting
 from specnb.representations.settings import MelSetting, MFCCSetting, Setting, STFTSetting
 
@@ -263,7 +264,7 @@ def front_end(setting: Setting, device: Optional[Union[str, torch.device]] = Non
     torch.Size([2, 64, 87])
     """
     setting = check_setting(setting)
-    device = torch.device(device if device is not None else default_device())
+    device = resolve_device(device)
     key = (setting.feature_key, str(device))
     module = _CACHE.get(key)
     if module is None:
@@ -274,11 +275,6 @@ def front_end(setting: Setting, device: Optional[Union[str, torch.device]] = Non
     else:
         _CACHE.move_to_end(key)
     return module
-
-
-def default_device() -> str:
-    """``"cuda"`` when a CUDA device is available, else ``"cpu"``."""
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def _build(setting: Setting) -> nn.Module:

@@ -11,23 +11,29 @@ Modules
 -------
 job
     :class:`TrainingJob`, the frozen, validated, hashable description of a run.
-run
-    :func:`run_training_job` and :func:`open_store`.
-tables
-    :func:`split_summary` and :func:`fold_summary`, the notebook's tables.
-trained
-    :class:`TrainedRun` and :func:`load_trained_run`.
+train
+    :func:`run_training_job` and :func:`open_store`: train a job, record it in the store.
+summaries
+    :func:`split_summary` and :func:`fold_summary`, the training notebook's tables.
+finished
+    :class:`TrainedRun` and :func:`load_trained_run`: a finished run brought back.
+variants
+    A study's base job and its variants, trained or found; :func:`best_fold` of a stored run.
+attack_target
+    Which run the attack notebook attacks: a stored one, or a tiny one trained on the spot.
 """
 
 from specnb.runs.finished import TrainedRun, load_trained_run
 from specnb.runs.job import TrainingJob
 from specnb.runs.summaries import fold_summary, split_summary
 from specnb.runs.train import TRAIN_FOLDER, open_store, run_training_job
+from specnb.runs.variants import best_fold
 
 __all__ = [
     "TRAIN_FOLDER",
     "TrainedRun",
     "TrainingJob",
+    "best_fold",
     "fold_summary",
     "load_trained_run",
     "open_store",

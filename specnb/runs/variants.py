@@ -15,13 +15,11 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from specnb.data import PITCH_SCALES
 from specnb.runs import TrainingJob, load_trained_run, run_training_job
 from specnb.runs.finished import TrainedRun
 from specnb.store import ResultsStore
-from specnb.training import TrainConfig, TrainingError
+from specnb.training import TrainConfig, TrainingError, best_fold_index
 
 __all__ = [
     "best_fold",
@@ -200,7 +198,7 @@ def best_fold(store: ResultsStore, run_key: str) -> int:
     row = store.get_run(run_key)
     if row is None or not row.get("fold_accs_json"):
         raise TrainingError(f"run {run_key!r} has no fold accuracies in {store.path}")
-    return int(np.argmax(row["fold_accs_json"]))
+    return best_fold_index(row["fold_accs_json"])
 
 
 def load_best_models(

@@ -31,6 +31,7 @@ from torch import Tensor, nn
 from specnb.attack_eval import budget_grid, evaluate_attack, predict
 from specnb.attack_eval.budgets import BudgetGrid
 from specnb.errors import ParameterError
+from specnb.metrics import fooled
 from specnb.runs.finished import TrainedRun
 from specnb.store import ResultsStore, transfer_key
 
@@ -190,7 +191,7 @@ def _one_source(
         target_model = run.models[0]
         source_counts, both_counts = [], []
         for _, adv, fooled_source in crafted:
-            fooled_target = predict(target_model, adv, batch_size) != labels
+            fooled_target = fooled(predict(target_model, adv, batch_size), labels)
             source_counts.append(int(fooled_source.sum()))
             both_counts.append(int((fooled_source & fooled_target).sum()))
         results.append(TransferResult(

@@ -25,7 +25,7 @@ result
 from specnb.training.config import EXECUTION_FIELDS, TrainConfig, TrainingError
 from specnb.training.cross_validation import train_cv
 from specnb.training.epochs import evaluate, resolve_device
-from specnb.training.result import TrainResult, load_result
+from specnb.training.result import TrainResult, best_fold_index, load_result
 from specnb.training.run_folder import load_fold_models, load_split
 
 __all__ = [
@@ -38,5 +38,6 @@ __all__ = [
     "load_result",
     "load_split",
     "resolve_device",
+    "best_fold_index",
     "train_cv",
 ]

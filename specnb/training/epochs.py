@@ -9,19 +9,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from specnb.devices import resolve_device
 from specnb.training.config import TrainConfig, TrainingError
 
 __all__ = ["Plan", "evaluate", "make_optimizer", "resolve_device", "score", "train_epoch"]
-
-
-def resolve_device(device: str = "auto") -> torch.device:
-    """``"auto"`` -> CUDA when available, else CPU; other names are checked and returned."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    resolved = torch.device(device)
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise TrainingError(f"TrainConfig.device={device!r} but CUDA is not available")
-    return resolved
 
 
 @dataclass(frozen=True)

@@ -5,14 +5,43 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
 from specnb.training.config import TrainConfig, TrainingError
 
-__all__ = ["RESULT_FILE", "TrainResult", "load_result"]
+__all__ = ["RESULT_FILE", "TrainResult", "best_fold_index", "load_result"]
+
+
+def best_fold_index(fold_accuracies: Sequence[float]) -> int:
+    """The fold model to use: the 0-based fold most accurate on the test split.
+
+    The one rule for "which fold model is best"; ties go to the first fold.
+
+    Parameters
+    ----------
+    fold_accuracies : sequence of float, length n_folds
+        Test accuracy of each fold model, in fold order.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    TrainingError
+        When there are no accuracies.
+
+    Examples
+    --------
+    >>> best_fold_index([0.5, 0.75, 0.75])
+    1
+    """
+    if len(fold_accuracies) == 0:
+        raise TrainingError("fold_accuracies is empty; a trained run has at least one fold")
+    return int(np.argmax(fold_accuracies))
 
 #: Summary file of a finished run inside its run folder.
 RESULT_FILE = "result.json"

@@ -34,7 +34,7 @@ from specnb.attacks import make_attack
 from specnb.errors import ParameterError
 from specnb.listening.attack_audio import can_listen
 from specnb.listening.reconstruction import image_to_audio
-from specnb.metrics import snr_db
+from specnb.metrics import fooled, snr_db
 from specnb.representations.settings import Setting
 from specnb.ui.explorer import wav_bytes
 
@@ -197,8 +197,8 @@ class EpsilonExplorer:
             self.adv_player.value = wav_bytes(audio, self.setting.sr)
         heard = time.perf_counter()
         clean_pred, adv_pred = int(self.clean_probs.argmax()), int(adv_probs.argmax())
-        fooled = adv_pred != self.label if target is None else adv_pred == target
-        png = self._draw(adv, adv_probs, eps, name, adv_pred, fooled)
+        hit = bool(fooled(adv_pred, self.label, target))
+        png = self._draw(adv, adv_probs, eps, name, adv_pred, hit)
         drawn = time.perf_counter()
         timing = {"attack_s": attacked - start, "audio_s": heard - attacked,
                   "draw_s": drawn - heard}
