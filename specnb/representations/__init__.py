@@ -5,6 +5,7 @@ from specnb.representations.paper_grid import all_paper_settings, default_settin
 from specnb.representations.reference import reference
 from specnb.representations.settings import (
     COLORMAP_FAMILIES,
+    COLORMAPS,
     MelSetting,
     MFCCSetting,
     Setting,
@@ -19,6 +20,7 @@ from specnb.representations.torch_backend import front_end
 
 __all__ = [
     "BACKENDS",
+    "COLORMAPS",
     "COLORMAP_FAMILIES",
     "MFCCSetting",
     "MelSetting",

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from specnb.errors import ParameterError
-from specnb.representations.settings import COLORMAP_FAMILIES
+from specnb.representations.settings import COLORMAP_FAMILIES, COLORMAPS
 
 __all__ = ["colormap_lut", "equalise", "image_to_raw", "normalise", "to_image"]
 
@@ -37,14 +37,13 @@ LUT_SIZE = 256
 #: (5/6). Stopping short of the full circle keeps the lowest and highest values apart.
 HSV_UNIFORM_HUE_SPAN = 5.0 / 6.0
 
-_COLORMAPS = tuple(name for names in COLORMAP_FAMILIES.values() for name in names)
 _QUALITATIVE = frozenset(COLORMAP_FAMILIES["qualitative"])
 
 
 def _check_colormap(name: str) -> None:
-    if name not in _COLORMAPS:
+    if name not in COLORMAPS:
         raise ParameterError(
-            f"colormap={name!r} is not offered; choose one of {sorted(_COLORMAPS)}"
+            f"colormap={name!r} is not offered; choose one of {sorted(COLORMAPS)}"
         )
 
 

@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Union
 from specnb.errors import SettingError, check_positive_int
 
 __all__ = [
+    "COLORMAPS",
     "COLORMAP_FAMILIES",
     "MFCCSetting",
     "MelSetting",
@@ -40,7 +41,9 @@ COLORMAP_FAMILIES: dict[str, tuple[str, ...]] = {
     "qualitative": ("tab10", "tab20", "Set1", "Paired"),
     "uniform": ("hsv-uniform",),
 }
-_COLORMAPS = {name for names in COLORMAP_FAMILIES.values() for name in names}
+#: Every offered colour map, flattened in ``COLORMAP_FAMILIES`` order.
+COLORMAPS = tuple(name for names in COLORMAP_FAMILIES.values() for name in names)
+_COLORMAPS = frozenset(COLORMAPS)
 
 #: Fields that only change how the raw representation is rendered to an image; they are left
 #: out of the feature key so that a cached raw representation serves every colour map.

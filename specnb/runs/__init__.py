@@ -27,7 +27,7 @@ from specnb.runs.finished import TrainedRun, load_trained_run
 from specnb.runs.job import TrainingJob
 from specnb.runs.summaries import fold_summary, split_summary
 from specnb.runs.train import TRAIN_FOLDER, open_store, run_training_job
-from specnb.runs.variants import best_fold
+from specnb.runs.variants import best_fold, study_job
 
 __all__ = [
     "TRAIN_FOLDER",
@@ -39,4 +39,5 @@ __all__ = [
     "open_store",
     "run_training_job",
     "split_summary",
+    "study_job",
 ]

@@ -14,8 +14,9 @@ from typing import Any, Mapping, Optional, Union
 from specnb.representations import setting_from_dict
 from specnb.runs import TrainingJob, run_training_job
 from specnb.runs.finished import done_run
+from specnb.runs.variants import study_job
 from specnb.store import ResultsStore
-from specnb.training import TrainConfig, TrainingError
+from specnb.training import TrainingError
 
 __all__ = ["STANDALONE_SETTING", "find_run", "resolve_run", "standalone_job"]
 
@@ -99,16 +100,11 @@ def standalone_job(
     >>> standalone_job(epochs=1).config.model
     'sbcnn'
     """
-    name = dataset or "synthetic"
-    return TrainingJob(
-        dataset=name,
-        data_path=None if data_path is None else str(Path(data_path).resolve()),
-        dataset_options=_STANDALONE_DATA if name == "synthetic" else {},
-        setting=dict(setting) if setting is not None else STANDALONE_SETTING,
-        config=TrainConfig(
-            model=model or "sbcnn", epochs=epochs, n_folds=2, batch_size=16, lr=0.003,
-            seed=0 if seed is None else int(seed), device=device,
-        ),
+    return study_job(
+        dataset=dataset or "synthetic", data_path=data_path, dataset_options=_STANDALONE_DATA,
+        setting=setting if setting is not None else STANDALONE_SETTING,
+        model=model or "sbcnn", seed=0 if seed is None else int(seed), epochs=epochs, folds=2,
+        batch_size=16, lr=0.003, device=device,
     )
 
 

@@ -47,8 +47,10 @@ def study_job(
     lr: float = 1e-3,
     augment: bool = False,
     device: str = "auto",
+    official_test_fold: int | None = None,
+    dataset_options: Mapping[str, Any] | None = None,
 ) -> TrainingJob:
-    """The base training job of a study, from the notebook parameters of that name.
+    """A training job from a notebook's flat parameters of those names (notebooks 02 to 07).
 
     Parameters
     ----------
@@ -66,6 +68,11 @@ def study_job(
     augment : bool
         Add the paper's pitch-shifted copies of every clip
         (:data:`specnb.data.PITCH_SCALES`), as notebook 02's ``AUGMENT`` does.
+    official_test_fold : int, optional
+        The :class:`~specnb.training.TrainConfig` field of that name.
+    dataset_options : mapping, optional
+        The synthetic set's options in full (e.g. with ``sr_native``), instead of
+        ``n_per_class`` and ``data_seed``; ignored for a real dataset.
 
     Returns
     -------
@@ -86,11 +93,15 @@ def study_job(
     config = TrainConfig(
         model=model, epochs=epochs, n_folds=folds, test_size=test_size, patience=patience,
         batch_size=batch_size, lr=lr, seed=seed, device=device,
+        official_test_fold=official_test_fold,
     )
+    options = {"seed": data_seed, "n_per_class": n_per_class}
+    if dataset_options is not None:
+        options = dict(dataset_options)
     return TrainingJob(
         dataset=dataset,
         data_path=None if data_path is None or synthetic else str(Path(data_path).resolve()),
-        dataset_options={"seed": data_seed, "n_per_class": n_per_class} if synthetic else {},
+        dataset_options=options if synthetic else {},
         setting=dict(setting),
         pitch_scales=PITCH_SCALES if augment else (),
         config=config,

@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from specnb.errors import ParameterError
-from specnb.representations import COLORMAP_FAMILIES
+from specnb.representations import COLORMAP_FAMILIES, COLORMAPS
 from specnb.representations.images import to_image
 
 __all__ = ["ALL_COLORMAPS", "DEFAULT_COLORMAPS", "colormap_family", "colormap_variants",
@@ -26,7 +26,7 @@ DEFAULT_COLORMAPS = ("viridis", "coolwarm", "twilight", "tab20", "hsv-uniform")
 
 
 #: Every colour map offered, family by family.
-ALL_COLORMAPS = tuple(name for names in COLORMAP_FAMILIES.values() for name in names)
+ALL_COLORMAPS = COLORMAPS
 
 
 def colormap_family(name: str) -> str:

@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from specnb.data.clips import AudioDataset, Clip
-from specnb.representations import COLORMAP_FAMILIES, Setting, SettingError, make_setting
+from specnb.representations import COLORMAPS, Setting, SettingError, make_setting
 from specnb.representations.compute import represent
 from specnb.representations.figures import explorer_figure
 from specnb.representations.images import to_image
@@ -41,7 +41,6 @@ FIELD_CHOICES: dict[str, tuple[Any, ...]] = {
     "n_scales": (32, 64, 128),
     "f_min": (20.0, 50.0, 100.0),
 }
-_COLORMAPS = tuple(name for names in COLORMAP_FAMILIES.values() for name in names)
 _LABELS = {"lifter": "lifter d", "win_length": "window ×n_fft"}
 #: What a dropdown holds for a field left to its default (None): a Dropdown whose value is None
 #: shows an empty box, as if nothing were selected.
@@ -82,7 +81,7 @@ class SettingPanel:
                 if value not in FIELD_CHOICES[f.name] and value != _DEFAULT:
                     options.append((str(value), value))
             elif f.name == "colormap":
-                options = [(name, name) for name in _COLORMAPS]
+                options = [(name, name) for name in COLORMAPS]
                 value = default.colormap
             else:
                 continue

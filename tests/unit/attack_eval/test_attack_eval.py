@@ -187,7 +187,7 @@ def test_failing_attack_is_recorded_failed(toy, store, tmp_path):
     rows = store.attacks_df(run_key=RUN)
     assert sorted(rows["status"]) == ["failed", "failed"]
     errors = dict(zip(rows["attack"], rows["error"]))
-    assert "ValueError: norm must be one of" in errors["fgsm"]
+    assert "ParameterError: norm must be one of" in errors["fgsm"]
     assert "cannot run untargeted" in errors["lbfgs"]
     with pytest.raises(StoreError, match="refers to a run that is not in the store"):
         run_attack(store, "no-such-run", model, fgsm_grid([0.1]), images, labels, tmp_path)

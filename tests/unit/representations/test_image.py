@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from specnb.representations.images import colormap_lut, equalise, image_to_raw, normalise, to_image
-from specnb.representations.settings import COLORMAP_FAMILIES
+from specnb.representations.settings import COLORMAPS
 
-ALL_COLORMAPS = [name for names in COLORMAP_FAMILIES.values() for name in names]
+ALL_COLORMAPS = list(COLORMAPS)
 
 
 def _skewed(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
