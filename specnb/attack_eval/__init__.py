@@ -8,34 +8,18 @@ Fig. 6) and the fooling-rate curves, and plays the adversarial audio.
 
 Modules
 -------
-budgets
-    :class:`BudgetGrid` and the attacks' names.
-grids
-    The paper's and the quick grid of every attack (§4.3.1).
-evaluate
-    :func:`evaluate_attack`, targeting.
-evaluation
-    :class:`AttackEvaluation` and :class:`BudgetResult`: what an evaluation measured.
-records
-    :func:`run_attack`, :func:`write_attack`: the attacks rows of the results store.
-gallery
-    :func:`gallery_figure` (Fig. 6) and :func:`fooling_curves_figure`.
-tables
-    :func:`attack_summary`, :func:`grid_table` and :func:`paper_table` (Tables 2-4).
-listening
-    :func:`listen_to_attacks`: adversarial audio and the black-box check.
-runs
-    :func:`resolve_run`: the stored run to attack, or a tiny one trained on the spot.
-
-Examples
---------
->>> from torch import nn
->>> import torch
->>> net = nn.Sequential(nn.Flatten(), nn.Linear(12, 3))
->>> x = torch.rand(6, 3, 2, 2)
->>> ev = evaluate_attack(net, "bim-b", x, net(x).argmax(1), budgets=bim_grid([0.0, 0.5]))
->>> ev.fooling_rates[0]
-0.0
+- ``budgets`` -- Budget grids as data: :class:`BudgetGrid` and the attacks' names.
+- ``evaluate`` -- Run one attack over its budget grid and measure it: fooling rate, cost,
+  perturbation sizes.
+- ``figures`` -- Figures of an attack suite: the adversarial gallery (paper Fig. 6) and fooling-rate
+  curves.
+- ``grids`` -- The attacks' budget grids (paper §4.3.1): the paper's, and quick ones for a CPU.
+- ``results`` -- What an attack evaluation measured: one :class:`BudgetResult` per grid point,
+  gathered in an :class:`AttackEvaluation` with the curve's AUC score and cost (see
+  :mod:`specnb.attack_eval.evaluate` for the definitions).
+- ``run`` -- Attack results in the results store: one ``attacks`` row per (run, fold, attack, grid).
+- ``tables`` -- Tables of an attack suite: one row per attack, and one row per run as in the paper's
+  Tables 2-4.
 """
 
 from specnb.attack_eval.budgets import (

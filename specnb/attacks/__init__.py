@@ -11,6 +11,22 @@ Examples
 >>> attack = make_attack("bim-a", net, eps=0.1, steps=5)
 >>> attack.variant
 'a'
+
+Modules
+-------
+- ``base`` -- The attack base class: input checks, model mode, target labels and gradient counting.
+- ``bim`` -- Basic iterative method (Kurakin et al. 2017): BIM-a stops per sample, BIM-b runs all
+  steps.
+- ``counting`` -- Independent gradient counting: a model wrapper that hooks every backward reaching
+  its input.
+- ``cw`` -- Carlini-Wagner l2 attack (Carlini & Wagner 2017) with a per-sample binary search over c.
+- ``deepfool`` -- DeepFool (Moosavi-Dezfooli et al. 2016), l2 and l-inf, untargeted or targeted,
+  batched.
+- ``fgsm`` -- Fast gradient sign method (Goodfellow et al. 2015), l-inf and l2, targeted or not.
+- ``jsma`` -- Jacobian-based saliency map attack (Papernot et al. 2016), targeted, l0, batched.
+- ``lbfgs`` -- Box-constrained L-BFGS attack (Szegedy et al. 2014), targeted, with a search over c.
+- ``targets`` -- Target labels of targeted attacks: seeded random wrong labels, and checks of given
+  ones.
 """
 
 from __future__ import annotations

@@ -1,6 +1,21 @@
 """Datasets: loaders for ESC-50, ESC-10, UrbanSound8K and the embedded synthetic set.
 
 Also the audio reader, waveform augmentation, train/dev/test splits and the downloader.
+
+Modules
+-------
+- ``audio`` -- Reading audio files into mono float32 waveforms at a chosen sampling rate.
+- ``augment`` -- Waveform augmentation (paper §4): pitch shifting and time stretching of clips.
+- ``clips`` -- The clip and dataset model shared by every loader, the splitter and the feature
+  cache.
+- ``download`` -- Downloading the real datasets from their official sources: resume, checksums, safe
+  unpacking.
+- ``esc`` -- ESC-50 and its ESC-10 subset, read from the official layout.
+- ``metadata`` -- Reading and checking the metadata tables of on-disk datasets (ESC-50,
+  UrbanSound8K).
+- ``splits`` -- Train/dev/test splits (paper §4.2) that respect source recordings and augmentation.
+- ``synthetic`` -- An embedded, procedurally synthesised 10-class environmental-sound set.
+- ``urbansound`` -- UrbanSound8K, read from the official layout.
 """
 
 from __future__ import annotations

@@ -1,4 +1,21 @@
-"""Victim models: seven architectures taking [0, 1] images (B, 3, 128, 128) to logits."""
+"""Victim models: seven architectures taking [0, 1] images (B, 3, 128, 128) to logits.
+
+Modules
+-------
+- ``classic`` -- AlexNet and GoogLeNet from torchvision, adapted to 128×128 images.
+- ``classifier`` -- The model wrapper shared by every architecture: normalisation first, then the
+  backbone.
+- ``lstm`` -- An LSTM classifier that reads the image's columns (time frames) as a sequence.
+- ``normalisation`` -- Per-channel input normalisation placed inside every model.
+- ``pretrained`` -- ImageNet weights for the torchvision-derived backbones, read from a local file
+  only.
+- ``registry`` -- The model registry: names, construction with optional local ImageNet weights,
+  sizes.
+- ``resnet`` -- Residual networks: ResNet-18/34 (torchvision) and a CIFAR-style ResNet-56.
+- ``sbcnn`` -- SB-CNN, the environmental-sound CNN of Salamon & Bello (2017), on 3-channel images.
+- ``waveform`` -- An end-to-end 1D ConvNet on the raw waveform, in the spirit of Dai et al.'s M5
+  (2017).
+"""
 
 from specnb.errors import ModelError
 from specnb.models.classifier import AuxClassifier, Classifier

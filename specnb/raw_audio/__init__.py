@@ -7,21 +7,16 @@ measured as an SNR in dB.
 
 Modules
 -------
-waveforms
-    :func:`load_waveforms`, :func:`to_unit`, :func:`from_unit`: fixed-length waveform tensors.
-training
-    :class:`WaveformTrainConfig`, :func:`train_waveform_model`: the 2D models' protocol on
-    waveforms, recorded as a ``runs`` row with ``repr = "waveform"``.
-attacks
-    :func:`waveform_grid`, :func:`attack_waveforms`: attack rows with the SNR in dB.
-pipeline
-    :class:`WaveformPipeline`: waveform → differentiable front end → image → 2D model.
-restoration
-    :func:`restoration_curve`: the random-scalar restoration of §5.6.
-cross
-    :func:`cross_representation`: adversarial spectrogram → audio → spectrogram → model.
-figures
-    :func:`restoration_figure`, :func:`waveform_figure`.
+- ``attacks`` -- Attacks on waveforms: budget grids on the waveform scale, store rows, SNR in dB.
+- ``figures`` -- Figures of the raw-audio study: the restoration curves and an adversarial waveform.
+- ``front_end`` -- A 2D-trained model attacked on the waveform: waveform → representation → image →
+  model.
+- ``restoration`` -- The random-scalar restoration of paper §5.6: multiply an adversarial example by
+  s ≈ 1.
+- ``training`` -- Training an end-to-end waveform model with the protocol of the 2D models (paper
+  §4.2).
+- ``waveforms`` -- Fixed-length waveform tensors of a dataset, and the [0, 1] layout the models and
+  attacks use.
 """
 
 from specnb.raw_audio.attacks import (

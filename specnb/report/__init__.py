@@ -12,6 +12,17 @@ Examples
 >>> report = build_report("runs/sweeps/quick/results.sqlite")  # doctest: +SKIP
 >>> report.tables[3].side("paper").loc[("esc10", "1024"), "accuracy"]  # doctest: +SKIP
 85.17
+
+Modules
+-------
+- ``build`` -- The whole report: tables, verdicts and figures from one results store.
+- ``figures`` -- The paper's Figures 1–6 drawn from our results.
+- ``html`` -- The report as one standalone HTML page: verdicts, tables, figures embedded as images.
+- ``paper`` -- The paper's published numbers (Tables 2–9), read from the package's data file.
+- ``results`` -- Our results, read from the results store into tidy frames for the report.
+- ``tables`` -- The paper's Tables 2–9 rebuilt from our results, with the paper's numbers beside
+  ours.
+- ``verdicts`` -- One short automatic verdict per table: does the paper's claim hold in our numbers?
 """
 
 from specnb.report.build import Report, build_report

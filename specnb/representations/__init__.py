@@ -1,4 +1,28 @@
-"""2D audio representations: settings, the librosa/PyWavelets reference and the torch path."""
+"""2D audio representations: settings, the librosa/PyWavelets reference and the torch path.
+
+Modules
+-------
+- ``cache`` -- On-disk cache of raw representations, one ``.npy`` file per (dataset, clip, setting).
+- ``compute`` -- One entry point for every representation: :func:`represent`, and the plot axes of a
+  result.
+- ``cwt`` -- The continuous wavelet transform of the scalogram: mother wavelets, scales,
+  discretisation.
+- ``features`` -- Dataset to raw representations to model images, computing each representation
+  once.
+- ``figures`` -- Matplotlib figures shared by the notebooks: waveforms, representations, model
+  images.
+- ``images`` -- From a raw 2D representation to the model image, and approximately back.
+- ``paper_grid`` -- The paper's grid of representation settings (§4.1, §5.4), as data.
+- ``reference`` -- Reference representations computed with librosa (and PyWavelets for the
+  scalogram).
+- ``settings`` -- Representation settings: small frozen, validated, hashable dataclasses.
+- ``statistics`` -- Batch mode of the explorer: example figures and a table of feature statistics
+  per setting.
+- ``torch_backend`` -- Batched, differentiable torch front ends that reproduce the librosa
+  reference.
+- ``wavelets`` -- Wavelet scalogram (the paper's "DWT"): a framed continuous-wavelet magnitude in
+  dB.
+"""
 
 from specnb.representations.compute import BACKENDS, axes, represent
 from specnb.representations.paper_grid import all_paper_settings, default_setting, paper_grid

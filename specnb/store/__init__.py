@@ -23,6 +23,14 @@ Tables
 
 Columns whose name ends in ``_json`` take any JSON-serialisable value (numpy scalars and
 arrays, tensors, paths included) and are decoded back into Python objects when read.
+
+Modules
+-------
+- ``database`` -- The SQLite file under the results store: connections, retries, migrations, generic
+  rows.
+- ``keys`` -- Stable keys: the hashes that identify runs, attacks and transfers in the store.
+- ``results`` -- The results store's public face: runs, attacks, transfers and sweep points.
+- ``schema`` -- Schema of the results store and the migrations that build and upgrade it.
 """
 
 from specnb.store.database import StoreError

@@ -2,19 +2,12 @@
 
 Modules
 -------
-runs
-    :func:`study_job`, :func:`variants` and :func:`train_runs`: the base job of a study, its
-    variants (another model, another colour map) and their training, shared by the notebooks
-    and found again in the results store by run key.
-robustness
-    :func:`attack_runs`: the same attacks on the best fold model of every run (Tables 6, 8).
-transfer
-    :func:`measure_transfers` and :func:`write_transfers`: adversarial examples crafted on one
-    model and tried on the others (Table 9).
-colormaps
-    Colour maps by family and :func:`colormap_variants` (§5.5).
-figures
-    Transfer heat maps, one clip under every colour map, architectures against ResNet-18.
+- ``colormaps`` -- Colour maps as a study variable (§5.5, Table 8).
+- ``figures`` -- Figures of the studies: transfer heat maps, one clip under every colour map, and
+  the architectures against ResNet-18.
+- ``robustness`` -- Accuracy and robustness of several runs side by side (Tables 6 and 8).
+- ``transfer`` -- Transferability of adversarial examples between models of one representation
+  (Table 9).
 """
 
 from specnb.runs.variants import (

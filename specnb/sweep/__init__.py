@@ -14,6 +14,28 @@ Examples
 >>> spec = load_sweep(Path(__file__).parents[2] / "sweeps" / "quick.yaml")
 >>> len({p.key for p in expand(spec)}) == len(expand(spec))
 True
+
+Modules
+-------
+- ``__main__`` -- ``python -m specnb.sweep FILE ...``: the same as ``specnb sweep FILE ...``.
+- ``cli`` -- ``specnb sweep FILE``: run a sweep file from the command line.
+- ``cluster`` -- Where the points run: a local Dask cluster (one worker per GPU) or an existing
+  scheduler.
+- ``estimate`` -- What a sweep will cost: points per step and the seconds per point.
+- ``execute`` -- One grid point on a Dask worker: claim it, execute its notebook atomically, record
+  it.
+- ``grid`` -- Grid expansion: the points of a sweep, their stable keys and their dependencies.
+- ``main_job`` -- The main job: the quick sweep (the notebook chain on the embedded default), then
+  the report.
+- ``notebooks`` -- Which notebook a sweep step runs, and which parameters its ``parameters`` cell
+  declares.
+- ``papermill_exec`` -- Execute the numbered notebooks headlessly with papermill, one run folder per
+  execution.
+- ``runner`` -- Run a sweep: register its points, skip the finished ones, execute the rest on Dask.
+- ``spec`` -- The sweep file: YAML loading and validation into a :class:`SweepSpec`.
+- ``state`` -- Crash safety: who runs a point, whether that process still lives, one runner per
+  folder.
+- ``summary`` -- What a sweep did (or, dry, would do): one outcome per grid point.
 """
 
 from .cli import main

@@ -7,19 +7,18 @@ the recognition accuracy is the mean (± std) over the fold models.
 
 Modules
 -------
-config
-    :class:`TrainConfig`, the validated, hashable protocol.
-cross_validation
-    :func:`train_cv`, the fold loop with early stopping and resumption.
-steps
-    One epoch, scoring (:func:`evaluate`), device and batch-size rules.
-checkpoints
-    Atomic checkpoint files and RNG states.
-run_folder
-    The run description (config, data fingerprint, split), :func:`load_split` and
-    :func:`load_fold_models`.
-result
-    :class:`TrainResult` and :func:`load_result`.
+- ``checkpoints`` -- Checkpoint files of a training run: atomic writes, RNG states, the run-folder
+  layout.
+- ``config`` -- The training protocol as a small frozen, validated, hashable setting.
+- ``cross_validation`` -- The fold loop: one model per fold, early stopping, a checkpoint after
+  every epoch.
+- ``epochs`` -- Device choice, batches, one training epoch, scoring and the optimiser.
+- ``figures`` -- Seaborn figures of a training run: learning curves per fold and the test confusion
+  matrix.
+- ``result`` -- What a cross-validated training run produces, and how it is read back from its
+  folder.
+- ``run_folder`` -- The run folder's description: input checks, the split as indices, the data
+  fingerprint.
 """
 
 from specnb.training.config import EXECUTION_FIELDS, TrainConfig, TrainingError
