@@ -29,6 +29,7 @@ from torch import nn
 
 from specnb.attack_eval import predict
 from specnb.errors import ParameterError
+from specnb.metrics import fooled
 
 __all__ = ["DOMAINS", "RestorationCurve", "restoration_curve", "scale_inputs"]
 
@@ -199,13 +200,13 @@ def restoration_curve(
     subset = inputs[chosen]
     restored, spread, fools = [], [], []
     for r in ranges:
-        shares, fooled = [], []
+        shares, rates = [], []
         for _ in range(n_draws):
             scalars = 1.0 - r + 2.0 * r * torch.rand(len(chosen), generator=rng)
             out = predict(model, scale_inputs(subset, scalars, domain), batch_size)
             shares.append(float((out == labels[chosen]).float().mean()))
-            fooled.append(float(fooling(out, chosen).float().mean()) if adversarial else 0.0)
+            rates.append(float(fooling(out, chosen).float().mean()) if adversarial else 0.0)
         restored.append(float(np.mean(shares)))
         spread.append(float(np.std(shares)))
-        fools.append(float(np.mean(fooled)))
+        fools.append(float(np.mean(rates)))
     return RestorationCurve(kind, ranges, restored, spread, fools, int(chosen.numel()), n_draws)

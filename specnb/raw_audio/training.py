@@ -36,6 +36,7 @@ from specnb.raw_audio.waveforms import (
 from specnb.store import ResultsStore, run_key, stable_key
 from specnb.training import TrainingError, resolve_device
 from specnb.training.checkpoints import atomic_save, fold_model_path, load_checkpoint
+from specnb.training.cross_validation import derive_seed
 from specnb.training.epochs import Plan, score, train_epoch
 from specnb.training.result import best_fold_index
 
@@ -169,23 +170,20 @@ class WaveformRun:
         return best_fold_index(self.fold_accuracies)
 
 
-def _seed(*parts: int) -> int:
-    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
-
-
 def _train_fold(
     fold: int, inputs: torch.Tensor, labels: torch.Tensor, index: Mapping[str, torch.Tensor],
     n_classes: int, config: WaveformTrainConfig, plan: Plan, path: Path,
 ) -> tuple[nn.Module, float, int, int]:
-    model = build_model(config.model, n_classes, seed=_seed(config.seed, fold)).to(plan.device)
+    model = build_model(config.model, n_classes, seed=derive_seed(config.seed, fold))
+    model = model.to(plan.device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=plan.lr, weight_decay=config.weight_decay)
     scaler = torch.amp.GradScaler("cuda", enabled=False)
     best: tuple[float, int, dict[str, torch.Tensor]] = (math.inf, 0, {})
     epoch = 0
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(_seed(config.seed, fold, 1))
+        torch.manual_seed(derive_seed(config.seed, fold, 1))
         for epoch in range(1, config.epochs + 1):
-            order = torch.Generator().manual_seed(_seed(config.seed, fold, epoch))
+            order = torch.Generator().manual_seed(derive_seed(config.seed, fold, epoch))
             loss, _ = train_epoch(model, optimizer, scaler, inputs, labels, index["train"],
                                   order, plan)
             if not math.isfinite(loss):

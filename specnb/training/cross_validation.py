@@ -40,7 +40,7 @@ from specnb.training.epochs import Plan, make_optimizer, score, train_epoch
 from specnb.training.result import RESULT_FILE, TrainResult
 from specnb.training.run_folder import check_inputs, fingerprint, open_run_dir
 
-__all__ = ["train_cv"]
+__all__ = ["derive_seed", "train_cv"]
 
 _CURVE_KEYS = ("train_loss", "train_acc", "dev_loss", "dev_acc")
 
@@ -58,7 +58,8 @@ class _Fold:
     checkpoint: Path
 
 
-def _seed(*parts: int) -> int:
+def derive_seed(*parts: int) -> int:
+    """A 32-bit seed derived from integers (run seed, fold, epoch): one stream per part."""
     return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
 
 
@@ -144,7 +145,7 @@ def _train_fold(
     remove_stale_temporaries(final_path.parent)
     checkpoint_path = epoch_checkpoint_path(run_dir, fold)
     model, optimizer, scaler, state = _start_fold(
-        _seed(config.seed, fold), checkpoint_path, num_classes, config, plan
+        derive_seed(config.seed, fold), checkpoint_path, num_classes, config, plan
     )
     resumed_from = state["epoch"]
     train_index = torch.as_tensor(split["folds"][fold]["train"], dtype=torch.int64)
@@ -155,7 +156,7 @@ def _train_fold(
     )
     while not state["stopped"] and state["epoch"] < config.epochs:
         started = time.perf_counter()
-        order = torch.Generator().manual_seed(_seed(config.seed, fold, state["epoch"]))
+        order = torch.Generator().manual_seed(derive_seed(config.seed, fold, state["epoch"]))
         train_loss, train_acc = train_epoch(
             model, optimizer, scaler, images, labels, train_index, order, plan
         )

@@ -205,7 +205,7 @@ class EpsilonExplorer:
         self.last = {
             "eps": eps, "attack": name, "target": target, "clean_probs": self.clean_probs,
             "adv_probs": adv_probs, "clean_pred": clean_pred, "adv_pred": adv_pred,
-            "fooled": fooled, "adv_image": adv, "audio": audio, "snr_db": snr,
+            "fooled": hit, "adv_image": adv, "audio": audio, "snr_db": snr,
             "timing": timing,
         }
         self.verdict.value = self._verdict_html()
