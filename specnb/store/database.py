@@ -19,7 +19,12 @@ from specnb.errors import StoreError
 from specnb.store.keys import dumps
 from specnb.store.schema import MIGRATIONS, PRIMARY_KEYS, SET_BY_STORE, STATUSES
 
-__all__ = ["Database", "StoreError", "decode", "now"]
+__all__ = ["REFUSED_STORES_VARIABLE", "Database", "StoreError", "decode", "now"]
+
+#: Environment variable naming store files (separated by ``os.pathsep``) that this process
+#: and its children refuse to open. Set it on the workers of a sweep that spans several
+#: hosts, to the sweep's ``results.sqlite``: only the sweep's driver may open that file.
+REFUSED_STORES_VARIABLE = "SPECNB_REFUSED_STORES"
 
 
 def now() -> str:
@@ -57,6 +62,7 @@ class Database:
             path = path / "results.sqlite"
         if path.exists() and not path.is_file():
             raise StoreError(f"results store {path} is not a file")
+        _refuse_if_named(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.timeout = float(timeout)
@@ -271,6 +277,18 @@ class Database:
             elif columns[name] == "INTEGER":
                 frame[name] = frame[name].astype("Int64")
         return frame
+
+
+def _refuse_if_named(path: Path) -> None:
+    """Raise :class:`StoreError` when :data:`REFUSED_STORES_VARIABLE` names ``path``."""
+    named = os.environ.get(REFUSED_STORES_VARIABLE, "")
+    refused = {Path(p).expanduser().resolve() for p in named.split(os.pathsep) if p}
+    if path.expanduser().resolve() in refused:
+        raise StoreError(
+            f"results store {path} may not be opened in this process "
+            f"({REFUSED_STORES_VARIABLE} names it): on a sweep across hosts only the "
+            "sweep's driver opens it; a notebook writes to the STORE it is given"
+        )
 
 
 def decode(name: str, value: Any) -> Any:

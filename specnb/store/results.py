@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Any, Mapping
+from pathlib import Path
+from typing import Any, Callable, Mapping
 
 import pandas as pd
 
 from specnb.store.database import Database, StoreError, now
 from specnb.store.keys import dumps
+from specnb.store.point_stores import changed_rows, merge_rows
 
 __all__ = ["ResultsStore"]
 
@@ -190,6 +192,51 @@ class ResultsStore(Database):
             ``sweep``, ``notebook``, ``params_json``, ``run_key``, ``error``,
             ``notebook_path``, ``worker``.
         """
+        sql, values = self._mark_statement(point_key, status, fields)
+        self.write(lambda conn: conn.execute(sql, values))
+
+    def merge_point(
+        self, point_key: str, status: str, point_store: str | Path, *,
+        before_commit: Callable[[], Any] | None = None, **fields: Any,
+    ) -> int:
+        """Copy what a point wrote into its own store, and set its status, in one transaction.
+
+        Idempotent: the rows are upserted by key, so merging the same point store again
+        leaves the same rows. See :mod:`specnb.store.point_stores`.
+
+        Parameters
+        ----------
+        point_key : str
+            The point.
+        status : {"done", "failed", "pending", "running"}
+            Its new state (as :meth:`mark_point`).
+        point_store : str or Path
+            The point's store (:func:`~specnb.store.point_stores.seed_point_store`); a
+            missing file merges nothing.
+        before_commit : callable, optional
+            Called inside the transaction, after the rows are written.
+        **fields
+            Further ``sweep_points`` columns, as :meth:`mark_point`.
+
+        Returns
+        -------
+        int
+            Rows copied.
+        """
+        changes = changed_rows(Path(point_store))
+        sql, values = self._mark_statement(point_key, status, fields)
+
+        def merge(conn: sqlite3.Connection) -> int:
+            count = merge_rows(conn, changes, before_commit)
+            conn.execute(sql, values)
+            return count
+
+        return int(self.write(merge))
+
+    def _mark_statement(
+        self, point_key: str, status: str, fields: Mapping[str, Any]
+    ) -> tuple[str, list[Any]]:
+        """The upsert that :meth:`mark_point` runs."""
         for name in ("attempts", "started_at", "finished_at"):
             if name in fields:
                 raise StoreError(f"sweep_points.{name} is set by mark_point itself")
@@ -213,7 +260,7 @@ class ResultsStore(Database):
             f"VALUES ({', '.join('?' * len(names))}) "
             f"ON CONFLICT (point_key) DO UPDATE SET {', '.join(updates)}"
         )
-        self.write(lambda conn: conn.execute(sql, values))
+        return sql, values
 
     def get_point(self, point_key: str) -> dict[str, Any] | None:
         """The point's columns (JSON decoded), or None."""

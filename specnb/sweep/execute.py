@@ -30,8 +30,9 @@ class PointTask:
         Its parameters, those the runner fills included.
     run_dir : Path
         The point's run folder (the notebook's working directory).
-    store : Path
-        The results database.
+    store : Path or None
+        The results database the worker claims and records the point in; None when the
+        sweep's driver does both (a sweep across hosts: the worker never opens it).
     session : str
         The submitting runner's session id.
     timeout : int or None
@@ -42,7 +43,7 @@ class PointTask:
     notebook: Path
     params: Mapping[str, Any]
     run_dir: Path
-    store: Path
+    store: Path | None
     session: str
     timeout: int | None = None
 
@@ -120,7 +121,8 @@ def execute_point(task: PointTask) -> PointResult:
     :class:`~specnb.sweep.state.WorkerId`) before anything runs, and marked ``done`` only
     after its executed notebook is in place; a failing notebook marks it ``failed`` with
     the error and the failed notebook's path. A point another live process holds is left
-    alone (``busy``).
+    alone (``busy``). Without a store (``task.store`` None) the point is only executed:
+    the driver claimed it and records the outcome returned.
 
     Parameters
     ----------
@@ -132,9 +134,9 @@ def execute_point(task: PointTask) -> PointResult:
     PointResult
         Its outcome.
     """
-    store = ResultsStore(task.store)
     me = str(WorkerId.here(task.session))
-    if not _claim(store, task.key, me, task.session):
+    store = ResultsStore(task.store) if task.store is not None else None
+    if store is not None and not _claim(store, task.key, me, task.session):
         row = store.get_point(task.key) or {}
         return PointResult(task.key, "busy", None, row.get("notebook_path"), 0.0, me)
     start = time.perf_counter()
@@ -146,9 +148,11 @@ def execute_point(task: PointTask) -> PointResult:
         message = _describe(error)
         failed = getattr(error, "failed_notebook", None)
         path = str(failed) if failed is not None else None
-        store.mark_point(task.key, "failed", error=message, notebook_path=path, worker=me)
+        if store is not None:
+            store.mark_point(task.key, "failed", error=message, notebook_path=path, worker=me)
         return PointResult(task.key, "failed", message, path, time.perf_counter() - start, me)
-    store.mark_point(task.key, "done", notebook_path=str(executed), error=None, worker=me)
+    if store is not None:
+        store.mark_point(task.key, "done", notebook_path=str(executed), error=None, worker=me)
     return PointResult(task.key, "done", None, str(executed), time.perf_counter() - start, me)
 
 

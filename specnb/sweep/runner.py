@@ -8,6 +8,16 @@ when the runner dies), so a point another session left ``running`` lost its runn
 re-run, unless its worker process still lives on this host (then the runner waits for it),
 or its executed notebook is in place (then it finished and is marked ``done``). A point is
 ``done`` only while its executed notebook exists.
+
+Who writes the results store depends on where the workers run. On one host (the local
+cluster, the default) every worker and notebook writes the sweep's store directly. With
+point stores (the default with ``scheduler``: workers on other hosts, where SQLite's WAL
+cannot be shared) only this driver opens it: it claims each point, seeds the point's own
+store ``<run folder>/point.sqlite`` with the sweep's results, hands the notebook that path
+as ``STORE``, and, once the executed notebook is in place, merges the rows the point wrote
+and marks it done in one transaction. A kill before that commit leaves the point
+``running`` with its notebook in place; the next runner merges it then, and as merging is an
+upsert by key, nothing is lost or written twice.
 """
 
 from __future__ import annotations
@@ -15,22 +25,29 @@ from __future__ import annotations
 import time
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from specnb.store import ResultsStore
+from specnb.store.point_stores import remove_store_files, seed_point_store
 
 from .cluster import connect, cuda_devices
 from .estimate import estimate, measured_timings
 from .execute import PointResult, PointTask, execute_point
 from .grid import Point, expand
 from .spec import SweepSpec, load_sweep
-from .state import RunnerLock, new_session, stale_owner
+from .state import RunnerLock, WorkerId, new_session, stale_owner, stop_here
 from .summary import PointOutcome, SweepSummary
 
-__all__ = ["STORE_NAME", "default_out", "run_sweep"]
+if TYPE_CHECKING:
+    from distributed.security import Security
+
+__all__ = ["POINT_STORE_NAME", "STORE_NAME", "default_out", "run_sweep"]
 
 #: File name of the shared results database in a sweep's output folder.
 STORE_NAME = "results.sqlite"
+
+#: File name of a point's own results store in its run folder (with point stores).
+POINT_STORE_NAME = "point.sqlite"
 
 _POLL_SECONDS = 0.2
 _BUSY_POLL_SECONDS = 2.0
@@ -50,6 +67,9 @@ def run_sweep(
     retry_failed: bool = False,
     dry_run: bool = False,
     progress: bool = True,
+    point_stores: bool | None = None,
+    security: Security | None = None,
+    dashboard: int | None = None,
 ) -> SweepSummary:
     """Execute every point of a sweep file not done yet; resumable after any crash.
 
@@ -71,6 +91,14 @@ def run_sweep(
         List the points with their status and the projected cost; execute nothing.
     progress : bool
         Show a progress bar over the grid points.
+    point_stores : bool, optional
+        Each point writes its rows into a store of its own, merged into the sweep's by this
+        process alone (see the module's notes). Default: with ``scheduler`` only.
+    security : distributed.security.Security, optional
+        TLS credentials for ``scheduler`` (:func:`~specnb.sweep.cluster.tls_security`).
+        Default: Dask's configuration.
+    dashboard : int, optional
+        Serve the local cluster's dashboard on this port of 127.0.0.1. Default: none.
 
     Returns
     -------
@@ -100,8 +128,9 @@ def run_sweep(
     session = new_session()
     with RunnerLock(out, session):
         store = ResultsStore(out / STORE_NAME)
-        run = _Run(spec, points, out, store, session, retry_failed, progress)
-        return run.execute(scheduler, workers)
+        merge = scheduler is not None if point_stores is None else point_stores
+        run = _Run(spec, points, out, store, session, retry_failed, progress, merge)
+        return run.execute(scheduler, workers, security=security, dashboard=dashboard)
 
 
 def _dry_run(spec: SweepSpec, points: list[Point], out: Path, workers: int) -> SweepSummary:
@@ -129,12 +158,13 @@ class _Run:
 
     def __init__(
         self, spec: SweepSpec, points: list[Point], out: Path, store: ResultsStore,
-        session: str, retry_failed: bool, progress: bool,
+        session: str, retry_failed: bool, progress: bool, point_stores: bool,
     ) -> None:
         from tqdm.auto import tqdm
 
         self.spec, self.points, self.out, self.store = spec, points, out, store
         self.session, self.retry_failed = session, retry_failed
+        self.point_stores = point_stores
         self.by_key = {p.key: p for p in points}
         self.outcomes: dict[str, PointOutcome] = {}
         self.waiting: dict[str, Point] = {}
@@ -163,8 +193,10 @@ class _Run:
             status = row["status"]
             if status == "running" and stale_owner(row, self.session):
                 status = "done" if final.is_file() else "pending"
-                path = str(final) if status == "done" else None
-                self.store.mark_point(point.key, status, notebook_path=path)
+                if status == "done":
+                    self._record_done(point)
+                else:
+                    self.store.mark_point(point.key, status, notebook_path=None)
             if status == "done" and final.is_file():
                 self._finish(point, "done", notebook_path=str(final))
             elif status == "done":
@@ -197,7 +229,10 @@ class _Run:
         return ready
 
     # ------------------------------------------------------------------ execution
-    def execute(self, scheduler: str | None, workers: int | None) -> SweepSummary:
+    def execute(
+        self, scheduler: str | None, workers: int | None, *,
+        security: Security | None = None, dashboard: int | None = None,
+    ) -> SweepSummary:
         """Run the points left until every point has an outcome."""
         for step in self.spec.steps:
             params = {p.key: p.params for p in self.points if p.step == step.name}
@@ -210,13 +245,11 @@ class _Run:
             while self.waiting or self.active or self.busy:
                 ready = self._ready()
                 if ready and client is None:
-                    client = stack.enter_context(connect(scheduler, workers))
+                    client = stack.enter_context(connect(
+                        scheduler, workers, security=security, dashboard=dashboard
+                    ))
                 for point in ready:
-                    future = client.submit(
-                        execute_point, self._task(point), key=f"{point.key}-{self.session}",
-                        pure=False, priority=priorities[point.step],
-                    )
-                    self.active[future] = point
+                    self._submit(client, point, priorities[point.step])
                 finished = [f for f in self.active if f.done()]
                 for future in finished:
                     self._collect(future, self.active.pop(future))
@@ -228,19 +261,47 @@ class _Run:
         outcomes = tuple(self.outcomes[p.key] for p in self.points)
         return SweepSummary(self.spec.name, self.out, outcomes)
 
+    def _submit(self, client: Any, point: Point, priority: int) -> None:
+        """Hand ``point`` to a worker; with point stores, claim it here first."""
+        if self.point_stores:
+            me = str(WorkerId.here(self.session))
+            if not self.store.claim_point(point.key, worker=me):
+                self.busy[point.key] = point
+                return
+        future = client.submit(
+            execute_point, self._task(point), key=f"{point.key}-{self.session}",
+            pure=False, priority=priority,
+        )
+        self.active[future] = point
+
     def _task(self, point: Point) -> PointTask:
+        """The point's task; with point stores, its own store is seeded first."""
         run_dir = point.run_dir(self.out)
+        point_store = run_dir / POINT_STORE_NAME
+        store = point_store if self.point_stores else self.out / STORE_NAME
         offered = {
-            "OUT_DIR": str(run_dir), "STORE": str(self.out / STORE_NAME),
-            "CACHE_DIR": str(self.out / "cache"),
+            "OUT_DIR": str(run_dir), "STORE": str(store), "CACHE_DIR": str(self.out / "cache"),
         }
         declared = self.declared[point.step]
         params = {**point.params, **{k: v for k, v in offered.items() if k in declared}}
         if "CACHE_DIR" in params:
             Path(params["CACHE_DIR"]).mkdir(parents=True, exist_ok=True)
+        if self.point_stores and "STORE" in params:
+            seed_point_store(self.store, point_store)
+        else:
+            remove_store_files(point_store)   # an earlier run's, never to be merged again
         return PointTask(
             key=point.key, notebook=point.notebook, params=params, run_dir=run_dir,
-            store=self.out / STORE_NAME, session=self.session, timeout=self.spec.cell_timeout,
+            store=None if self.point_stores else self.out / STORE_NAME,
+            session=self.session, timeout=self.spec.cell_timeout,
+        )
+
+    def _record_done(self, point: Point, **fields: Any) -> None:
+        """Mark a point whose executed notebook is in place done, merging its store first."""
+        self.store.merge_point(
+            point.key, "done", point.run_dir(self.out) / POINT_STORE_NAME,
+            before_commit=lambda: stop_here("merge"),
+            notebook_path=str(point.executed_notebook(self.out)), **fields,
         )
 
     def _collect(self, future: Any, point: Point) -> None:
@@ -254,6 +315,13 @@ class _Run:
         if result.status == "busy":
             self.busy[point.key] = point
             return
+        if self.point_stores and result.status == "done":
+            self._record_done(point, error=None, worker=result.worker)
+        elif self.point_stores:
+            self.store.merge_point(
+                point.key, result.status, point.run_dir(self.out) / POINT_STORE_NAME,
+                error=result.error, notebook_path=result.notebook_path, worker=result.worker,
+            )
         self._finish(
             point, result.status, ran=True, error=result.error,
             notebook_path=result.notebook_path, seconds=result.seconds,
@@ -271,7 +339,7 @@ class _Run:
                 self._finish(point, "failed", error=row.get("error"),
                              notebook_path=row.get("notebook_path"))
             elif final.is_file() and row["status"] in ("done", "running"):
-                self.store.mark_point(key, "done", notebook_path=str(final))
+                self._record_done(point)
                 self._finish(point, "done", notebook_path=str(final))
             else:
                 self.store.mark_point(key, "pending")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import signal
 import socket
 import uuid
 from collections.abc import Mapping
@@ -15,8 +16,20 @@ from typing import IO, Any
 from .spec import SweepError
 
 __all__ = [
-    "RunnerLock", "WorkerId", "new_session", "process_alive", "stale_owner",
+    "STOP_VARIABLE", "RunnerLock", "WorkerId", "new_session", "process_alive", "stale_owner",
+    "stop_here",
 ]
+
+#: Environment variable naming a place where the sweep's driver stops itself (SIGSTOP), so
+#: that a test can kill -9 it exactly there. ``merge``: inside the transaction that merges a
+#: point's store into the sweep's store, after the rows are written, before the commit.
+STOP_VARIABLE = "SPECNB_SWEEP_STOP_AT"
+
+
+def stop_here(place: str) -> None:
+    """Stop this process (SIGSTOP) when :data:`STOP_VARIABLE` names ``place``."""
+    if os.environ.get(STOP_VARIABLE) == place:
+        os.kill(os.getpid(), signal.SIGSTOP)
 
 
 def new_session() -> str:
