@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .cluster import tls_security
 from .runner import run_sweep
 from .spec import SweepError
 
@@ -17,6 +18,13 @@ def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
+    return value
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {value}")
     return value
 
 
@@ -36,7 +44,26 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--scheduler", default=None, metavar="ADDRESS",
-        help="run on an existing Dask scheduler (tcp://host:8786) instead of a local cluster",
+        help="run on an existing Dask scheduler (tls://host:8786) instead of a local cluster",
+    )
+    tls = parser.add_argument_group(
+        "TLS for --scheduler (default: Dask's configuration, distributed.comm.tls.*)"
+    )
+    tls.add_argument("--tls-ca-file", type=Path, default=None, metavar="FILE",
+                     help="PEM certificate of the authority that signed the cluster's")
+    tls.add_argument("--tls-cert", type=Path, default=None, metavar="FILE",
+                     help="PEM certificate of this client")
+    tls.add_argument("--tls-key", type=Path, default=None, metavar="FILE",
+                     help="PEM private key of this client")
+    parser.add_argument(
+        "--point-stores", action=argparse.BooleanOptionalAction, default=None,
+        help="each point writes a store of its own that this process alone merges into the "
+             "sweep's (default: on with --scheduler, off on the local cluster)",
+    )
+    parser.add_argument(
+        "--dashboard", type=_port, nargs="?", const=8787, default=None, metavar="PORT",
+        help="serve the local cluster's Dask dashboard on 127.0.0.1:PORT (default port "
+             "8787; default: no dashboard)",
     )
     parser.add_argument("--retry-failed", action="store_true", help="rerun failed points")
     parser.add_argument(
@@ -54,15 +81,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     -------
     int
         0 when every point is done (or for a dry run), 1 when some failed, were skipped or
-        are still held by another process, 2 for an invalid sweep file or an unreachable
-        scheduler.
+        are still held by another process, 2 for an invalid sweep file, missing TLS files
+        or an unreachable scheduler.
     """
     args = _parser().parse_args(sys.argv[1:] if argv is None else list(argv))
+    if args.scheduler is not None and args.scheduler.startswith("tcp://"):
+        print(f"specnb sweep: warning: {args.scheduler} is plain tcp://: whoever reaches it "
+              "can run code on its workers; see sweeps/README.md for TLS", file=sys.stderr)
+    try:
+        security = tls_security(args.tls_ca_file, args.tls_cert, args.tls_key)
+    except ValueError as error:
+        print(f"specnb sweep: error: {error}", file=sys.stderr)
+        return 2
     try:
         summary = run_sweep(
             args.file, out=args.out, workers=args.workers, scheduler=args.scheduler,
             retry_failed=args.retry_failed, dry_run=args.dry_run,
-            progress=not args.no_progress,
+            progress=not args.no_progress, point_stores=args.point_stores,
+            security=security, dashboard=args.dashboard,
         )
     except (SweepError, ConnectionError) as error:
         print(f"specnb sweep: error: {error}", file=sys.stderr)
