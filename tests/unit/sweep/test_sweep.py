@@ -65,13 +65,15 @@ def notebooks(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def scheduler():
-    """Address of a LocalCluster of two single-thread worker processes, shared by tests."""
+def on_cluster():
+    """``run_sweep`` arguments for a LocalCluster of two single-thread worker processes,
+    shared by tests, whose notebooks write the sweep's store directly."""
     from distributed import Client
 
     with local_cluster(workers=2, devices=[]) as cluster, Client(cluster) as client:
         client.wait_for_workers(2, timeout=120)
-        yield cluster.scheduler_address
+        yield {"scheduler": cluster.scheduler_address, "security": cluster.security,
+               "point_stores": False}
 
 
 def write(path: Path, text: str) -> Path:
@@ -274,20 +276,28 @@ def test_estimate_projects_measured_timings(tmp_path):
         and "on 2 worker(s)" in text
 
 
-def test_local_cluster_pins_one_cuda_device_per_worker():
+def test_local_cluster_pins_one_cuda_device_per_worker_and_serves_a_dashboard_if_asked():
+    import urllib.request
+
     from distributed import Client
 
-    with local_cluster(workers=3, devices=["4", "7"]) as cluster, Client(cluster) as client:
+    with local_cluster(workers=3, devices=["4", "7"], dashboard=0) as cluster, \
+            Client(cluster) as client:
         client.wait_for_workers(3, timeout=120)
         seen = client.run(lambda: os.environ.get("CUDA_VISIBLE_DEVICES"))
         threads = client.nthreads()
+        link = cluster.dashboard_link
+        assert link.startswith("http://127.0.0.1:") and not link.startswith("http://127.0.0.1:0/")
+        no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with no_proxy.open(link, timeout=20) as page:
+            assert page.status == 200
     assert sorted(seen.values()) == ["4", "4", "7"]
     assert set(threads.values()) == {1}
 
 
 # --------------------------------------------------------------------- running sweeps
 def test_dependants_run_after_their_dependencies_and_skip_when_they_fail(
-    tmp_path, notebooks, scheduler
+    tmp_path, notebooks, on_cluster
 ):
     marker = tmp_path / "marker.log"
     sweep = write(tmp_path / "chain.yaml", f"""
@@ -314,7 +324,7 @@ steps:
     assert dry.counts() == {"pending": 5} and not marker.exists() and not out.exists()
     assert "no estimate" in dry.report()
 
-    summary = run_sweep(sweep, out=out, scheduler=scheduler, progress=False)
+    summary = run_sweep(sweep, out=out, **on_cluster, progress=False)
     status = {(p.step, p.params.get("GROUP", 0)): p for p in summary.points}
     assert status["train", 1].status == "done" and status["attack", 1].status == "done"
     assert status["train", 2].status == "failed"
@@ -339,11 +349,11 @@ steps:
     assert given == {"STORE": str(out / "results.sqlite"), "CACHE_DIR": str(out / "cache")}
 
     # a second run executes nothing: done points stay done, failed ones are reported
-    again = run_sweep(sweep, out=out, scheduler=scheduler, progress=False)
+    again = run_sweep(sweep, out=out, **on_cluster, progress=False)
     assert again.executed == 0 and again.counts() == summary.counts()
     assert "--retry-failed" in again.report()
     assert marker_counts(marker) == {"train1": 1, "train2": 1, "attack": 1}
-    retried = run_sweep(sweep, out=out, scheduler=scheduler, retry_failed=True, progress=False)
+    retried = run_sweep(sweep, out=out, **on_cluster, retry_failed=True, progress=False)
     assert retried.executed == 1 and marker_counts(marker)["train2"] == 2
     dry = run_sweep(sweep, out=out, dry_run=True, workers=2)
     steps = {s.step: (s.points, s.to_run, s.source) for s in dry.estimate.steps}
@@ -352,7 +362,7 @@ steps:
     assert "measured in this store" in dry.report()
 
 
-def test_stale_running_points_are_rerun_or_recovered(tmp_path, notebooks, scheduler):
+def test_stale_running_points_are_rerun_or_recovered(tmp_path, notebooks, on_cluster):
     marker = tmp_path / "marker.log"
     sweep = write(tmp_path / "stale.yaml", f"""
 name: stale
@@ -375,7 +385,7 @@ steps:
     finished.run_dir(out).mkdir(parents=True)                       # killed before marked done
     (finished.executed_notebook(out)).write_text("{}")
 
-    summary = run_sweep(sweep, out=out, scheduler=scheduler, progress=False)
+    summary = run_sweep(sweep, out=out, **on_cluster, progress=False)
     assert summary.ok and summary.executed == 2
     assert marker_counts(marker) == {"lost": 1, "fresh": 1}
     assert not (half / ".marker.partial.ipynb").exists()
@@ -385,7 +395,7 @@ steps:
 
 
 @pytest.mark.slow
-def test_sweep_of_notebook_01_with_a_failing_point(tmp_path, scheduler):
+def test_sweep_of_notebook_01_with_a_failing_point(tmp_path, on_cluster):
     sweep = write(tmp_path / "nb01.yaml", """
 name: nb01
 defaults: {DATASET: synthetic, DATA_SEED: 0}
@@ -400,7 +410,7 @@ steps:
         - [{repr: mfcc, sr: 8000, n_mfcc: 0}]
 """)
     out = tmp_path / "out"
-    summary = run_sweep(sweep, out=out, scheduler=scheduler, progress=False)
+    summary = run_sweep(sweep, out=out, **on_cluster, progress=False)
     good, other, bad = summary.points
     assert (good.status, other.status, bad.status) == ("done", "done", "failed")
     assert "SettingError" in bad.error and "n_mfcc" in bad.error
@@ -421,7 +431,7 @@ steps:
 
 
 def test_kill9_mid_sweep_then_resume_runs_each_finished_point_once(
-    tmp_path, notebooks, scheduler
+    tmp_path, notebooks, on_cluster
 ):
     import psutil
 
@@ -461,7 +471,7 @@ steps:
     rows = ResultsStore(out / "results.sqlite").points_df()
     assert "running" in set(rows["status"])                        # left behind by the kill
 
-    rerun = run_sweep(sweep, out=out, scheduler=scheduler, progress=False)   # a new session
+    rerun = run_sweep(sweep, out=out, **on_cluster, progress=False)   # a new session
     assert rerun.ok and rerun.executed <= len(labels) - len(done_before)
     rows = ResultsStore(out / "results.sqlite").points_df(sweep="kill")
     assert list(rows["status"]) == ["done"] * len(labels)
