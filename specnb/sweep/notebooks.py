@@ -11,7 +11,8 @@ from specnb.sweep.papermill_exec import notebook_path, quiet_papermill
 __all__ = ["RUNNER_PARAMETERS", "declared_parameters", "quiet_papermill", "resolve_notebook"]
 
 #: Parameters the runner fills itself, for notebooks that declare them: the run folder of the
-#: point, the shared results database and the shared feature cache.
+#: point, the results store it writes (the sweep's, or its own point store) and the shared
+#: feature cache.
 RUNNER_PARAMETERS = ("OUT_DIR", "STORE", "CACHE_DIR")
 
 
