@@ -1,4 +1,5 @@
-"""Shared fixtures: the real ESC-50 copy, one-thread torch, executed notebooks, tiny data."""
+"""Shared fixtures: the real ESC-50 copy, one-thread torch, executed notebooks, tiny data,
+small notebooks written by tests."""
 
 from __future__ import annotations
 
@@ -56,3 +57,23 @@ def execute_notebook() -> Callable[..., Path]:
 def tiny_synthetic() -> AudioDataset:
     """The synthetic dataset with two clips per class: tiny data that needs no download."""
     return load_dataset("synthetic", n_per_class=2)
+
+
+def _write_notebook(path: Path, parameters: str, body: str) -> Path:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    cell = nbformat.v4.new_code_cell(parameters)
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell, nbformat.v4.new_code_cell(body)]
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def write_notebook() -> Callable[[Path, str, str], Path]:
+    """``write_notebook(path, parameters, body)``: a Python 3 notebook of a ``parameters``
+    cell and one body cell, written to ``path``."""
+    return _write_notebook

@@ -65,17 +65,11 @@ steps:
 
 
 @pytest.fixture
-def sweep(tmp_path: Path) -> Path:
+def sweep(tmp_path: Path, write_notebook) -> Path:
     """A sweep of three ``rows.ipynb`` points: two write a run each, the third reads both."""
     folder = tmp_path / "notebooks"
     folder.mkdir()
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    params = nbformat.v4.new_code_cell(ROWS_PARAMETERS)
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell(ROWS_BODY)]
-    nbformat.write(nb, folder / "rows.ipynb")
+    write_notebook(folder / "rows.ipynb", ROWS_PARAMETERS, ROWS_BODY)
     path = tmp_path / "nodes.yaml"
     path.write_text(SWEEP.format(notebooks=folder), encoding="utf-8")
     return path

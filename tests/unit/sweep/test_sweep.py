@@ -50,17 +50,11 @@ Path(OUT_DIR, "result.txt").write_text(json.dumps({"STORE": STORE, "CACHE_DIR": 
 
 
 @pytest.fixture
-def notebooks(tmp_path: Path) -> Path:
+def notebooks(tmp_path: Path, write_notebook) -> Path:
     """A folder holding ``marker.ipynb``: appends its LABEL to MARKER, sleeps, may fail."""
     folder = tmp_path / "notebooks"
     folder.mkdir()
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    params = nbformat.v4.new_code_cell(MARKER_PARAMETERS)
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell("import json\n" + MARKER_BODY)]
-    nbformat.write(nb, folder / "marker.ipynb")
+    write_notebook(folder / "marker.ipynb", MARKER_PARAMETERS, "import json\n" + MARKER_BODY)
     return folder
 
 
