@@ -356,7 +356,10 @@ steps:
     assert "measured in this store" in dry.report()
 
 
-def test_stale_running_points_are_rerun_or_recovered(tmp_path, notebooks, on_cluster):
+@pytest.mark.parametrize("point_stores", [False, True])
+def test_stale_running_points_are_rerun_or_recovered(
+    tmp_path, notebooks, on_cluster, point_stores
+):
     marker = tmp_path / "marker.log"
     sweep = write(tmp_path / "stale.yaml", f"""
 name: stale
@@ -379,11 +382,14 @@ steps:
     finished.run_dir(out).mkdir(parents=True)                       # killed before marked done
     (finished.executed_notebook(out)).write_text("{}")
 
-    summary = run_sweep(sweep, out=out, **on_cluster, progress=False)
+    options = {**on_cluster, "point_stores": point_stores}
+    summary = run_sweep(sweep, out=out, **options, progress=False)
     assert summary.ok and summary.executed == 2
     assert marker_counts(marker) == {"lost": 1, "fresh": 1}
     assert not (half / ".marker.partial.ipynb").exists()
     assert (half / "checkpoint.pt").read_text() == "epoch 3"        # kept, so it can resume
+    given = json.loads((half / "result.txt").read_text())["STORE"]
+    assert given == str(half / "point.sqlite" if point_stores else out / "results.sqlite")
     assert store.get_point(finished.key)["status"] == "done"
     assert store.get_point(lost.key)["attempts"] == 2
 
