@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import dask
 import nbformat
 import psutil
 import pytest
@@ -22,7 +23,7 @@ from specnb.store import ResultsStore, StoreError
 from specnb.store.database import REFUSED_STORES_VARIABLE
 from specnb.store.point_stores import seed_point_store
 from specnb.sweep import expand, load_sweep, main, run_sweep
-from specnb.sweep.cluster import local_cluster, tls_security
+from specnb.sweep.cluster import connect, local_cluster, tls_security
 from specnb.sweep.state import STOP_VARIABLE
 
 ROWS_PARAMETERS = """\
@@ -187,6 +188,12 @@ def test_tls_options_are_checked_and_a_tls_scheduler_needs_them(
         capsys.readouterr().err
     assert main(base + ["--scheduler", "tcp://127.0.0.1:1", "--dry-run"]) == 0
     assert "plain tcp://" in capsys.readouterr().err
+    pair = cluster.security                                 # Dask's own settings instead
+    with dask.config.set({"distributed.comm.tls.ca-file": pair.tls_ca_file,
+                          "distributed.comm.tls.client.cert": pair.tls_client_cert,
+                          "distributed.comm.tls.client.key": pair.tls_client_key}):
+        with connect(cluster.scheduler_address) as client:
+            assert client.scheduler_info()["address"] == cluster.scheduler_address
 
 
 # --------------------------------------------------------------------- many nodes
