@@ -29,6 +29,8 @@ Modules
 - ``database`` -- The SQLite file under the results store: connections, retries, migrations, generic
   rows.
 - ``keys`` -- Stable keys: the hashes that identify runs, attacks and transfers in the store.
+- ``point_stores`` -- A results store of one's own for each sweep point, merged back by the
+  sweep's one writer.
 - ``results`` -- The results store's public face: runs, attacks, transfers and sweep points.
 - ``schema`` -- Schema of the results store and the migrations that build and upgrade it.
 """

@@ -25,7 +25,11 @@ from specnb.store.database import Database
 from specnb.store.schema import PRIMARY_KEYS
 
 __all__ = [
-    "MERGED_TABLES", "changed_rows", "merge_rows", "remove_store_files", "seed_point_store",
+    "MERGED_TABLES",
+    "changed_rows",
+    "merge_rows",
+    "remove_store_files",
+    "seed_point_store",
 ]
 
 #: Tables a point store carries, in foreign-key order (runs before what refers to them).
@@ -125,7 +129,8 @@ def changed_rows(path: Path) -> list[tuple[str, list[str], list[tuple]]]:
 
 
 def merge_rows(
-    conn: sqlite3.Connection, changes: Iterable[tuple[str, list[str], list[tuple]]],
+    conn: sqlite3.Connection,
+    changes: Iterable[tuple[str, list[str], list[tuple]]],
     before_commit: Callable[[], Any] | None = None,
 ) -> int:
     """Upsert ``changes`` (from :func:`changed_rows`) inside the caller's transaction.

@@ -27,6 +27,8 @@ Modules
 - ``grid`` -- Grid expansion: the points of a sweep, their stable keys and their dependencies.
 - ``main_job`` -- The main job: the quick sweep (the notebook chain on the embedded default), then
   the report.
+- ``no_http`` -- Dask plugins that close the HTTP servers Dask opens even when no dashboard is
+  wanted.
 - ``notebooks`` -- Which notebook a sweep step runs, and which parameters its ``parameters`` cell
   declares.
 - ``papermill_exec`` -- Execute the numbered notebooks headlessly with papermill, one run folder per

@@ -93,11 +93,15 @@ def stored_rows(path: Path) -> dict[str, list]:
         for table in ("runs", "attacks", "transfers", "sweep_points"):
             cursor = conn.execute(f"SELECT * FROM {table} ORDER BY 1")
             names = [d[0] for d in cursor.description]
-            skip = {"created_at", "updated_at", "started_at", "finished_at", "worker",
-                    "notebook_path"}
-            tables[table] = [
-                {n: v for n, v in zip(names, row) if n not in skip} for row in cursor
-            ]
+            skip = {
+                "created_at",
+                "updated_at",
+                "started_at",
+                "finished_at",
+                "worker",
+                "notebook_path",
+            }
+            tables[table] = [{n: v for n, v in zip(names, row) if n not in skip} for row in cursor]
     return tables
 
 
@@ -108,7 +112,7 @@ def test_a_store_the_refusal_variable_names_is_not_opened(tmp_path, monkeypatch)
     for given in (main_store, tmp_path / "sweep" / ".." / "sweep" / "results.sqlite"):
         with pytest.raises(StoreError, match=f"{REFUSED_STORES_VARIABLE} names it"):
             ResultsStore(given)
-    assert not main_store.parent.exists()                  # refused before anything is made
+    assert not main_store.parent.exists()  # refused before anything is made
     ResultsStore(tmp_path / "sweep" / "train" / "point.sqlite").upsert_run("r", model="m")
 
 
@@ -118,7 +122,7 @@ def test_merging_a_point_store_twice_leaves_the_rows_of_merging_once(tmp_path):
     store.add_points("s", "rows.ipynb", {"k": {}})
     store.claim_point("k", worker="driver")
     point_path = seed_point_store(store, tmp_path / "k" / "point.sqlite")
-    store.upsert_run("r0", acc_mean=0.2)                   # another point merged since
+    store.upsert_run("r0", acc_mean=0.2)  # another point merged since
     point = ResultsStore(point_path)
     assert point.get_run("r0")["acc_mean"] == 0.1 and point.points_df().empty
     point.upsert_run("r1", model="new", acc_mean=0.5)
@@ -137,7 +141,7 @@ def test_merging_a_point_store_twice_leaves_the_rows_of_merging_once(tmp_path):
     once = stored_rows(store.path)
     assert store.merge_point("k", "done", point_path, notebook_path="nb") == 3
     assert stored_rows(store.path) == once
-    assert store.get_run("r0")["acc_mean"] == 0.2           # untouched by the point: kept
+    assert store.get_run("r0")["acc_mean"] == 0.2  # untouched by the point: kept
     assert store.get_run("r1")["acc_mean"] == 0.5 and store.get_attack("a1")["auc"] == 0.4
     assert len(store.runs_df()) == 2 and len(store.transfers_df()) == 1
     assert store.get_point("k")["status"] == "done"
@@ -156,8 +160,11 @@ def test_local_cluster_speaks_tls_only_and_serves_no_http(cluster):
 
     address = cluster.scheduler_address
     assert address.startswith("tls://127.0.0.1:")
-    for other, security in [(address.replace("tls://", "tcp://"), None), (address, None),
-                            (address, Security.temporary())]:
+    for other, security in [
+        (address.replace("tls://", "tcp://"), None),
+        (address, None),
+        (address, Security.temporary()),
+    ]:
         with pytest.raises((OSError, TypeError)):
             Client(other, timeout="5s", security=security)
     with Client(cluster) as client:
@@ -167,31 +174,39 @@ def test_local_cluster_speaks_tls_only_and_serves_no_http(cluster):
     for worker, details in info["workers"].items():
         comm |= {int(worker.rsplit(":", 1)[1]), int(details["nanny"].rsplit(":", 1)[1])}
         assert worker.startswith("tls://127.0.0.1:")
-    listening = {c.laddr.port for c in psutil.net_connections("tcp")
-                 if c.status == psutil.CONN_LISTEN and c.pid in pids}
-    assert listening == comm                                 # no dashboard, no metrics pages
+    listening = {
+        c.laddr.port
+        for c in psutil.net_connections("tcp")
+        if c.status == psutil.CONN_LISTEN and c.pid in pids
+    }
+    assert listening == comm  # no dashboard, no metrics pages
 
 
-def test_tls_options_are_checked_and_a_tls_scheduler_needs_them(
-    tmp_path, sweep, cluster, capsys
-):
+def test_tls_options_are_checked_and_a_tls_scheduler_needs_them(tmp_path, sweep, cluster, capsys):
     base = [str(sweep), "--out", str(tmp_path / "out"), "--no-progress"]
-    assert main(base + ["--scheduler", "tls://127.0.0.1:1",
-                        "--tls-cert", str(tmp_path / "none.pem")]) == 2
+    assert (
+        main(base + ["--scheduler", "tls://127.0.0.1:1", "--tls-cert", str(tmp_path / "none.pem")])
+        == 2
+    )
     assert "--tls-cert: no such file" in capsys.readouterr().err
     key = tmp_path / "key.pem"
     key.write_text("not used")
     assert main(base + ["--scheduler", "tls://127.0.0.1:1", "--tls-key", str(key)]) == 2
     assert "without --tls-ca-file and --tls-cert" in capsys.readouterr().err
     assert main(base + ["--scheduler", cluster.scheduler_address]) == 2
-    assert f"cannot reach the Dask scheduler at {cluster.scheduler_address}" in \
-        capsys.readouterr().err
+    assert (
+        f"cannot reach the Dask scheduler at {cluster.scheduler_address}" in capsys.readouterr().err
+    )
     assert main(base + ["--scheduler", "tcp://127.0.0.1:1", "--dry-run"]) == 0
     assert "plain tcp://" in capsys.readouterr().err
-    pair = cluster.security                                 # Dask's own settings instead
-    with dask.config.set({"distributed.comm.tls.ca-file": pair.tls_ca_file,
-                          "distributed.comm.tls.client.cert": pair.tls_client_cert,
-                          "distributed.comm.tls.client.key": pair.tls_client_key}):
+    pair = cluster.security  # Dask's own settings instead
+    with dask.config.set(
+        {
+            "distributed.comm.tls.ca-file": pair.tls_ca_file,
+            "distributed.comm.tls.client.cert": pair.tls_client_cert,
+            "distributed.comm.tls.client.key": pair.tls_client_key,
+        }
+    ):
         with connect(cluster.scheduler_address) as client:
             assert client.scheduler_info()["address"] == cluster.scheduler_address
 
@@ -199,8 +214,13 @@ def test_tls_options_are_checked_and_a_tls_scheduler_needs_them(
 # --------------------------------------------------------------------- many nodes
 def _start(command: list[str], log: Path, **env: str) -> subprocess.Popen:
     with open(log, "wb") as out:
-        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True, env={**os.environ, **env})
+        return subprocess.Popen(
+            command,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, **env},
+        )
 
 
 def _wait(condition, seconds: float, what: str, process=None) -> None:
@@ -219,10 +239,12 @@ def test_workers_refused_the_store_complete_a_sweep_through_kill9_mid_merge(
     from distributed import Client
     from distributed.security import Security
 
-    pair = Security.temporary()                           # one certificate for every role
-    files = {"--tls-ca-file": ("ca.pem", pair.tls_ca_file),
-             "--tls-cert": ("cert.pem", pair.tls_client_cert),
-             "--tls-key": ("key.pem", pair.tls_client_key)}
+    pair = Security.temporary()  # one certificate for every role
+    files = {
+        "--tls-ca-file": ("ca.pem", pair.tls_ca_file),
+        "--tls-cert": ("cert.pem", pair.tls_client_cert),
+        "--tls-key": ("key.pem", pair.tls_client_key),
+    }
     tls = []
     for option, (name, text) in files.items():
         (tmp_path / name).write_text(text)
@@ -231,26 +253,65 @@ def test_workers_refused_the_store_complete_a_sweep_through_kill9_mid_merge(
     dask = [sys.executable, "-m", "dask"]
     info = tmp_path / "scheduler.json"
     quiet = ["--no-dashboard", "--dashboard-address", "127.0.0.1:0"]
-    processes = [_start(dask + ["scheduler", "--host", "127.0.0.1", "--port", "0",
-                                "--protocol", "tls", "--scheduler-file", str(info),
-                                *quiet, *tls], tmp_path / "scheduler.log")]
+    processes = [
+        _start(
+            dask
+            + [
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--protocol",
+                "tls",
+                "--scheduler-file",
+                str(info),
+                *quiet,
+                *tls,
+            ],
+            tmp_path / "scheduler.log",
+        )
+    ]
     try:
         _wait(info.is_file, 60, "the scheduler file", processes[0])
         for i in range(2):
-            processes.append(_start(
-                dask + ["worker", "--scheduler-file", str(info), "--nthreads", "1",
-                        "--no-nanny", "--host", "127.0.0.1", *quiet, *tls],
-                tmp_path / f"worker{i}.log",
-                **{REFUSED_STORES_VARIABLE: str(out / "results.sqlite")},
-            ))
+            processes.append(
+                _start(
+                    dask
+                    + [
+                        "worker",
+                        "--scheduler-file",
+                        str(info),
+                        "--nthreads",
+                        "1",
+                        "--no-nanny",
+                        "--host",
+                        "127.0.0.1",
+                        *quiet,
+                        *tls,
+                    ],
+                    tmp_path / f"worker{i}.log",
+                    **{REFUSED_STORES_VARIABLE: str(out / "results.sqlite")},
+                )
+            )
         address = json.loads(info.read_text())["address"]
         security = tls_security(*tls[1::2])
         with Client(address, security=security, timeout="30s") as client:
             client.wait_for_workers(2, timeout=120)
             with pytest.raises(StoreError, match=REFUSED_STORES_VARIABLE):
                 client.submit(ResultsStore, out / "results.sqlite", pure=False).result()
-        driver = [sys.executable, "-m", "specnb.sweep", str(sweep), "--scheduler", address,
-                  "--out", str(out), "--no-progress", *tls]
+        driver = [
+            sys.executable,
+            "-m",
+            "specnb.sweep",
+            str(sweep),
+            "--scheduler",
+            address,
+            "--out",
+            str(out),
+            "--no-progress",
+            *tls,
+        ]
 
         first = _start(driver, tmp_path / "driver1.log", **{STOP_VARIABLE: "merge"})
         stopped = lambda: psutil.Process(first.pid).status() == psutil.STATUS_STOPPED  # noqa: E731
@@ -258,8 +319,11 @@ def test_workers_refused_the_store_complete_a_sweep_through_kill9_mid_merge(
         with sqlite3.connect(f"file:{out / 'results.sqlite'}?mode=ro", uri=True) as conn:
             assert conn.execute("SELECT count(*) FROM runs").fetchone() == (0,)
         train = [p for p in expand(load_sweep(sweep)) if p.step == "train"]
-        _wait(lambda: all(p.executed_notebook(out).is_file() for p in train), 120,
-              "both training notebooks in place")
+        _wait(
+            lambda: all(p.executed_notebook(out).is_file() for p in train),
+            120,
+            "both training notebooks in place",
+        )
         os.kill(first.pid, signal.SIGKILL)
         first.wait()
         left = ResultsStore(out / "results.sqlite")
@@ -274,18 +338,26 @@ def test_workers_refused_the_store_complete_a_sweep_through_kill9_mid_merge(
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
 
-    reference = run_sweep(sweep, out=tmp_path / "reference", progress=False, point_stores=False,
-                          scheduler=cluster.scheduler_address, security=cluster.security)
+    reference = run_sweep(
+        sweep,
+        out=tmp_path / "reference",
+        progress=False,
+        point_stores=False,
+        scheduler=cluster.scheduler_address,
+        security=cluster.security,
+    )
     assert reference.ok
     rows = stored_rows(out / "results.sqlite")
     assert rows == stored_rows(tmp_path / "reference" / "results.sqlite")
     assert [len(rows[t]) for t in ("runs", "attacks", "transfers")] == [3, 3, 1]
     assert {r["run_key"]: r["fold_accs_json"] for r in rows["runs"]}["run-r"] == "[0, 3]"
-    labels = Counter(line.split()[0] for log in out.rglob("marker.log")
-                     for line in log.read_text().splitlines())
-    assert labels == {"a": 1, "b": 1, "r": 1}                # nothing ran twice
+    labels = Counter(
+        line.split()[0] for log in out.rglob("marker.log") for line in log.read_text().splitlines()
+    )
+    assert labels == {"a": 1, "b": 1, "r": 1}  # nothing ran twice
     report = next(p for p in expand(load_sweep(sweep)) if p.step == "report")
     executed = nbformat.read(report.executed_notebook(out), as_version=4)
-    injected = next(c.source for c in executed.cells
-                    if "injected-parameters" in c.metadata.get("tags", []))
+    injected = next(
+        c.source for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])
+    )
     assert f'STORE = "{report.run_dir(out) / "point.sqlite"}"' in injected
