@@ -85,6 +85,11 @@ class AudioDataset:
         clip at ``sr`` Hz, exactly ``round(duration * sr)`` samples long.
     root : Path or None
         Folder of the on-disk copy, None for a synthesised set.
+    cache_key : str
+        Names the clips in the feature cache. For an on-disk copy it adds a hash of the
+        metadata file and the folder to ``name`` (``"esc50-3f1c9a0e5b7d2c41"``), so two copies
+        never share cached features; empty means ``key`` (the synthetic set, whose key already
+        fixes its content).
     """
 
     name: str
@@ -94,6 +99,11 @@ class AudioDataset:
     duration: float
     reader: Callable[[Clip, int], np.ndarray] = field(repr=False)
     root: Path | None = None
+    cache_key: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.cache_key:
+            self.cache_key = self.key
 
     def __len__(self) -> int:
         return len(self.clips)

@@ -25,6 +25,7 @@ import shutil
 import tarfile
 import urllib.error
 import urllib.request
+import uuid
 import zipfile
 from dataclasses import dataclass
 from os import PathLike
@@ -49,6 +50,10 @@ __all__ = [
 _ESC50_COMMIT = "33c8ce9eb2cf0b1c2f8bcf322eb349b6be34dbb6"
 
 
+#: Largest total size, in bytes, that :func:`extract_archive` unpacks unless told otherwise.
+MAX_UNPACKED_BYTES = 16 << 30
+
+
 @dataclass(frozen=True)
 class DatasetSource:
     """Where a dataset's official archive lives and what it unpacks to.
@@ -65,6 +70,9 @@ class DatasetSource:
         Path, relative to the dataset folder, whose presence shows a complete copy.
     md5, sha256 : str or None
         Published checksums of the archive (hex); None when none is published.
+    max_unpacked : int
+        Largest total size in bytes the archive may unpack to; a larger one is refused
+        before anything is written.
     """
 
     url: str
@@ -73,6 +81,7 @@ class DatasetSource:
     marker: str
     md5: str | None = None
     sha256: str | None = None
+    max_unpacked: int = MAX_UNPACKED_BYTES
 
 
 #: Official sources. ``esc10`` is read from the ESC-50 copy.
@@ -83,6 +92,7 @@ DATASET_SOURCES: dict[str, DatasetSource] = {
         archive_root=f"ESC-50-{_ESC50_COMMIT}",
         marker="meta/esc50.csv",
         md5="071b44018315e034b2c6e8064543d19c",
+        max_unpacked=2 << 30,
     ),
     "urbansound8k": DatasetSource(
         url="https://zenodo.org/records/1203745/files/UrbanSound8K.tar.gz?download=1",
@@ -233,11 +243,14 @@ def download(
         raise ParameterError(f"chunk must be a positive number of bytes, got {chunk!r}")
     dest = Path(dest)
     expected = {"md5": md5, "sha256": sha256}
-    if dest.is_file():
-        if _mismatch(dest, expected, chunk) is None:
-            return dest
-        dest.unlink()
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if dest.is_file():
+            if _mismatch(dest, expected, chunk) is None:
+                return dest
+            dest.unlink()
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DownloadError(f"cannot prepare {dest}: {exc}") from exc
     part = dest.with_name(dest.name + ".part")
     scheme = urlparse(url).scheme.lower()
     if scheme not in ("http", "https", "file"):
@@ -263,7 +276,10 @@ def download(
             f"{url}: the downloaded file has {problem}; it was removed. Run the download again, "
             f"or fetch the file by hand and check it. {_manual_hint(url)}"
         )
-    os.replace(part, dest)
+    try:
+        os.replace(part, dest)
+    except OSError as exc:
+        raise DownloadError(f"cannot save {dest}: {exc}") from exc
     return dest
 
 
@@ -277,8 +293,23 @@ def _safe_target(folder: Path, name: str, archive: Path) -> Path:
     return target
 
 
-def extract_archive(archive: str | PathLike[str], folder: str | PathLike[str]) -> Path:
+def _check_size(archive: Path, total: int, max_bytes: int) -> None:
+    if total > max_bytes:
+        raise DownloadError(
+            f"{archive}: unpacks to {total} bytes, more than the {max_bytes} allowed; refusing "
+            "to unpack (a damaged or hostile archive)"
+        )
+
+
+def extract_archive(
+    archive: str | PathLike[str],
+    folder: str | PathLike[str],
+    *,
+    max_bytes: int = MAX_UNPACKED_BYTES,
+) -> Path:
     """Unpack a zip or tar archive into ``folder``, refusing members that escape it.
+
+    Every member is checked before anything is written.
 
     Parameters
     ----------
@@ -286,6 +317,9 @@ def extract_archive(archive: str | PathLike[str], folder: str | PathLike[str]) -
         ``.zip``, ``.tar``, ``.tar.gz``/``.tgz``, ``.tar.bz2`` or ``.tar.xz``.
     folder : str or path-like
         Created if needed.
+    max_bytes : int
+        Largest total size of the unpacked members (as the archive declares them; both the
+        zip and the tar reader stop at the declared size).
 
     Returns
     -------
@@ -295,14 +329,20 @@ def extract_archive(archive: str | PathLike[str], folder: str | PathLike[str]) -
     ------
     DownloadError
         A member has an absolute path or ``..`` in it, or is a link or device (the member is
-        named and nothing of the archive is written); the archive is damaged or of another
-        kind.
+        named and nothing of the archive is written); the members add up to more than
+        ``max_bytes``; the archive is damaged or of another kind; the file system refuses
+        a write (a full disk, for example).
+
+    Examples
+    --------
+    >>> extract_archive("data/esc.zip", "data/.esc50.unpacking")  # doctest: +SKIP
+    PosixPath('/home/me/specnb/data/.esc50.unpacking')
     """
     archive, folder = Path(archive), Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    folder = folder.resolve()
     name = archive.name.lower()
     try:
+        folder.mkdir(parents=True, exist_ok=True)
+        folder = folder.resolve()
         if name.endswith(".zip"):
             with zipfile.ZipFile(archive) as bundle:
                 members = bundle.infolist()
@@ -310,6 +350,7 @@ def extract_archive(archive: str | PathLike[str], folder: str | PathLike[str]) -
                     _safe_target(folder, info.filename, archive)
                     if (info.external_attr >> 16) & 0o170000 == 0o120000:
                         raise DownloadError(f"{archive}: member {info.filename!r} is a link")
+                _check_size(archive, sum(info.file_size for info in members), max_bytes)
                 bundle.extractall(folder, members)
         elif name.endswith((".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")):
             with tarfile.open(archive, "r:*") as bundle:
@@ -321,6 +362,7 @@ def extract_archive(archive: str | PathLike[str], folder: str | PathLike[str]) -
                             f"{archive}: member {info.name!r} is a link or device; refusing to "
                             "unpack"
                         )
+                _check_size(archive, sum(info.size for info in members), max_bytes)
                 bundle.extractall(folder, members, filter="data")
         else:
             raise DownloadError(f"{archive}: not a zip or tar archive")
@@ -328,6 +370,8 @@ def extract_archive(archive: str | PathLike[str], folder: str | PathLike[str]) -
         raise DownloadError(
             f"{archive}: damaged archive ({exc}); delete it and download again"
         ) from exc
+    except OSError as exc:
+        raise DownloadError(f"{archive}: cannot unpack into {folder}: {exc}") from exc
     return folder
 
 
@@ -369,7 +413,16 @@ def fetch_dataset(
         Unknown ``name``.
     DownloadError
         As :func:`download` and :func:`extract_archive`, or the archive lacks the expected
-        layout; the message says how to download by hand and pass ``--path``.
+        layout, or the file system refuses a write (a full disk); the message says how to
+        download by hand and pass ``--path``. Whatever ``root`` held before is then still
+        there.
+
+    Notes
+    -----
+    The archive is unpacked into a hidden folder inside ``root`` (so every later move stays
+    on one file system); each top-level entry that ``root`` already holds is moved aside
+    there before the new one takes its place, and deleted only once every new entry is in
+    place. On any error the entries moved aside are put back.
 
     Examples
     --------
@@ -388,24 +441,74 @@ def fetch_dataset(
         source.url, root.parent / source.filename, md5=source.md5, sha256=source.sha256,
         timeout=timeout, progress=progress,
     )
-    staging = root.parent / f".{root.name}.unpacking"
-    shutil.rmtree(staging, ignore_errors=True)
     try:
-        extract_archive(archive, staging)
-        top = staging / source.archive_root
+        root.mkdir(parents=True, exist_ok=True)
+        staging = root / f".specnb-unpacking-{uuid.uuid4().hex}"
+        staging.mkdir()
+    except OSError as exc:
+        raise DownloadError(f"cannot create {root}: {exc}. {_manual_hint(source.url)}") from exc
+    aside = staging / "old"
+    try:
+        extract_archive(archive, staging / "new", max_bytes=source.max_unpacked)
+        top = staging / "new" / source.archive_root
         if not (top / source.marker).is_file():
             raise DownloadError(
                 f"{archive}: expected {source.archive_root}/{source.marker} inside the archive; "
                 f"{_manual_hint(source.url)}"
             )
-        root.mkdir(parents=True, exist_ok=True)
-        for entry in top.iterdir():
-            target = root / entry.name
-            if target.is_dir() and not target.is_symlink():
-                shutil.rmtree(target)
-            os.replace(entry, target)
+        _swap_in(top, root, aside)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(staging / "new", ignore_errors=True)
+        if not (aside.is_dir() and any(aside.iterdir())):
+            shutil.rmtree(staging, ignore_errors=True)
     if not keep_archive:
         archive.unlink()
     return root
+
+
+def _swap_in(top: Path, root: Path, aside: Path) -> None:
+    """Move every entry of ``top`` into ``root``; entries it replaces go to ``aside`` first.
+
+    Once every new entry is in place, the old ones in ``aside`` are deleted. On an error the
+    new entries moved in are taken out again and the old ones are put back; should putting
+    them back fail too, they stay in ``aside`` and the message says so.
+
+    Raises
+    ------
+    DownloadError
+        The file system refused a move.
+    """
+    moved_aside: list[str] = []
+    moved_in: list[str] = []
+    try:
+        aside.mkdir()
+        for entry in sorted(top.iterdir()):
+            target = root / entry.name
+            if target.exists() or target.is_symlink():
+                os.replace(target, aside / entry.name)
+                moved_aside.append(entry.name)
+            os.replace(entry, target)
+            moved_in.append(entry.name)
+    except OSError as exc:
+        try:
+            for name in moved_in:
+                _remove(root / name)
+            for name in moved_aside:
+                os.replace(aside / name, root / name)
+        except OSError as undo:
+            raise DownloadError(
+                f"cannot move the unpacked files into {root} ({exc}), nor put the previous "
+                f"files back ({undo}): they are kept in {aside}"
+            ) from exc
+        raise DownloadError(
+            f"cannot move the unpacked files into {root}: {exc}; its previous files are back "
+            "in place"
+        ) from exc
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)

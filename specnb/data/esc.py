@@ -20,6 +20,9 @@ from .metadata import (
     check_audio_files,
     check_unique,
     class_names,
+    clip_ids,
+    content_key,
+    listed_paths,
     non_empty,
     parse_bool,
     parse_int,
@@ -48,7 +51,8 @@ def load_esc50(root: str | PathLike[str], *, missing: str = "error") -> AudioDat
     Returns
     -------
     dataset : AudioDataset
-        ``name`` and ``key`` ``"esc50"``; ``classes`` indexed by the CSV's ``target``;
+        ``name`` and ``key`` ``"esc50"``; ``cache_key`` ``"esc50-<hash>"`` of the CSV's
+        bytes and the folder; ``classes`` indexed by the CSV's ``target``;
         ``clip_id`` the file stem; ``source_id`` the ``src_file`` (fragments of one Freesound
         recording share it); ``duration`` 5.0; the reader decodes with
         :func:`~specnb.data.audio.load_audio` and fixes the length to 5 s.
@@ -58,7 +62,8 @@ def load_esc50(root: str | PathLike[str], *, missing: str = "error") -> AudioDat
     DatasetError
         ``root`` lacks the CSV; a column is missing; a value cannot be parsed (the CSV, the
         column and the line are named); a file name repeats; targets do not number the
-        classes 0..K-1 with one category each; listed audio files are missing.
+        classes 0..K-1 with one category each; a file name points outside ``audio/``; two
+        files share a stem (the clip id); listed audio files are missing.
 
     Warns
     -----
@@ -119,11 +124,12 @@ def _load(root: Path, *, esc10_only: bool, missing: str) -> AudioDataset:
         classes = tuple(classes[target] for target in kept)
 
     audio = root / "audio"
-    listed = [audio / filename for filename in filenames]
+    listed = listed_paths(table, "filename", audio, filenames)
+    ids = clip_ids(table, audio, listed)
     present = check_audio_files(csv_path, listed, [listed[i] for i in rows], missing)
     clips = tuple(
         Clip(
-            clip_id=listed[i].stem,
+            clip_id=ids[i],
             label=label_of[targets[i]],
             fold=folds[i],
             source_id=sources[i],
@@ -140,4 +146,5 @@ def _load(root: Path, *, esc10_only: bool, missing: str) -> AudioDataset:
         duration=ESC_DURATION,
         reader=FixedLengthReader(ESC_DURATION),
         root=root,
+        cache_key=content_key(name, table, root),
     )

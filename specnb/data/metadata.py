@@ -7,10 +7,11 @@ from, so that a damaged or foreign copy of a dataset is easy to repair.
 from __future__ import annotations
 
 import csv
+import hashlib
 import os
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Callable, Sequence, TypeVar
 
 from specnb.errors import DatasetError, ParameterError
@@ -23,6 +24,9 @@ __all__ = [
     "check_audio_files",
     "check_unique",
     "class_names",
+    "clip_ids",
+    "content_key",
+    "listed_paths",
     "non_empty",
     "parse_bool",
     "parse_int",
@@ -271,3 +275,82 @@ def check_unique(table: MetadataTable, column: str, values: Sequence[str]) -> No
                 f"{table.csv_path}: column {column!r}, line {line}: {value!r} appears twice"
             )
         seen.add(value)
+
+
+def listed_paths(table: MetadataTable, column: str, audio: Path, names: Sequence[str]) -> list[Path]:
+    """The audio file of every row, refusing names that lead outside the audio folder.
+
+    Parameters
+    ----------
+    table : MetadataTable
+        The metadata the names come from (named in errors).
+    column : str
+        The column holding the file names.
+    audio : Path
+        The dataset's audio folder (``<root>/audio``).
+    names : sequence of str
+        One path per row, relative to ``audio`` (``"1-100032-A-0.wav"``, ``"fold1/x.wav"``).
+
+    Returns
+    -------
+    paths : list of Path
+        ``audio / name`` for every row.
+
+    Raises
+    ------
+    DatasetError
+        A name is absolute, or the file it names (symbolic links followed) lies outside
+        ``audio``; the CSV, the column, the line and the name are given.
+    """
+    folder = audio.resolve()
+    paths = []
+    for line, name in enumerate(names, start=2):
+        path = audio / name
+        if PurePath(name).is_absolute() or not path.resolve().is_relative_to(folder):
+            raise DatasetError(
+                f"{table.csv_path}: column {column!r}, line {line}: {name!r} points outside the "
+                f"audio folder {audio}; file names must stay inside it"
+            )
+        paths.append(path)
+    return paths
+
+
+def clip_ids(table: MetadataTable, audio: Path, paths: Sequence[Path]) -> list[str]:
+    """The clip id (file stem) of every file, refusing two files with one id.
+
+    Raises
+    ------
+    DatasetError
+        Two listed files share a stem (``a.wav`` and ``sub/a.wav``, or ``x.wav`` and
+        ``x.flac``): they would share cached features. Both files are named.
+    """
+    owner: dict[str, Path] = {}
+    for path in paths:
+        first = owner.setdefault(path.stem, path)
+        if first != path:
+            raise DatasetError(
+                f"{table.csv_path}: clip id {path.stem!r} would name both "
+                f"{first.relative_to(audio)} and {path.relative_to(audio)}; clip ids are file "
+                "stems and must be unique, rename one of the files"
+            )
+    return [path.stem for path in paths]
+
+
+def content_key(name: str, table: MetadataTable, root: Path) -> str:
+    """A cache key for one on-disk copy: the dataset name, then a hash of what was read.
+
+    The hash covers the metadata file's bytes and the copy's absolute folder, so a different
+    copy, or an edited metadata table, never reads another's cached features.
+
+    Examples
+    --------
+    >>> content_key("esc50", table, Path("data/esc50"))  # doctest: +SKIP
+    'esc50-3f1c9a0e5b7d2c41'
+    """
+    digest = hashlib.sha256()
+    try:
+        digest.update(table.csv_path.read_bytes())
+    except OSError as exc:
+        raise DatasetError(f"{table.csv_path}: cannot read the metadata table ({exc})") from exc
+    digest.update(b"\0" + os.fsencode(root.resolve()))
+    return f"{name}-{digest.hexdigest()[:16]}"

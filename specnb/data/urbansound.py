@@ -20,6 +20,9 @@ from .metadata import (
     check_audio_files,
     check_unique,
     class_names,
+    clip_ids,
+    content_key,
+    listed_paths,
     non_empty,
     parse_int,
 )
@@ -49,7 +52,8 @@ def load_urbansound8k(root: str | PathLike[str], *, missing: str = "error") -> A
     Returns
     -------
     dataset : AudioDataset
-        ``name`` and ``key`` ``"urbansound8k"``; ``classes`` indexed by ``classID``;
+        ``name`` and ``key`` ``"urbansound8k"``; ``cache_key`` ``"urbansound8k-<hash>"`` of
+        the CSV's bytes and the folder; ``classes`` indexed by ``classID``;
         ``clip_id`` the file stem; ``source_id`` the ``fsID`` (slices of one Freesound
         recording share it); ``duration`` 4.0; the reader decodes with
         :func:`~specnb.data.audio.load_audio` and fixes the length to 4 s.
@@ -60,7 +64,8 @@ def load_urbansound8k(root: str | PathLike[str], *, missing: str = "error") -> A
         ``root`` lacks the CSV; a column is missing; a value cannot be parsed or is out of
         range (the CSV, the column and the line are named; ``end`` must exceed ``start``);
         a file name repeats; ``classID`` does not number the classes 0..K-1 with one name
-        each; listed audio files are missing.
+        each; a file name points outside ``audio/``; two files share a stem (the clip id);
+        listed audio files are missing.
 
     Warns
     -----
@@ -98,17 +103,22 @@ def load_urbansound8k(root: str | PathLike[str], *, missing: str = "error") -> A
             )
     classes = class_names(table, ids, names, "classID", "class")
 
-    listed = [root / "audio" / f"fold{fold}" / name for fold, name in zip(folds, filenames)]
+    audio = root / "audio"
+    relative = [f"fold{fold}/{name}" for fold, name in zip(folds, filenames)]
+    listed = listed_paths(table, "slice_file_name", audio, relative)
+    stems = clip_ids(table, audio, listed)
     present = check_audio_files(csv_path, listed, listed, missing)
     clips = tuple(
         Clip(
-            clip_id=path.stem,
+            clip_id=clip_id,
             label=label,
             fold=fold,
             source_id=str(source),
             path=path,
         )
-        for path, label, fold, source, ok in zip(listed, ids, folds, sources, present)
+        for clip_id, path, label, fold, source, ok in zip(
+            stems, listed, ids, folds, sources, present
+        )
         if ok
     )
     return AudioDataset(
@@ -119,4 +129,5 @@ def load_urbansound8k(root: str | PathLike[str], *, missing: str = "error") -> A
         duration=URBANSOUND_DURATION,
         reader=FixedLengthReader(URBANSOUND_DURATION),
         root=root,
+        cache_key=content_key("urbansound8k", table, root),
     )

@@ -54,12 +54,12 @@ def dataset_features(
 
     Clips missing from the cache are loaded with ``dataset.load(clip, setting.sr)`` and
     transformed ``batch_size`` at a time; each new result is stored in ``cache`` under
-    ``(dataset.key, clip.clip_id, setting)``.
+    ``(dataset.cache_key, clip.clip_id, setting)``.
 
     Parameters
     ----------
     dataset : AudioDataset
-        Where the clips come from; ``dataset.key`` names them in the cache.
+        Where the clips come from; ``dataset.cache_key`` names them in the cache.
     clips : sequence of Clip or None
         The clips, in the order of the result; None means every clip of ``dataset``.
     setting : Setting
@@ -96,7 +96,7 @@ def dataset_features(
     out: list[Union[np.ndarray, None]] = [None] * len(chosen)
     todo: list[int] = []
     for i, clip in enumerate(chosen):
-        hit = None if cache is None else cache.get(dataset.key, clip.clip_id, setting)
+        hit = None if cache is None else cache.get(dataset.cache_key, clip.clip_id, setting)
         if hit is None:
             todo.append(i)
         else:
@@ -115,7 +115,7 @@ def dataset_features(
         )
         for i, feat in zip(idx, feats):
             if cache is not None:
-                cache.put(dataset.key, chosen[i].clip_id, setting, feat)
+                cache.put(dataset.cache_key, chosen[i].clip_id, setting, feat)
             out[i] = feat
         if bar is not None:
             bar.update(len(idx))

@@ -252,7 +252,7 @@ class RepresentationExplorer:
 
         A change of any setting but ``sr`` then does not read and resample the clip again.
         """
-        key = (ds.key, clip.clip_id, sr)
+        key = (ds.cache_key, clip.clip_id, sr)
         if key not in self._waveforms:
             if len(self._waveforms) >= _WAVEFORMS_KEPT:
                 self._waveforms.pop(next(iter(self._waveforms)))

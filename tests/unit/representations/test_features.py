@@ -150,4 +150,4 @@ def test_esc10_real_clips_cached_once(esc50_root: Path, counter: Counter, tmp_pa
     np.testing.assert_array_equal(cached, plain)
     assert plain.shape == (3, 64, 1 + 5 * 16000 // 128) and np.isfinite(plain).all()
     assert again.shape == (3, 3, 128, 128)
-    assert (tmp_path / esc10.key).is_dir()
+    assert esc10.cache_key.startswith("esc10-") and (tmp_path / esc10.cache_key).is_dir()
