@@ -120,7 +120,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "download":
             return _download(args)
         return _run(args)
-    except (SettingError, AudioError, DatasetError, DownloadError, SplitError,
-            FileNotFoundError) as exc:
+    except (SettingError, AudioError, DatasetError, DownloadError, SplitError, OSError) as exc:
         print(f"specnb: error: {exc}", file=sys.stderr)
         return 2

@@ -188,6 +188,9 @@ def _gallery(results: StoreResults) -> ReportFigure:
     if found.empty:
         if rows.empty:
             note = "missing: no attack in the store names a gallery image"
+        elif not rows["inside"].iloc[-1]:
+            note = (f"missing: gallery image {rows['path'].iloc[-1]} lies outside the store's "
+                    f"folder {results.store_path.parent}; only images under it are embedded")
         else:
             note = f"missing: gallery image {rows['path'].iloc[-1]} not found"
         return ReportFigure(6, title, rows, None, (), note)

@@ -102,7 +102,9 @@ class StoreResults:
         ``ratio``.
     galleries : pd.DataFrame
         One row per attack row naming a gallery image: ``run_key``, ``dataset``, ``repr``,
-        ``model``, ``attack``, ``path`` (absolute Path), ``exists``.
+        ``model``, ``attack``, ``path`` (absolute Path), ``inside`` (the file lies under the
+        store's folder, symbolic links followed; only such files are read), ``exists``
+        (inside and present).
     store_path : Path
         The database file.
     """
@@ -119,7 +121,10 @@ class StoreResults:
 
 
 def open_results_store(store: Union[ResultsStore, str, Path]) -> ResultsStore:
-    """Open an existing results store (a database file or a run folder holding one).
+    """Open an existing results store (a database file or a run folder holding one) to read.
+
+    A path is opened read-only, so a finished store on a read-only file system can be read
+    and the report never writes to it; a :class:`ResultsStore` passed in is used as it is.
 
     Raises
     ------
@@ -132,7 +137,7 @@ def open_results_store(store: Union[ResultsStore, str, Path]) -> ResultsStore:
     file = path / "results.sqlite" if path.is_dir() else path
     if not file.is_file():
         raise FileNotFoundError(f"no results store at {path}")
-    return ResultsStore(file)
+    return ResultsStore(file, read_only=True)
 
 
 def read_results(
@@ -272,13 +277,14 @@ def _galleries(attacks: pd.DataFrame, runs: pd.DataFrame, root: Path) -> pd.Data
             continue
         path = Path(str(name))
         path = path if path.is_absolute() else root / path
+        inside = path.resolve().is_relative_to(root.resolve())
         run = info.loc[record["run_key"]]
         rows.append(
             {
                 "run_key": record["run_key"], "dataset": run["dataset"], "repr": run["repr"],
                 "model": run["model"], "attack": attack_name(record["attack"]), "path": path,
-                "exists": path.is_file(),
+                "inside": inside, "exists": inside and path.is_file(),
             }
         )
-    columns = ["run_key", "dataset", "repr", "model", "attack", "path", "exists"]
+    columns = ["run_key", "dataset", "repr", "model", "attack", "path", "inside", "exists"]
     return pd.DataFrame(rows, columns=columns)

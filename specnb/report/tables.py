@@ -27,6 +27,7 @@ How each table aggregates our runs (see :mod:`specnb.report.results` for the per
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
@@ -125,7 +126,10 @@ class ReportTable:
         return self.frame.xs(source, axis=1, level=1)
 
     def styled(self) -> Styler:
-        """The table for display: ours beside the paper's, "—" for a missing cell."""
+        """The table for display: ours beside the paper's, "—" for a missing cell.
+
+        Every label of both axes is HTML-escaped (dataset names come from the store).
+        """
         frame = self.frame.copy()
         frame.index = frame.index.set_levels(
             [[DATASET_LABELS.get(d, d) for d in frame.index.levels[0]],
@@ -139,8 +143,10 @@ class ReportTable:
         formatter = dict(zip(frame.columns, formats.values()))
         ours = [c for c in frame.columns if c[1] == "ours"]
         return (
-            frame.style.format(formatter, na_rep="—")
-            .set_caption(f"Table {self.number}: {self.title}")
+            frame.style.format(formatter, na_rep="—", escape="html")
+            .format_index(escape="html", axis=0)
+            .format_index(escape="html", axis=1)
+            .set_caption(html.escape(f"Table {self.number}: {self.title}"))
             .set_properties(subset=ours, **{"background-color": "#eef4fb", "font-weight": "bold"})
         )
 

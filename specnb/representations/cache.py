@@ -9,11 +9,14 @@ The feature key leaves out image-only fields (the colour map), so one cached arr
 rendering. Every write is atomic: the array goes to a hidden temporary file in the same folder,
 is flushed and fsynced, and only then renamed over its final name, so a process killed mid-write
 never leaves a partial file under a readable name. A damaged file met on reading (truncated,
-wrong header) counts as a miss and is removed.
+wrong header) counts as a miss and is removed; an error of the operating system (too many open
+files, say) is raised and leaves the file alone. Keys too long for a file name are shortened
+and hashed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -52,28 +55,49 @@ def save_npy_atomic(path: Union[str, Path], array: np.ndarray) -> None:
     atomic_write(Path(path), lambda fh: np.save(fh, np.asarray(array), allow_pickle=False))
 
 
+#: Longest encoded key kept as it is: with ``.npy`` or ``.json`` it stays under the 255 bytes
+#: most file systems allow in a name.
+_MAX_NAME = 200
+
+
 def _safe_name(text: str, what: str) -> str:
-    """A file-name-safe, injective encoding of ``text`` (percent-encoding, like a URL)."""
+    """A file-name-safe, injective encoding of ``text`` (percent-encoding, like a URL).
+
+    An encoding longer than :data:`_MAX_NAME` is cut and followed by ``!`` and the SHA-256 of
+    ``text``; ``!`` never occurs in a percent-encoding, so a hashed name never equals a plain
+    one.
+    """
     if not isinstance(text, str) or not text:
         raise ParameterError(f"{what} must be a non-empty string, got {text!r}")
     name = quote(text, safe="-_@+=,")
-    return "%2E" + name[1:] if name.startswith(".") else name
+    name = "%2E" + name[1:] if name.startswith(".") else name
+    if len(name) > _MAX_NAME:
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        name = f"{name[:_MAX_NAME - 65]}!{digest}"
+    return name
 
 
 def _intact(path: Path) -> bool:
-    """Whether ``path`` holds a complete ``.npy`` file (header readable, size as declared)."""
-    try:
-        with open(path, "rb") as fh:
-            fmt = np.lib.format
+    """Whether ``path`` holds a complete ``.npy`` file (header readable, size as declared).
+
+    Raises
+    ------
+    OSError
+        The file cannot be opened or read (it may be missing, or the system is short of file
+        handles); the caller decides, as this says nothing about the file's format.
+    """
+    with open(path, "rb") as fh:
+        fmt = np.lib.format
+        try:
             version = fmt.read_magic(fh)
             if version == (1, 0):
                 shape, _, dtype = fmt.read_array_header_1_0(fh)
             else:
                 shape, _, dtype = fmt.read_array_header_2_0(fh)
-            expected = fh.tell() + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-        return not dtype.hasobject and os.path.getsize(path) == expected
-    except (OSError, ValueError, EOFError):
-        return False
+        except (ValueError, EOFError):
+            return False
+        expected = fh.tell() + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    return not dtype.hasobject and os.path.getsize(path) == expected
 
 
 class FeatureCache:
@@ -115,7 +139,10 @@ class FeatureCache:
 
     def __contains__(self, key: CacheKey) -> bool:
         dataset_key, clip_id, setting = key
-        return _intact(self.path(dataset_key, clip_id, setting))
+        try:
+            return _intact(self.path(dataset_key, clip_id, setting))
+        except OSError:
+            return False
 
     def get(self, dataset_key: str, clip_id: str, setting: Setting) -> Union[np.ndarray, None]:
         """The cached array, or None on a miss (a damaged file is removed and counts as one).
@@ -123,15 +150,21 @@ class FeatureCache:
         Returns
         -------
         np.ndarray (float32) or None
+
+        Raises
+        ------
+        OSError
+            The file exists but cannot be read (too many open files, an I/O error); it is
+            kept, as only a file in the wrong format is removed.
         """
         path = self.path(dataset_key, clip_id, setting)
-        if not path.exists():
-            return None
-        if _intact(path):
-            try:
+        try:
+            if _intact(path):
                 return np.load(path, allow_pickle=False).astype(np.float32, copy=False)
-            except (OSError, ValueError, EOFError):
-                pass
+        except FileNotFoundError:
+            return None
+        except (ValueError, EOFError):
+            pass
         path.unlink(missing_ok=True)
         return None
 

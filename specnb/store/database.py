@@ -54,21 +54,46 @@ class Database:
     retries : int
         How many times an operation that still finds the database locked is retried, with a
         growing random back-off, before :class:`StoreError` is raised.
+    read_only : bool
+        Open an existing file for reading only: nothing is created, migrated or written (a
+        write raises :class:`StoreError`), so a finished store on a read-only file system or
+        one owned by another user can be read.
     """
 
-    def __init__(self, path: str | Path, *, timeout: float = 30.0, retries: int = 20) -> None:
+    def __init__(
+        self, path: str | Path, *, timeout: float = 30.0, retries: int = 20,
+        read_only: bool = False,
+    ) -> None:
         path = Path(path)
         if path.is_dir():
             path = path / "results.sqlite"
         if path.exists() and not path.is_file():
             raise StoreError(f"results store {path} is not a file")
         _refuse_if_named(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if read_only and not path.is_file():
+            raise StoreError(f"no results store at {path} to open read-only")
         self.path = path
+        self.read_only = bool(read_only)
         self.timeout = float(timeout)
         self.retries = int(retries)
         self._column_cache: dict[str, dict[str, str]] = {}
         self._local = threading.local()
+        if read_only:
+            self.journal_mode = str(self.retry(
+                lambda conn: conn.execute("PRAGMA journal_mode").fetchone()[0]
+            )).lower()
+            version = self.schema_version
+            self._check_version(version)
+            if version < len(MIGRATIONS):
+                raise StoreError(
+                    f"results store {path} has schema version {version}, older than this "
+                    f"specnb's {len(MIGRATIONS)}; open it once for writing to bring it up to date"
+                )
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StoreError(f"results store {path}: cannot create its folder ({error})") from error
         self.journal_mode = self.retry(self._set_wal)
         self.write(self._migrate)
 
@@ -96,16 +121,33 @@ class Database:
         conn = getattr(self._local, "conn", None)
         if conn is not None and self._local.pid == os.getpid():
             return conn
-        conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+        conn = self._open() if self.read_only else sqlite3.connect(
+            self.path, timeout=self.timeout, isolation_level=None
+        )
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
             conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA synchronous = NORMAL")
+            if not self.read_only:
+                conn.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.Error:
             conn.close()
             raise
         self._local.conn, self._local.pid = conn, os.getpid()
         return conn
+
+    def _open(self) -> sqlite3.Connection:
+        """A read-only connection; on a read-only folder, where SQLite cannot create the WAL
+        index beside the file, the file is opened as immutable (nobody can change it there)."""
+        uri = self.path.resolve().as_uri()
+        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=self.timeout,
+                               isolation_level=None)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.OperationalError:
+            conn.close()
+        return sqlite3.connect(f"{uri}?immutable=1", uri=True, timeout=self.timeout,
+                               isolation_level=None)
 
     def close(self) -> None:
         """Close this thread's connection (a later call opens a new one)."""
@@ -134,7 +176,15 @@ class Database:
             delay = min(delay * 2, 1.0)
 
     def write(self, statements: Callable[[sqlite3.Connection], Any]) -> Any:
-        """Run ``statements`` in one ``BEGIN IMMEDIATE`` transaction (retried when locked)."""
+        """Run ``statements`` in one ``BEGIN IMMEDIATE`` transaction (retried when locked).
+
+        Raises
+        ------
+        StoreError
+            The store was opened read-only.
+        """
+        if self.read_only:
+            raise StoreError(f"results store {self.path} is open read-only; nothing is written")
 
         def transaction(conn: sqlite3.Connection) -> Any:
             conn.execute("BEGIN IMMEDIATE")
@@ -158,17 +208,20 @@ class Database:
         conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
         row = conn.execute("SELECT version FROM schema_version").fetchone()
         version = row[0] if row else 0
-        if version > len(MIGRATIONS):
-            raise StoreError(
-                f"results store {self.path} has schema version {version}; this specnb "
-                f"reads up to {len(MIGRATIONS)}"
-            )
+        self._check_version(version)
         if version == len(MIGRATIONS):
             return
         for step in MIGRATIONS[version:]:
             step(conn)
         conn.execute("DELETE FROM schema_version")
         conn.execute("INSERT INTO schema_version VALUES (?)", (len(MIGRATIONS),))
+
+    def _check_version(self, version: int) -> None:
+        if version > len(MIGRATIONS):
+            raise StoreError(
+                f"results store {self.path} has schema version {version}; this specnb "
+                f"reads up to {len(MIGRATIONS)}"
+            )
 
     @property
     def schema_version(self) -> int:

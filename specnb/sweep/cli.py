@@ -7,6 +7,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from specnb.store import StoreError
+
 from .cluster import tls_security
 from .runner import run_sweep
 from .spec import SweepError
@@ -81,8 +83,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     -------
     int
         0 when every point is done (or for a dry run), 1 when some failed, were skipped or
-        are still held by another process, 2 for an invalid sweep file, missing TLS files
-        or an unreachable scheduler.
+        are still held by another process, 2 for an invalid sweep file, missing TLS files,
+        an unreachable scheduler or an error of the file system (an output folder that cannot
+        be written).
     """
     args = _parser().parse_args(sys.argv[1:] if argv is None else list(argv))
     if args.scheduler is not None and args.scheduler.startswith("tcp://"):
@@ -100,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             progress=not args.no_progress, point_stores=args.point_stores,
             security=security, dashboard=args.dashboard,
         )
-    except (SweepError, ConnectionError) as error:
+    except (SweepError, StoreError, OSError) as error:
         print(f"specnb sweep: error: {error}", file=sys.stderr)
         return 2
     print(summary.report())

@@ -136,7 +136,7 @@ def run_sweep(
 def _dry_run(spec: SweepSpec, points: list[Point], out: Path, workers: int) -> SweepSummary:
     """Each point with its stored status (``done`` only with its notebook in place)."""
     store_path = out / STORE_NAME
-    store = ResultsStore(store_path) if store_path.is_file() else None
+    store = ResultsStore(store_path, read_only=True) if store_path.is_file() else None
     outcomes = []
     for point in points:
         row = store.get_point(point.key) if store is not None else None

@@ -2,7 +2,7 @@
 
 A sweep file names a grid of notebook executions::
 
-    name: quick                     # names the sweep in the results store
+    name: quick                     # names the sweep and its output folder (letters, digits, _ . -)
     notebook_dir: null              # optional: folder of the notebooks, relative to this file
     cell_timeout: null              # optional: seconds a notebook cell may run
     defaults:                       # given to every step whose notebook declares the name
@@ -43,6 +43,9 @@ from specnb.store.keys import json_default
 from .notebooks import RUNNER_PARAMETERS, declared_parameters, resolve_notebook
 
 __all__ = ["GridBlock", "StepSpec", "SweepError", "SweepSpec", "load_sweep"]
+
+#: A sweep or step name: it names a folder under the output folder, so no paths.
+_FOLDER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 _TOP_KEYS = {"name", "notebook_dir", "cell_timeout", "defaults", "steps"}
 _STEP_KEYS = {"name", "notebook", "parameters", "product", "points", "grid", "after", "match"}
@@ -180,6 +183,8 @@ def load_sweep(path: str | Path) -> SweepSpec:
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
         raise fail("name", "the sweep needs a non-empty name")
+    if not _FOLDER_NAME.fullmatch(name):
+        raise fail("name", f"{name!r} cannot name a folder (letters, digits, _ . -)")
     notebook_dir = raw.get("notebook_dir")
     if notebook_dir is not None:
         notebook_dir = (path.parent / str(notebook_dir)).resolve()
@@ -241,7 +246,7 @@ def _step(
     except LookupError as error:
         raise fail(f"{where}.notebook", str(error)) from error
     name = str(raw.get("name") or Path(str(raw["notebook"])).stem)
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+    if not _FOLDER_NAME.fullmatch(name):
         raise fail(f"{where}.name", f"{name!r} cannot name a folder (letters, digits, _ . -)")
     where = f"steps[{index}] ({name})"
     try:

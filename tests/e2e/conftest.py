@@ -20,7 +20,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -30,6 +29,7 @@ from typing import TYPE_CHECKING, Iterator
 
 import pytest
 from lab_driver import LabNotebook
+from lab_launch import lab_command
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -159,17 +159,9 @@ def lab_server(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory
     port = _free_port()
     server = LabServer(f"http://127.0.0.1:{port}", secrets.token_hex(24), root,
                        home / "jupyterlab.log")
-    command = [
-        sys.executable, "-m", "jupyterlab", "--no-browser",
-        "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={server.token}", f"--ServerApp.root_dir={root}",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        "--LabApp.extension_manager=readonly",
-    ]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:  # CI containers run as root
-        command.append("--ServerApp.allow_root=True")
+    command, env = lab_command(port, root, server.token, _lab_environment(home))
     with server.log.open("wb") as log:
-        process = subprocess.Popen(command, cwd=root, env=_lab_environment(home), stdout=log,
+        process = subprocess.Popen(command, cwd=root, env=env, stdout=log,
                                    stderr=subprocess.STDOUT, start_new_session=True)
     try:
         _wait_until_up(server, process, SERVER_START_S)

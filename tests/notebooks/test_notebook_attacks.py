@@ -76,7 +76,7 @@ def test_gallery_and_adversarial_examples_are_on_disk_and_in_the_report(executed
     assert (out / "gallery.png").read_bytes()[:4] == b"\x89PNG"
     assert (out / "fooling_curves.png").is_file()
     for row in attacks.to_dict("records"):
-        saved = torch.load(row["artefacts_json"][ADVERSARIAL_KEY])
+        saved = torch.load(row["artefacts_json"][ADVERSARIAL_KEY], weights_only=True)
         assert saved["attack"] == row["attack"]
         assert saved["adv_images"].shape == (row["artefacts_json"]["n_attacked"], 3, 128, 128)
     report = read_results(store)

@@ -164,7 +164,7 @@ def test_stored_row_holds_the_curve_and_its_metrics(toy, store, tmp_path):
     cost = cost_to_reach(grads, rates, 0.9)
     assert row["cost_to_fr90"] == pytest.approx(cost) if math.isfinite(cost) else (
         row["cost_to_fr90"] is None)
-    saved = torch.load(row["artefacts_json"][ADVERSARIAL_KEY])
+    saved = torch.load(row["artefacts_json"][ADVERSARIAL_KEY], weights_only=True)
     assert torch.equal(saved["adv_images"], ev.adv_images)
     assert torch.equal(saved["indices"], ev.indices) and saved["budget"] == 0.2
     fooled = saved["adv_pred"] != saved["labels"]
