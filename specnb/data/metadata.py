@@ -11,7 +11,7 @@ import hashlib
 import os
 import warnings
 from dataclasses import dataclass
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Callable, Sequence, TypeVar
 
 from specnb.errors import DatasetError, ParameterError
@@ -302,15 +302,23 @@ def listed_paths(table: MetadataTable, column: str, audio: Path, names: Sequence
         A name is absolute, or the file it names (symbolic links followed) lies outside
         ``audio``; the CSV, the column, the line and the name are given.
     """
-    folder = audio.resolve()
+    inside = os.path.realpath(audio) + os.sep
+    real_parents: dict[str, str] = {}
     paths = []
     for line, name in enumerate(names, start=2):
-        path = audio / name
-        if PurePath(name).is_absolute() or not path.resolve().is_relative_to(folder):
+        text = os.path.join(audio, name)
+        parent, leaf = os.path.split(text)
+        if parent not in real_parents:
+            real_parents[parent] = os.path.realpath(parent)
+        real = os.path.realpath(text) if os.path.islink(text) else os.path.join(
+            real_parents[parent], leaf
+        )
+        if os.path.isabs(name) or leaf in ("", ".", "..") or not real.startswith(inside):
             raise DatasetError(
                 f"{table.csv_path}: column {column!r}, line {line}: {name!r} points outside the "
                 f"audio folder {audio}; file names must stay inside it"
             )
+        path = audio / name
         paths.append(path)
     return paths
 
