@@ -277,7 +277,9 @@ def check_unique(table: MetadataTable, column: str, values: Sequence[str]) -> No
         seen.add(value)
 
 
-def listed_paths(table: MetadataTable, column: str, audio: Path, names: Sequence[str]) -> list[Path]:
+def listed_paths(
+    table: MetadataTable, column: str, audio: Path, names: Sequence[str]
+) -> list[Path]:
     """The audio file of every row, refusing names that lead outside the audio folder.
 
     Parameters
