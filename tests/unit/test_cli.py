@@ -86,3 +86,16 @@ def test_bench_representations_prints_ratios_and_geomean():
     assert len(ratios) == 15 and all(r > 0 for r in ratios)
     geomean = float(lines[-1].split(":")[1])
     assert geomean == pytest.approx(float(np.exp(np.mean(np.log(ratios)))), rel=0.02)
+
+
+def test_specnb_command_reports_os_errors_with_exit_2(tmp_path, capsys) -> None:
+    import soundfile as sf
+
+    wav = tmp_path / "tone.wav"
+    sf.write(wav, np.sin(np.arange(8000) * 0.1) * 0.1, 8000)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    code = main(["features", str(wav), "--repr", "stft", "--set", "sr=8000",
+                 "--out", str(blocker / "x.npy")])
+    assert code == 2
+    assert "specnb: error:" in capsys.readouterr().err

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from specnb.data import audio as audio_module
 from specnb.data.audio import (
     AudioError,
     FixedLengthReader,
@@ -144,3 +145,36 @@ def test_normal_clip_does_not_warn(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_audio(path, 16000)
+
+
+def test_a_long_file_is_read_only_as_far_as_the_clip_needs(tmp_path, monkeypatch):
+    path = _write(tmp_path / "long.wav", np.tile(0.2 * np.sin(np.arange(8000) * 0.3), 60), 8000)
+    read: list[int] = []
+    original = sf.SoundFile.read
+
+    def spy(self, frames=-1, *args, **kwargs):
+        data = original(self, frames, *args, **kwargs)
+        read.append(len(data))
+        return data
+
+    monkeypatch.setattr(sf.SoundFile, "read", spy)
+    y = FixedLengthReader(1.0)(Clip("long", 0, 1, "s", path=path), 8000)
+    assert y.shape == (8000,)
+    assert 0 < sum(read) <= 2 * 8000
+
+
+def test_an_absurdly_long_file_is_refused_by_name(tmp_path, monkeypatch):
+    path = _write(tmp_path / "hours.wav", np.tile(0.2 * np.sin(np.arange(8000) * 0.3), 4), 8000)
+    monkeypatch.setattr(audio_module, "MAX_SECONDS", 2.0)
+    with pytest.raises(AudioError, match=r"hours\.wav.*4\.0 s.*2\.0 s"):
+        load_audio(path, 8000)
+
+
+def test_cutting_equals_reading_whole_then_cutting(tmp_path):
+    rng = np.random.default_rng(0)
+    path = _write(tmp_path / "stereo.wav", 0.1 * rng.standard_normal((44100 * 7 + 123, 2)),
+                  44100, subtype="FLOAT")
+    for sr in (22050, 16000, 44100):
+        whole = load_audio(path, sr)[: 5 * sr]
+        clip = FixedLengthReader(5.0)(Clip("s", 0, 1, "s", path=path), sr)
+        np.testing.assert_array_equal(clip, whole)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from specnb.cache import FeatureCache
 from specnb.data import (
     DatasetError,
     DatasetWarning,
@@ -19,6 +20,8 @@ from specnb.data import (
     load_esc50,
     load_urbansound8k,
 )
+from specnb.features import dataset_features
+from specnb.representations import make_setting
 
 ESC_HEADER = ["filename", "fold", "target", "category", "esc10", "src_file", "take"]
 US_HEADER = ["slice_file_name", "fsID", "start", "end", "salience", "fold", "classID", "class"]
@@ -310,3 +313,77 @@ def test_load_dataset_defaults_and_errors(tmp_path, monkeypatch):
         load_dataset("synthetic", tmp_path)
     with pytest.raises(ValueError, match="unknown dataset 'esc100'"):
         load_dataset("esc100")
+
+
+# --------------------------------------------------------------- clip ids, cache keys, paths
+def _esc_files(root: Path, names: list[str], freqs: list[float] | None = None) -> Path:
+    """An ESC-50 layout listing ``names`` (subfolders allowed), one tone per file."""
+    freqs = freqs or [200.0 + 100 * i for i in range(len(names))]
+    rows = [[name, 1, i % 2, ("dog", "rain")[i % 2], True, 100 + i, "A"]
+            for i, name in enumerate(names)]
+    _write_csv(root / "meta" / "esc50.csv", ESC_HEADER, rows)
+    for name, freq in zip(names, freqs):
+        target = root / "audio" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(target, _tone(0.5, 8000, freq), 8000)
+    return root
+
+
+def test_two_files_with_one_stem_are_refused(tmp_path: Path) -> None:
+    root = _esc_files(tmp_path / "esc", ["a.wav", "sub/a.wav"])
+    with pytest.raises(DatasetError, match=r"clip id 'a'.*a\.wav.*sub/a\.wav"):
+        load_esc50(root)
+
+
+def test_urbansound_stems_must_be_unique_across_folds(tmp_path: Path) -> None:
+    rows = [["x.wav", 1, 0.0, 0.5, 1, 1, 0, "air"], ["x.flac", 2, 0.0, 0.5, 1, 2, 1, "horn"]]
+    with pytest.raises(DatasetError, match="clip id 'x'"):
+        load_urbansound8k(write_us_tree(tmp_path / "us", rows))
+
+
+def test_two_copies_of_a_dataset_never_share_cached_features(tmp_path: Path) -> None:
+    names = ["1-1-A-0.wav", "1-2-A-1.wav"]
+    first = load_esc50(_esc_files(tmp_path / "one" / "esc50", names, [200.0, 300.0]))
+    second = load_esc50(_esc_files(tmp_path / "two" / "esc50", names, [900.0, 1500.0]))
+    assert first.key == second.key == "esc50"
+    assert first.cache_key != second.cache_key
+    assert load_esc50(tmp_path / "one" / "esc50").cache_key == first.cache_key
+    cache = FeatureCache(tmp_path / "cache")
+    setting = make_setting("stft", sr=8000, n_fft=256, hop_length=128)
+    a = dataset_features(first, None, setting, cache=cache, device="cpu")
+    b = dataset_features(second, None, setting, cache=cache, device="cpu")
+    fresh = dataset_features(second, None, setting, cache=None, device="cpu")
+    np.testing.assert_array_equal(b, fresh)
+    assert not np.allclose(a, b)
+
+
+def test_editing_the_metadata_changes_the_cache_key(tmp_path: Path) -> None:
+    root = _esc_files(tmp_path / "esc50", ["1-1-A-0.wav", "1-2-A-1.wav"])
+    before = load_esc50(root).cache_key
+    csv_path = root / "meta" / "esc50.csv"
+    csv_path.write_text(csv_path.read_text().replace(",dog,", ",hound,"))
+    assert load_esc50(root).cache_key != before
+
+
+@pytest.mark.parametrize("escape", ["../outside.wav", "../../outside.wav", "ABSOLUTE", "LINK"])
+def test_metadata_paths_outside_the_audio_folder_are_refused(tmp_path: Path, escape: str) -> None:
+    root = _esc_files(tmp_path / "data" / "esc50", ["1-1-A-0.wav"])
+    outside = tmp_path / "abs.wav" if escape in ("ABSOLUTE", "LINK") else (
+        root / "audio" / escape).resolve()
+    sf.write(outside, _tone(0.5, 8000, 500), 8000)
+    name = {"ABSOLUTE": str(outside), "LINK": "link.wav"}.get(escape, escape)
+    if escape == "LINK":
+        (root / "audio" / "link.wav").symlink_to(outside)
+    rows = [["1-1-A-0.wav", 1, 0, "dog", True, 1, "A"], [name, 1, 1, "rain", True, 2, "A"]]
+    _write_csv(root / "meta" / "esc50.csv", ESC_HEADER, rows)
+    with pytest.raises(DatasetError, match="outside"):
+        load_esc50(root)
+
+
+def test_urbansound_names_cannot_leave_the_audio_folder(tmp_path: Path) -> None:
+    root = write_us_tree(tmp_path / "us")
+    sf.write(tmp_path / "secret.wav", _tone(0.5, 8000, 300), 8000)
+    rows = [["../../../secret.wav", 1, 0.0, 0.5, 1, 1, 0, "air"]]
+    _write_csv(root / "metadata" / "UrbanSound8K.csv", US_HEADER, rows)
+    with pytest.raises(DatasetError, match="outside"):
+        load_urbansound8k(root)

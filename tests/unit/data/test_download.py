@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import io
+import os
 import socket
 import tarfile
 import threading
@@ -326,3 +328,71 @@ def test_damaged_archive(tmp_path):
         extract_archive(archive, tmp_path / "out")
     with pytest.raises(DownloadError, match="not a zip or tar"):
         extract_archive(tmp_path / "notes.rar", tmp_path / "out")
+
+
+def _file_source(tmp_path: Path) -> DatasetSource:
+    archive = tmp_path / "mirror" / "esc.zip"
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    archive.write_bytes(esc_zip())
+    return DatasetSource(archive.as_uri(), "esc.zip", "ESC-50-test", "meta/esc50.csv")
+
+
+def _users_copy(root: Path) -> None:
+    (root / "audio").mkdir(parents=True)
+    (root / "audio" / "mine.wav").write_bytes(b"my own recording")
+
+
+def test_a_failed_move_keeps_the_old_data_and_is_a_download_error(tmp_path, monkeypatch):
+    root = tmp_path / "data" / "esc50"
+    _users_copy(root)
+    source = _file_source(tmp_path)
+    real_replace = os.replace
+    staged: list[Path] = []
+
+    def cross_device(src, dst, *args, **kwargs):
+        src, dst = Path(src), Path(dst)
+        if "ESC-50-test" in src.parts and dst.parent == root:
+            staged.append(src)
+            raise OSError(errno.EXDEV, "Invalid cross-device link", str(src))
+        return real_replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", cross_device)
+    with pytest.raises(DownloadError, match="cross-device"):
+        fetch_dataset("esc50", root, source=source)
+    assert staged and all(root in path.parents for path in staged)
+    assert (root / "audio" / "mine.wav").read_bytes() == b"my own recording"
+    assert sorted(p.name for p in root.iterdir()) == ["audio"]
+
+
+def test_a_successful_download_replaces_the_old_entry(tmp_path):
+    root = tmp_path / "data" / "esc50"
+    _users_copy(root)
+    fetch_dataset("esc50", root, source=_file_source(tmp_path))
+    assert "mine.wav" not in {p.name for p in (root / "audio").iterdir()}
+    assert sorted(p.name for p in root.iterdir()) == ["README.md", "audio", "meta"]
+    assert len(load_esc50(root)) == 4
+
+
+def test_a_full_disk_is_a_download_error(tmp_path, monkeypatch):
+    root = tmp_path / "data" / "esc50"
+    _users_copy(root)
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(zipfile.ZipFile, "extractall", full)
+    with pytest.raises(DownloadError, match="No space left"):
+        fetch_dataset("esc50", root, source=_file_source(tmp_path))
+    assert (root / "audio" / "mine.wav").read_bytes() == b"my own recording"
+    assert sorted(p.name for p in root.iterdir()) == ["audio"]
+
+
+def test_unpacked_size_is_capped_before_anything_is_written(tmp_path):
+    archive = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        bundle.writestr("top/zeros.bin", bytes(4 << 20))
+    assert archive.stat().st_size < 64 << 10
+    with pytest.raises(DownloadError, match=r"bomb\.zip.*4194304 bytes.*1048576"):
+        extract_archive(archive, tmp_path / "out", max_bytes=1 << 20)
+    assert not any((tmp_path / "out").rglob("*"))
+    assert extract_archive(archive, tmp_path / "ok", max_bytes=8 << 20) == tmp_path / "ok"

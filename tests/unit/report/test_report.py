@@ -342,3 +342,38 @@ def test_report_notebook_renders_and_exports_html(filled, tmp_path: Path) -> Non
     assert "Table 3 — n_fft 1024 most accurate on ESC-10: yes" in html
     assert "85.17" in html  # a paper number beside ours
     assert "missing: no attack in the store names a gallery image" in html
+
+
+def _store_with(tmp_path: Path, dataset: str) -> ResultsStore:
+    store = ResultsStore(tmp_path / "results.sqlite")
+    setting = make_setting("stft", n_fft=1024)
+    key = run_key(dataset=dataset, setting=setting.to_dict(), model="resnet18", seed=0,
+                  protocol={})
+    store.upsert_run(key, dataset=dataset, repr=setting.kind, setting_key=setting.key,
+                     setting_json=setting.to_dict(), model="resnet18", seed=0, status="done",
+                     acc_mean=0.8, acc_std=0.01, n_params=10)
+    return store
+
+
+def test_report_tables_escape_both_axes(tmp_path) -> None:
+    _store_with(tmp_path, "<img src=x onerror=alert(1)>")
+    pages = [t.styled().to_html() for t in build_tables(read_results(tmp_path),
+                                                         load_paper_results()).values()]
+    assert sum("&lt;img src=x onerror=alert(1)&gt;" in page for page in pages) >= 1
+    assert not any("<img" in page for page in pages)
+
+
+def test_report_embeds_only_images_under_the_stores_folder(tmp_path) -> None:
+    outside = tmp_path / "elsewhere" / "secret.png"
+    outside.parent.mkdir()
+    outside.write_bytes(b"\x89PNG not really")
+    store = _store_with(tmp_path / "run", "esc10")
+    key = store.runs_df()["run_key"].iloc[0]
+    for name, path in (("fgsm", str(outside)), ("bim", "../elsewhere/secret.png")):
+        store.upsert_attack(attack_key(run_key=key, attack=name, params={}), run_key=key,
+                            attack=name, status="done", auc=0.5, budgets_json=[0.1],
+                            fooling_rates_json=[0.5], grads_per_sample_json=[1.0],
+                            cost_to_fr90=1.0, artefacts_json={"gallery": path})
+        gallery = build_figure(6, read_results(tmp_path / "run"))
+        assert gallery.images == ()
+        assert "outside" in gallery.note and "secret.png" in gallery.note

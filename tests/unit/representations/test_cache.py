@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import builtins
+import errno
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import textwrap
@@ -14,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from specnb.atomic import atomic_write
 from specnb.representations import make_setting
 from specnb.representations.cache import FeatureCache, save_npy_atomic
 
@@ -191,3 +195,66 @@ def test_save_npy_atomic_replaces_whole_files(tmp_path: Path) -> None:
     save_npy_atomic(target, np.arange(5))
     assert np.load(target).tolist() == [0, 1, 2, 3, 4]
     assert [p.name for p in target.parent.iterdir()] == ["x.npy"]
+
+
+def test_a_passing_os_error_on_reading_keeps_the_cache_file(tmp_path, monkeypatch) -> None:
+    cache = FeatureCache(tmp_path)
+    data = np.arange(12, dtype=np.float32).reshape(3, 4)
+    cache.put("d", "c", STFT, data)
+    path = cache.path("d", "c", STFT)
+    real_open = builtins.open
+
+    def too_many(file, *args, **kwargs):
+        if str(file) == str(path):
+            raise OSError(errno.EMFILE, "Too many open files", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", too_many)
+    with pytest.raises(OSError, match="Too many open files"):
+        cache.get("d", "c", STFT)
+    monkeypatch.setattr(builtins, "open", real_open)
+    assert path.is_file()
+    np.testing.assert_array_equal(cache.get("d", "c", STFT), data)
+
+
+def test_a_format_error_still_removes_the_file(tmp_path) -> None:
+    cache = FeatureCache(tmp_path)
+    cache.put("d", "c", STFT, np.ones((2, 2), dtype=np.float32))
+    path = cache.path("d", "c", STFT)
+    path.write_bytes(path.read_bytes()[:-3])
+    assert cache.get("d", "c", STFT) is None and not path.exists()
+
+
+def test_clip_ids_too_long_for_a_file_name_are_hashed(tmp_path) -> None:
+    cache = FeatureCache(tmp_path)
+    first, second = "x" * 300 + "a", "x" * 300 + "b"
+    cache.put("d" * 400, first, STFT, np.zeros((2, 2)))
+    cache.put("d" * 400, second, STFT, np.ones((2, 2)))
+    paths = {cache.path("d" * 400, clip, STFT) for clip in (first, second)}
+    assert len(paths) == 2
+    assert all(len(part.encode()) <= 255 for path in paths for part in path.parts)
+    np.testing.assert_array_equal(cache.get("d" * 400, second, STFT), np.ones((2, 2)))
+    assert cache.path("d", "short", STFT).name == "short.npy"
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_atomic_write_honours_the_umask(tmp_path, umask: int, mode: int) -> None:
+    old = os.umask(umask)
+    try:
+        atomic_write(tmp_path / "f.bin", lambda stream: stream.write(b"x"))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "f.bin").stat().st_mode) == mode
+
+
+def test_atomic_write_fsyncs_the_folder_after_the_rename(tmp_path, monkeypatch) -> None:
+    synced: list[bool] = []
+    real_fsync = os.fsync
+
+    def spy(fd: int) -> None:
+        synced.append(stat.S_ISDIR(os.fstat(fd).st_mode))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", spy)
+    atomic_write(tmp_path / "f.bin", lambda stream: stream.write(b"x"))
+    assert synced == [False, True]

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from specnb.report.results import open_results_store
 from specnb.store import (
     MIGRATIONS,
     SCHEMA_VERSION,
@@ -292,3 +293,22 @@ def test_unusable_paths_are_named(tmp_path: Path) -> None:
     bogus.write_bytes(b"this is not an sqlite file" * 100)
     with pytest.raises(StoreError, match="not-a-db.sqlite"):
         ResultsStore(bogus)
+
+
+def test_reading_a_store_opens_it_read_only(tmp_path) -> None:
+    writer = ResultsStore(tmp_path / "results.sqlite")
+    writer.upsert_run("a-run", dataset="esc10", status="done", acc_mean=0.8)
+    writer.close()
+    before = (tmp_path / "results.sqlite").read_bytes()
+    opened = open_results_store(tmp_path)
+    assert opened.get_run("a-run")["acc_mean"] == 0.8
+    with pytest.raises(StoreError, match="read-only"):
+        opened.upsert_run("k", dataset="esc10", status="done")
+    opened.close()
+    assert (tmp_path / "results.sqlite").read_bytes() == before
+
+
+def test_a_read_only_store_refuses_a_missing_file(tmp_path) -> None:
+    with pytest.raises(StoreError, match="no results store"):
+        ResultsStore(tmp_path / "absent.sqlite", read_only=True)
+    assert not (tmp_path / "absent.sqlite").exists()

@@ -491,3 +491,23 @@ def _process(pid: int):
         return psutil.Process(pid)
     except psutil.NoSuchProcess:
         return None
+
+
+def test_sweep_command_reports_os_errors_with_exit_2(tmp_path, capsys) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    code = main([str(REPO / "sweeps" / "quick.yaml"), "--out", str(blocker / "out"),
+                 "--no-progress"])
+    assert code == 2
+    assert "specnb sweep: error:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["/abs/path", "../up", "a/b", ".hidden", "two words"])
+def test_sweep_name_must_be_a_plain_folder_name(tmp_path, name: str) -> None:
+    text = (REPO / "sweeps" / "quick.yaml").read_text()
+    lines = [f"name: {name!r}" if line.startswith("name:") else line
+             for line in text.splitlines()]
+    path = tmp_path / "s.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(SweepError, match="name"):
+        load_sweep(path)
