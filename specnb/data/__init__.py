@@ -4,12 +4,14 @@ Also the audio reader, waveform augmentation, train/dev/test splits and the down
 
 Modules
 -------
+- ``archives`` -- Unpacking a downloaded archive safely and putting its files in place of the
+  old ones.
 - ``audio`` -- Reading audio files into mono float32 waveforms at a chosen sampling rate.
 - ``augment`` -- Waveform augmentation (paper §4): pitch shifting and time stretching of clips.
 - ``clips`` -- The clip and dataset model shared by every loader, the splitter and the feature
   cache.
-- ``download`` -- Downloading the real datasets from their official sources: resume, checksums, safe
-  unpacking.
+- ``download`` -- Downloading the real datasets from their official sources: resume, checksums,
+  installing.
 - ``esc`` -- ESC-50 and its ESC-10 subset, read from the official layout.
 - ``metadata`` -- Reading and checking the metadata tables of on-disk datasets (ESC-50,
   UrbanSound8K).

@@ -312,8 +312,10 @@ def listed_paths(
         parent, leaf = os.path.split(text)
         if parent not in real_parents:
             real_parents[parent] = os.path.realpath(parent)
-        real = os.path.realpath(text) if os.path.islink(text) else os.path.join(
-            real_parents[parent], leaf
+        real = (
+            os.path.realpath(text)
+            if os.path.islink(text)
+            else os.path.join(real_parents[parent], leaf)
         )
         if os.path.isabs(name) or leaf in ("", ".", "..") or not real.startswith(inside):
             raise DatasetError(

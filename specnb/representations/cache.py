@@ -73,7 +73,7 @@ def _safe_name(text: str, what: str) -> str:
     name = "%2E" + name[1:] if name.startswith(".") else name
     if len(name) > _MAX_NAME:
         digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-        name = f"{name[:_MAX_NAME - 65]}!{digest}"
+        name = f"{name[: _MAX_NAME - 65]}!{digest}"
     return name
 
 

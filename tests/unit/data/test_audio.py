@@ -172,8 +172,12 @@ def test_an_absurdly_long_file_is_refused_by_name(tmp_path, monkeypatch):
 
 def test_cutting_equals_reading_whole_then_cutting(tmp_path):
     rng = np.random.default_rng(0)
-    path = _write(tmp_path / "stereo.wav", 0.1 * rng.standard_normal((44100 * 7 + 123, 2)),
-                  44100, subtype="FLOAT")
+    path = _write(
+        tmp_path / "stereo.wav",
+        0.1 * rng.standard_normal((44100 * 7 + 123, 2)),
+        44100,
+        subtype="FLOAT",
+    )
     for sr in (22050, 16000, 44100):
         whole = load_audio(path, sr)[: 5 * sr]
         clip = FixedLengthReader(5.0)(Clip("s", 0, 1, "s", path=path), sr)

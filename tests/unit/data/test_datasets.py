@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from specnb.cache import FeatureCache
 from specnb.data import (
     DatasetError,
     DatasetWarning,
@@ -20,8 +19,9 @@ from specnb.data import (
     load_esc50,
     load_urbansound8k,
 )
-from specnb.features import dataset_features
 from specnb.representations import make_setting
+from specnb.representations.cache import FeatureCache
+from specnb.representations.features import dataset_features
 
 ESC_HEADER = ["filename", "fold", "target", "category", "esc10", "src_file", "take"]
 US_HEADER = ["slice_file_name", "fsID", "start", "end", "salience", "fold", "classID", "class"]

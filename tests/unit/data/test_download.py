@@ -21,12 +21,12 @@ import pytest
 import soundfile as sf
 
 from specnb.data import load_esc50, load_urbansound8k
+from specnb.data.archives import extract_archive
 from specnb.data.download import (
     ChecksumError,
     DatasetSource,
     DownloadError,
     download,
-    extract_archive,
     fetch_dataset,
 )
 
