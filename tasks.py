@@ -5,9 +5,18 @@ Needs nothing but Python 3.11+; run from anywhere:
 
     python3 tasks.py main [--data PATH]   # set up, run the notebook chain, print the report path
     python3 tasks.py test [PYTEST ARGS]   # set up, run the test suite
+    python3 tasks.py gpu-check [--out DIR]  # set up, check the CUDA paths in minutes (see below)
     python3 tasks.py setup                # only set up (.venv in the repository)
 
 Set-up is idempotent: a stamp file records what was installed, so a second call starts at once.
+
+gpu-check runs `specnb doctor --gpu`: on a machine with an NVIDIA GPU, the tests marked `cuda`
+(CPU and CUDA side by side), the GPU's unit costs (written beside the CPU's), a slice of
+sweeps/paper.yaml and the paper grid's GPU hours, each part time-limited, in about 8 minutes;
+the summary is printed and written to DIR/gpu_check_summary.txt (default runs/gpu-check), the
+GPU's unit costs also to DIR/gpu_unit_costs.json.
+Without CUDA it says so and runs the CPU halves of those tests. Where set-up cannot install
+(no network), it runs with this interpreter when that one has torch, and says so.
 """
 
 from __future__ import annotations
@@ -73,8 +82,29 @@ def main_job(args: list[str]) -> int:
     return subprocess.call([str(PYTHON), "-m", "specnb", "run", *args], cwd=REPO, env=env)
 
 
+def gpu_check(args: list[str]) -> int:
+    """Set up (or fall back to this interpreter), then run ``specnb doctor --gpu``."""
+    python, env = str(PYTHON), {**os.environ, "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
+    # an offline machine's time is short: pip gives up at once instead of retrying
+    os.environ.setdefault("PIP_RETRIES", "0")
+    os.environ.setdefault("PIP_TIMEOUT", "10")
+    try:
+        setup()
+    except (OSError, subprocess.CalledProcessError) as error:
+        try:
+            import torch  # noqa: F401  (only whether this interpreter could run the check)
+        except ImportError:
+            print(f"gpu-check: set-up failed ({error}) and {sys.executable} has no torch")
+            return 1
+        print(f"gpu-check: set-up failed ({error}); running with {sys.executable}")
+        python = sys.executable
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    command = [python, "-m", "specnb", "doctor", "--gpu", *args]
+    return subprocess.call(command, cwd=REPO, env=env)
+
+
 def cli(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"setup", "test", "main"}:
+    if not argv or argv[0] not in {"setup", "test", "main", "gpu-check"}:
         print(__doc__)
         return 2
     command, rest = argv[0], argv[1:]
@@ -83,6 +113,8 @@ def cli(argv: list[str]) -> int:
         return 0
     if command == "test":
         return test(rest)
+    if command == "gpu-check":
+        return gpu_check(rest)
     return main_job(rest)
 
 

@@ -19,7 +19,7 @@ Packages and modules (one line each; see README, "Where things live"):
 - :mod:`~specnb.store` -- the SQLite results store and its keys.
 - :mod:`~specnb.report` -- the report notebook's tables, figures and verdicts.
 - :mod:`~specnb.ui` -- the notebooks' explorers.
-- :mod:`~specnb.bench` -- benchmarks, unit costs and the notebooks' cost models.
+- :mod:`~specnb.bench` -- benchmarks, unit costs (CPU, GPU), the GPU check, the cost models.
 - :mod:`~specnb.sweep` -- papermill execution of sweeps on Dask, and the main job.
 """
 

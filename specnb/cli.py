@@ -32,7 +32,7 @@ def _bench(args: argparse.Namespace, rest: list[str]) -> int:
     if args.what == "representations":
         from specnb.bench.representations import main as bench_main
     elif args.what == "sweep":
-        from specnb.bench.unit_costs import main as bench_main
+        from specnb.bench.sweep_costs import main as bench_main
     else:
         from specnb.bench.attacks import main as bench_main
     return int(bench_main(rest) or 0)
@@ -84,6 +84,10 @@ def _parser() -> argparse.ArgumentParser:
     down.add_argument("--path", type=Path, default=None, help="destination folder")
 
     sub.add_parser(
+        "doctor", add_help=False,
+        help="check the CUDA paths against the CPU and measure the GPU's unit costs (--gpu)",
+    )
+    sub.add_parser(
         "sweep", add_help=False,
         help="run a sweep file: one notebook execution per grid point, on Dask",
     )
@@ -110,6 +114,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from specnb.sweep import main as sweep_main
 
         return sweep_main(rest)
+    if args.command == "doctor":
+        from specnb.bench.gpu_check import main as doctor_main
+
+        return doctor_main(rest)
     if rest and args.command != "bench":
         parser.error(f"unrecognised arguments: {' '.join(rest)}")
     try:

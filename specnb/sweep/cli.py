@@ -73,6 +73,15 @@ def _parser() -> argparse.ArgumentParser:
         help="output folder (default: runs/sweeps/<sweep name>)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--device", choices=["auto", "cpu", "cuda"], default=None,
+        help="dry run: project for this device (default: the sweep's DEVICE; auto: CUDA if "
+             "present)",
+    )
+    parser.add_argument(
+        "--unit-costs", type=Path, default=None, metavar="FILE",
+        help="dry run: project from this unit costs file",
+    )
     return parser
 
 
@@ -101,7 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.file, out=args.out, workers=args.workers, scheduler=args.scheduler,
             retry_failed=args.retry_failed, dry_run=args.dry_run,
             progress=not args.no_progress, point_stores=args.point_stores,
-            security=security, dashboard=args.dashboard,
+            security=security, dashboard=args.dashboard, device=args.device,
+            unit_costs=args.unit_costs,
         )
     except (SweepError, StoreError, OSError) as error:
         print(f"specnb sweep: error: {error}", file=sys.stderr)

@@ -2,18 +2,22 @@
 
 The seconds of a notebook's point come from the finished points of that notebook in the
 sweep's own results store when there are some, otherwise from a cost model: a function of
-the point's parameters (:data:`specnb.bench.notebook_costs.NOTEBOOK_COSTS`, one per notebook) over
-the unit costs
-measured on this machine's CPU (:mod:`specnb.bench.unit_costs`). A notebook with neither has no
-estimate. Training epochs are upper bounds (early stopping ends folds sooner), and features
+the point's parameters (:data:`specnb.bench.notebook_costs.NOTEBOOK_COSTS`, one per
+notebook) over the unit costs measured on a CPU or a GPU (:mod:`specnb.bench.unit_costs`). A
+notebook with neither has no estimate. Training epochs are upper bounds (early stopping ends folds sooner), and features
 are counted as computed by every point (a shared feature cache computes them once).
+
+The cost models are linear in the unit costs, so a projection splits exactly into
+:data:`PARTS`: each part is the cost with every other unit cost set to zero, less the fixed
+seconds of figures and listening, which go with the notebook starts. The attacks' input
+gradients are split by attack the same way (``"attack cw"``: only CW's gradient counts kept).
 """
 
 from __future__ import annotations
 
 import ast
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -28,14 +32,26 @@ from .grid import Point
 from .spec import SweepError
 
 __all__ = [
+    "PARTS",
     "Estimate",
     "StepEstimate",
     "estimate",
     "format_duration",
     "measured_timings",
     "notebook_defaults",
+    "point_parts",
     "point_seconds",
 ]
+
+#: The parts a projection is split into, and the unit costs each one is made of (the rest,
+#: ``"start and figures"``, is notebook starts, figures and listening).
+PARTS: dict[str, tuple[str, ...]] = {
+    "features": ("load", "augment", "represent"),
+    "training": ("train",),
+    "inference": ("predict",),
+    "attack gradients": ("gradient",),
+}
+_FIXED = "start and figures"
 
 @lru_cache(maxsize=32)
 def _defaults(path: str, mtime: float) -> dict[str, Any]:
@@ -84,6 +100,48 @@ def point_seconds(point: Point, costs: UnitCosts) -> float | None:
         return None
 
 
+def _only(costs: UnitCosts, fields: Sequence[str]) -> UnitCosts:
+    """``costs`` with every unit cost of :data:`PARTS` and the notebook start set to zero,
+    but ``fields``."""
+    zeroed: dict[str, Any] = {"notebook_start": 0.0}
+    for name in (f for part in PARTS.values() for f in part):
+        if name not in fields:
+            value = getattr(costs, name)
+            zeroed[name] = {k: 0.0 for k in value} if isinstance(value, Mapping) else 0.0
+    return replace(costs, **zeroed)
+
+
+def point_parts(point: Point, costs: UnitCosts) -> dict[str, float] | None:
+    """Projected seconds of one point by part (:data:`PARTS` with the attack gradients split
+    into ``"attack <name>"`` parts, and ``"start and figures"``), or None when
+    :func:`point_seconds` has no projection; the parts sum to it.
+
+    Examples
+    --------
+    >>> from specnb.sweep.papermill_exec import notebook_path
+    >>> from specnb.bench.unit_costs import load_unit_costs
+    >>> point = Point("report", "r", notebook_path("report"), {})
+    >>> parts = point_parts(point, load_unit_costs())
+    >>> parts["training"], parts["start and figures"] > 0
+    (0.0, True)
+    """
+    total = point_seconds(point, costs)
+    if total is None:
+        return None
+    fixed = point_seconds(point, _only(costs, ()))
+    parts = {name: point_seconds(point, _only(costs, fields)) - fixed  # type: ignore[operator]
+             for name, fields in PARTS.items() if fields != ("gradient",)}
+    gradients = _only(costs, ("gradient",))
+    for attack in sorted({a for grid in costs.attack_gradients.values() for a in grid}):
+        counts = {grid: {a: (n if a == attack else 0.0) for a, n in by_attack.items()}
+                  for grid, by_attack in costs.attack_gradients.items()}
+        seconds = point_seconds(point, replace(gradients, attack_gradients=counts)) - fixed
+        if seconds > 0:  # type: ignore[operator]
+            parts[f"attack {attack}"] = seconds  # type: ignore[assignment]
+    parts[_FIXED] = total - sum(parts.values())  # type: ignore[arg-type]
+    return parts  # type: ignore[return-value]
+
+
 @dataclass(frozen=True)
 class StepEstimate:
     """Cost of the points of one step.
@@ -105,6 +163,9 @@ class StepEstimate:
         Finished points of the notebook timed in the store.
     unestimated : int
         Points left without an estimate.
+    parts : tuple of (str, float)
+        Projected seconds of the points left by part (:func:`point_parts`); empty unless
+        ``source`` is ``"projected"``.
     """
 
     step: str
@@ -116,6 +177,7 @@ class StepEstimate:
     source: str
     measured: int = 0
     unestimated: int = 0
+    parts: tuple[tuple[str, float], ...] = ()
 
     def describe_source(self) -> str:
         """Where the seconds per point come from, in words."""
@@ -140,12 +202,15 @@ class Estimate:
         The unit costs projections used (None when none was needed).
     longest : float
         Seconds of the longest point left with an estimate.
+    note : str
+        A line on the choice of unit costs (empty when there is nothing to say).
     """
 
     steps: tuple[StepEstimate, ...]
     workers: int
     costs: UnitCosts | None = None
     longest: float = 0.0
+    note: str = ""
 
     @property
     def total_seconds(self) -> float:
@@ -162,6 +227,26 @@ class Estimate:
         """Steps with points left and no estimate for some of them."""
         return [s.step for s in self.steps if s.unestimated]
 
+    def parts(self) -> dict[str, float]:
+        """Projected seconds of the points left by part, over every projected step."""
+        out: dict[str, float] = {}
+        for step in self.steps:
+            for name, seconds in step.parts:
+                out[name] = out.get(name, 0.0) + seconds
+        return out
+
+    def _parts_lines(self, label: str) -> list[str]:
+        """Where the projected time goes: each step's hours by part."""
+        projected = [s for s in self.steps if s.parts and (s.seconds or 0) > 0]
+        if not projected:
+            return []
+        lines = [f"  where the projected time goes ({label}):"]
+        for step in projected:
+            cells = ", ".join(f"{name} {seconds / 3600:,.1f}" for name, seconds in step.parts
+                              if seconds >= 0.05 * 3600)
+            lines.append(f"    {step.step}: {cells or 'under 0.1 h'}")
+        return lines
+
     def __str__(self) -> str:
         lines = ["estimate (training epochs are upper bounds: early stopping ends folds sooner):"]
         rows = [("step", "notebook", "points", "to run", "per point", "left", "source")]
@@ -176,13 +261,17 @@ class Estimate:
             cells += [c.rjust(w) for c, w in zip(row[2:6], widths[2:6])]
             lines.append("  " + "  ".join(cells + [row[6]]))
         total = self.total_seconds
-        hours = f" ({total / 3600:,.0f} CPU hours)" if total >= 3600 else ""
+        label = self.costs.hours_label if self.costs is not None else "hours"
+        hours = f" ({total / 3600:,.1f} {label})" if total >= 3600 else ""
         lines.append(
             f"  total: {format_duration(total)}{hours} of execution, about "
             f"{format_duration(self.wall_seconds)} on {self.workers} worker(s)"
         )
+        lines += self._parts_lines(label)
         if self.costs is not None:
             lines.append(f"  unit costs measured on {self.costs.describe()}")
+        if self.note:
+            lines.append(f"  {self.note}")
         if self.unestimated:
             lines.append(f"  no estimate for some points of: {', '.join(self.unestimated)}")
         return "\n".join(lines)
@@ -207,6 +296,7 @@ def estimate(
     timings: Mapping[str, tuple[int, float]],
     workers: int = 1,
     costs: UnitCosts | str | Path | None = None,
+    note: str = "",
 ) -> Estimate:
     """Project the cost of the points not done yet.
 
@@ -222,8 +312,9 @@ def estimate(
         Workers running in parallel.
     costs : UnitCosts, str or Path, optional
         Unit costs, or their file; default the packaged
-        :data:`~specnb.bench.unit_costs.UNIT_COSTS_FILE`,
-        read only when a notebook without timings has a cost model.
+        :data:`~specnb.bench.unit_costs.UNIT_COSTS_FILE`, read only when a notebook without timings has a cost model.
+    note : str
+        A line the estimate prints about the choice of unit costs.
 
     Returns
     -------
@@ -261,19 +352,24 @@ def estimate(
                                       mean * len(left), "measured", count))
             longest = max(longest, mean if left else 0.0)
             continue
-        seconds = [point_seconds(p, unit) for p in (left or group)] if unit else []
+        split = [point_parts(p, unit) for p in (left or group)] if unit else []
+        seconds = [sum(s.values()) if s is not None else None for s in split]
         known = [s for s in seconds if s is not None]
         if not known:
             steps.append(StepEstimate(step, name, len(group), len(left), None, None, "none",
                                       unestimated=len(left)))
             continue
         total = sum(known) if left else 0.0
+        parts: dict[str, float] = {}
+        for point_split in (s for s in split if s is not None and left):
+            for part, value in point_split.items():
+                parts[part] = parts.get(part, 0.0) + value
         steps.append(StepEstimate(
             step, name, len(group), len(left), sum(known) / len(known), total, "projected",
-            unestimated=len(seconds) - len(known) if left else 0,
+            unestimated=len(seconds) - len(known) if left else 0, parts=tuple(parts.items()),
         ))
         longest = max(longest, max(known) if left else 0.0)
-    return Estimate(tuple(steps), max(1, int(workers)), unit, longest)
+    return Estimate(tuple(steps), max(1, int(workers)), unit, longest, note)
 
 
 def _unit_costs(costs: UnitCosts | str | Path | None) -> UnitCosts:

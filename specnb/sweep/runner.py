@@ -27,6 +27,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from specnb.bench.unit_costs import UnitCosts, UnitCostsError, projection_costs
 from specnb.store import ResultsStore
 from specnb.store.point_stores import remove_store_files, seed_point_store
 
@@ -34,7 +35,7 @@ from .cluster import connect, cuda_devices
 from .estimate import estimate, measured_timings
 from .execute import PointResult, PointTask, execute_point
 from .grid import Point, expand
-from .spec import SweepSpec, load_sweep
+from .spec import SweepError, SweepSpec, load_sweep
 from .state import RunnerLock, WorkerId, new_session, stale_owner, stop_here
 from .summary import PointOutcome, SweepSummary
 
@@ -70,6 +71,8 @@ def run_sweep(
     point_stores: bool | None = None,
     security: Security | None = None,
     dashboard: int | None = None,
+    device: str | None = None,
+    unit_costs: str | Path | None = None,
 ) -> SweepSummary:
     """Execute every point of a sweep file not done yet; resumable after any crash.
 
@@ -99,6 +102,11 @@ def run_sweep(
         Default: Dask's configuration.
     dashboard : int, optional
         Serve the local cluster's dashboard on this port of 127.0.0.1. Default: none.
+    device : {"auto", "cpu", "cuda"}, optional
+        Dry run: the device whose unit costs it projects from (default the sweep's
+        ``DEVICE``; see :func:`specnb.bench.unit_costs.projection_costs`).
+    unit_costs : str or Path, optional
+        Dry run: a unit costs file to project from instead.
 
     Returns
     -------
@@ -124,7 +132,11 @@ def run_sweep(
     if dry_run:
         if workers is None:
             workers = 1 if scheduler is not None else max(1, len(cuda_devices()))
-        return _dry_run(spec, points, out, workers)
+        try:
+            costs, note = projection_costs(device, spec.defaults, unit_costs)
+        except UnitCostsError as error:
+            raise SweepError(str(error)) from error
+        return _dry_run(spec, points, out, workers, costs, note)
     session = new_session()
     with RunnerLock(out, session):
         store = ResultsStore(out / STORE_NAME)
@@ -133,7 +145,9 @@ def run_sweep(
         return run.execute(scheduler, workers, security=security, dashboard=dashboard)
 
 
-def _dry_run(spec: SweepSpec, points: list[Point], out: Path, workers: int) -> SweepSummary:
+def _dry_run(
+    spec: SweepSpec, points: list[Point], out: Path, workers: int, costs: UnitCosts, note: str
+) -> SweepSummary:
     """Each point with its stored status (``done`` only with its notebook in place)."""
     store_path = out / STORE_NAME
     store = ResultsStore(store_path, read_only=True) if store_path.is_file() else None
@@ -149,7 +163,7 @@ def _dry_run(spec: SweepSpec, points: list[Point], out: Path, workers: int) -> S
             notebook_path=row["notebook_path"] if row is not None else None,
         ))
     timings = measured_timings(store) if store is not None else {}
-    cost = estimate(points, {o.key: o.status for o in outcomes}, timings, workers)
+    cost = estimate(points, {o.key: o.status for o in outcomes}, timings, workers, costs, note)
     return SweepSummary(spec.name, out, tuple(outcomes), dry_run=True, estimate=cost)
 
 

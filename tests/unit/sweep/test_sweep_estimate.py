@@ -194,7 +194,8 @@ def test_cli_dry_run_prints_seconds_per_point_of_the_paper_grid(tmp_path, capsys
                  "--workers", "4"]) == 0
     text = capsys.readouterr().out
     assert not out.exists()
-    rows = {line.split()[0]: line for line in text.splitlines()[-8:] if line.startswith("  ")}
+    rows = {line.split()[0]: line for line in text.splitlines()
+            if line.startswith("  ") and line.split()[1:2] and line.split()[1].endswith(".ipynb")}
     for step in ("train", "attack", "report"):
         assert "projected from unit costs" in rows[step], rows
     points = expand(load_sweep(REPO / "sweeps" / "paper.yaml"))
@@ -206,7 +207,7 @@ def test_cli_dry_run_prints_seconds_per_point_of_the_paper_grid(tmp_path, capsys
 
 @pytest.mark.slow
 def test_benchmark_smoke_measures_every_part(tmp_path):
-    from specnb.bench.unit_costs import measure_unit_costs
+    from specnb.bench.sweep_costs import measure_unit_costs
 
     lines: list[str] = []
     costs = measure_unit_costs(models=["sbcnn"], attacks=["fgsm"], batch=2, repeats=1, clips=1,

@@ -1,0 +1,330 @@
+"""Unit costs of a sweep's work, measured on this machine's CPU (``specnb bench sweep``) or
+on its CUDA GPU (``specnb doctor --gpu``, which writes
+:data:`~specnb.bench.unit_costs.GPU_UNIT_COSTS_FILE`).
+
+A dry run of a sweep (``specnb sweep FILE --dry-run``) projects the time of every grid point
+from these numbers (:mod:`specnb.sweep.estimate`): seconds per clip per training epoch and per
+input gradient of every architecture, seconds per clip to read, pitch-shift and represent
+audio, seconds per attacked sample of every attack over its ``quick`` and ``paper`` grids, and
+the fixed cost of starting one papermill notebook. They are written to
+:data:`~specnb.bench.unit_costs.UNIT_COSTS_FILE` (CPU) or
+:data:`~specnb.bench.unit_costs.GPU_UNIT_COSTS_FILE` (CUDA), beside each other in the package, with
+a description of the machine and the device.
+
+On CUDA, training steps run under float16 autocast on batches of ``32 * cuda_batch_scale``
+images as :func:`specnb.training.train_cv` runs them there, input gradients in float32 on
+batches of the paper's attack batch, and representations with the torch backend on the GPU;
+reading and pitch-shifting audio and the notebook start stay on the host's CPU.
+
+Attacks run on a randomly initialised SB-CNN with every sample counted as correctly
+classified; they count their input gradients per sample (:mod:`specnb.attacks.counting`), and
+those counts times an architecture's seconds per gradient give its attack time. The points of
+a grid beyond :data:`BUDGET_CAPS` are not run: their seconds and gradients are the largest
+run point's, scaled by the ratio of the budgets. A random model is fooled later than a
+trained one by the targeted attacks, so their counts lean high.
+
+The unit costs themselves, their files and their loading live in :mod:`specnb.bench.unit_costs`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import math
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from specnb.bench.unit_costs import (
+    ATTACK_MODEL,
+    BUDGET_CAPS,
+    CLIP_SECONDS,
+    REFERENCE_SETTINGS,
+    UNIT_COSTS_FILE,
+    UnitCosts,
+    write_unit_costs,
+)
+
+__all__ = ["main", "measure_unit_costs"]
+
+_ATTACKS = ("fgsm", "deepfool", "bim-a", "bim-b", "jsma", "cw", "lbfgs")
+_CLASSES = 10
+
+
+def _best(run: Callable[[], object], repeats: int, device: str = "cpu") -> float:
+    """Least wall time of ``repeats`` calls of ``run`` after one warm-up call (on CUDA,
+    each timed call ends when the GPU has finished its work)."""
+    import torch
+
+    def sync() -> None:
+        if device.startswith("cuda"):
+            torch.cuda.synchronize(device)
+
+    run()
+    sync()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        sync()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def _model_costs(
+    models: Sequence[str], batch: int, repeats: int, device: str = "cpu",
+    gradient_batch: int | None = None,
+) -> dict[str, dict[str, float]]:
+    """Training, prediction and input-gradient seconds per clip of each architecture
+    (training under float16 autocast on CUDA, as :func:`specnb.training.train_cv` trains)."""
+    import torch
+
+    from specnb.models import IMAGE_SHAPE, build_model
+
+    out: dict[str, dict[str, float]] = {"train": {}, "predict": {}, "gradient": {}}
+    amp = device.startswith("cuda")
+    images = torch.rand(batch, *IMAGE_SHAPE, device=device)
+    labels = torch.arange(batch, device=device) % _CLASSES
+    probes = torch.rand(gradient_batch or batch, *IMAGE_SHAPE, device=device)
+    for name in models:
+        model = build_model(name, _CLASSES, seed=0).to(device)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+        scaler = torch.amp.GradScaler("cuda", enabled=amp)
+
+        def train_step() -> None:
+            model.train()
+            optimizer.zero_grad()
+            with torch.autocast(torch.device(device).type, enabled=amp):
+                output = model(images)
+                logits = output[0] if isinstance(output, tuple) else output
+                loss = torch.nn.functional.cross_entropy(logits.float(), labels)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+
+        def predict() -> None:
+            model.eval()
+            with torch.no_grad(), torch.autocast(torch.device(device).type, enabled=amp):
+                model(images)
+
+        def gradient() -> None:
+            model.eval()
+            x = probes.clone().requires_grad_(True)
+            torch.autograd.grad(model(x).sum(), x)
+
+        out["train"][name] = _best(train_step, repeats, device) / batch
+        out["predict"][name] = _best(predict, repeats, device) / batch
+        out["gradient"][name] = _best(gradient, repeats, device) / len(probes)
+    return out
+
+
+def _audio_costs(
+    clips: int, data: Path | None, device: str = "cpu"
+) -> tuple[dict[str, float], float, float, str]:
+    """Representation seconds per clip by kind, reading and pitch-shifting seconds per clip."""
+    import soundfile as sf
+
+    from specnb.data.audio import load_audio
+    from specnb.data.augment import pitch_shift
+    from specnb.representations import setting_from_dict
+    from specnb.representations.compute import represent
+    from specnb.representations.images import to_image
+
+    rng = np.random.default_rng(0)
+    represent_seconds = {}
+    for kind, fields in REFERENCE_SETTINGS.items():
+        setting = setting_from_dict(fields)
+        waves = rng.standard_normal((clips, int(CLIP_SECONDS * setting.sr))).astype(np.float32)
+
+        def run() -> None:
+            for raw in represent(waves, setting, device=device):
+                to_image(raw, setting.colormap)
+
+        represent_seconds[kind] = _best(run, 1, device) / clips
+    files = sorted((data / "audio").glob("*.ogg"))[:clips] if data is not None else []
+    with tempfile.TemporaryDirectory() as tmp:
+        source = f"{len(files)} clips of {data}"
+        if not files:
+            source = "synthetic 44.1 kHz stereo WAV files"
+            for i in range(clips):
+                files.append(Path(tmp) / f"clip{i}.wav")
+                wave = rng.standard_normal((int(CLIP_SECONDS * 44100), 2)) * 0.1
+                sf.write(files[-1], wave, 44100)
+        load = _best(lambda: [load_audio(f, 22050) for f in files], 1) / len(files)
+    y = rng.standard_normal(int(CLIP_SECONDS * 22050)).astype(np.float32)
+    augment = _best(lambda: pitch_shift(y, 22050, 0.75), 1)
+    return represent_seconds, load, augment, source
+
+
+def _attack_costs(
+    samples: int, attacks: Sequence[str], device: str = "cpu"
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Seconds and input gradients per attacked sample over each grid (a random
+    :data:`ATTACK_MODEL`), by ``"seconds"`` / ``"gradients"``, grid and attack."""
+    import torch
+
+    from specnb.attack_eval import evaluate_attack
+    from specnb.attack_eval.budgets import BudgetGrid
+    from specnb.attack_eval.evaluate import predict
+    from specnb.attack_eval.grids import budget_grid
+    from specnb.models import IMAGE_SHAPE, build_model
+
+    model = build_model(ATTACK_MODEL, _CLASSES, seed=0).to(device).eval()
+    images = torch.rand(samples, *IMAGE_SHAPE)
+    labels = predict(model, images)
+    out: dict[str, dict[str, dict[str, float]]] = {
+        part: {grid: {} for grid in BUDGET_CAPS} for part in ("seconds", "gradients")
+    }
+    for grid_name in BUDGET_CAPS:
+        for attack in attacks:
+            grid = budget_grid(attack, grid_name)
+            cap = BUDGET_CAPS[grid_name].get(grid.attack, math.inf)
+            keep = [i for i, b in enumerate(grid.budgets) if b <= cap] or [0]
+            run = BudgetGrid(
+                grid.attack, grid.param_names, [grid.values[i] for i in keep],
+                [grid.budgets[i] for i in keep], grid.budget_name, grid.fixed, grid.name,
+            )
+            ev = evaluate_attack(model, run, images, labels, batch_size=samples)
+            seconds = [r.seconds / samples for r in ev.results]
+            grads = [r.grads_per_sample for r in ev.results]
+            beyond = sum(b / run.budgets[-1] for i, b in enumerate(grid.budgets) if i not in keep)
+            out["seconds"][grid_name][grid.attack] = sum(seconds) + seconds[-1] * beyond
+            out["gradients"][grid_name][grid.attack] = sum(grads) + grads[-1] * beyond
+    return out
+
+
+def _notebook_start() -> float:
+    """Seconds of a papermill execution of a notebook whose one cell imports what the
+    notebooks import (specnb's training and attack packages, matplotlib, pandas)."""
+    import nbformat
+    import papermill as pm
+
+    from specnb.sweep.papermill_exec import quiet_papermill
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nb.cells.append(nbformat.v4.new_code_cell(
+        "import matplotlib.pyplot, pandas, torch, specnb.training, specnb.attack_eval"
+    ))
+    with tempfile.TemporaryDirectory() as tmp:
+        source, target = Path(tmp) / "start.ipynb", Path(tmp) / "out.ipynb"
+        nbformat.write(nb, source)
+        with quiet_papermill():
+            return _best(lambda: pm.execute_notebook(str(source), str(target), progress_bar=False),
+                         1)
+
+
+def measure_unit_costs(
+    *,
+    models: Sequence[str] | None = None,
+    attacks: Sequence[str] = _ATTACKS,
+    batch: int = 32,
+    repeats: int = 2,
+    clips: int = 8,
+    attack_samples: int = 2,
+    data: str | Path | None = None,
+    notebook: bool = True,
+    report: Callable[[str], None] = print,
+    device: str = "cpu",
+    gradient_batch: int | None = None,
+) -> UnitCosts:
+    """Measure the unit costs of a sweep on this machine's CPU or on one of its GPUs.
+
+    Parameters
+    ----------
+    models : sequence of str, optional
+        Architectures to time (default every one of :data:`specnb.models.MODELS`).
+    attacks : sequence of str
+        Attacks to time on both grids.
+    batch : int
+        Images per training, prediction and gradient batch (3x128x128).
+    repeats : int
+        Timed repetitions after a warm-up; the least time counts.
+    clips : int
+        Clips represented and read.
+    attack_samples : int
+        Samples attacked (one batch).
+    data : str or Path, optional
+        An ESC-50 folder (``audio/*.ogg``) whose clips are read; default synthetic WAV files.
+    notebook : bool
+        Time a papermill notebook start (otherwise 0).
+    report : callable
+        Receives one line per finished part.
+    device : str
+        ``"cpu"``, or ``"cuda"`` / ``"cuda:N"``: models, attacks and representations run
+        there (training steps under float16 autocast).
+    gradient_batch : int, optional
+        Images per input-gradient batch (default ``batch``): an attack's batch.
+
+    Returns
+    -------
+    UnitCosts
+
+    Examples
+    --------
+    >>> costs = measure_unit_costs(models=["sbcnn"], attacks=["fgsm"], batch=2, repeats=1,
+    ...                            clips=1, attack_samples=2, notebook=False, report=len)
+    >>> costs.train["sbcnn"] > 0
+    True
+    """
+    import torch
+
+    from specnb.models import MODELS
+
+    started = time.perf_counter()
+    model_costs = _model_costs(list(models or MODELS), batch, repeats, device, gradient_batch)
+    report(f"models: {time.perf_counter() - started:.0f} s")
+    represent_seconds, load, augment, source = _audio_costs(
+        clips, Path(data) if data is not None else None, device
+    )
+    report(f"audio: {time.perf_counter() - started:.0f} s")
+    attack = _attack_costs(attack_samples, attacks, device)
+    report(f"attacks: {time.perf_counter() - started:.0f} s")
+    start = _notebook_start() if notebook else 0.0
+    machine = f"{platform.processor() or platform.machine()} ({platform.platform()})"
+    if device.startswith("cuda"):
+        props = torch.cuda.get_device_properties(device)
+        machine = f"{props.name}, {props.total_memory / 2**30:.0f} GiB, CUDA {torch.version.cuda}"
+    return UnitCosts(
+        machine=machine, cpu_count=os.cpu_count() or 1, torch_threads=torch.get_num_threads(),
+        date=dt.datetime.now(dt.timezone.utc).isoformat(timespec="minutes"), **model_costs,
+        represent=represent_seconds, load=load, augment=augment, attack=attack["seconds"],
+        attack_gradients=attack["gradients"], notebook_start=start, device=device,
+        notes=(
+            f"torch {torch.__version__}; batch {batch}, gradient batch {gradient_batch or batch}; "
+            f"audio read from {source}; attacks on {attack_samples} samples of a random "
+            f"{ATTACK_MODEL} with {_CLASSES} classes; grid points beyond {BUDGET_CAPS} "
+            "extrapolated by budget"
+        ),
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``specnb bench sweep [--out FILE] [--data DIR] [--models ...]``: measure and write."""
+    parser = argparse.ArgumentParser(
+        prog="specnb bench sweep", description="Measure the CPU unit costs of sweep points."
+    )
+    parser.add_argument("--out", type=Path, default=UNIT_COSTS_FILE, help="JSON file written")
+    parser.add_argument("--data", type=Path, default=None, help="ESC-50 folder to read clips of")
+    parser.add_argument("--models", nargs="+", default=None, help="architectures (default all)")
+    args = parser.parse_args(argv)
+    costs = measure_unit_costs(models=args.models, data=args.data)
+    path = write_unit_costs(costs, args.out)
+    print(f"{path}: {costs.describe()}")
+    for part in ("train", "predict", "gradient", "represent"):
+        values = ", ".join(f"{k} {v * 1e3:.1f}" for k, v in getattr(costs, part).items())
+        print(f"  {part} (ms per clip): {values}")
+    print(f"  load {costs.load * 1e3:.1f} ms, pitch shift {costs.augment * 1e3:.1f} ms per clip")
+    for grid, seconds in costs.attack.items():
+        print(f"  attacks, {grid} grid (s per sample on {ATTACK_MODEL}): "
+              + ", ".join(f"{k} {v:.2f}" for k, v in seconds.items()))
+        print(f"  attacks, {grid} grid (gradients per sample): "
+              + ", ".join(f"{k} {v:.0f}" for k, v in costs.attack_gradients[grid].items()))
+    print(f"  notebook start {costs.notebook_start:.1f} s")
+    return 0
