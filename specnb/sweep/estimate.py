@@ -4,8 +4,9 @@ The seconds of a notebook's point come from the finished points of that notebook
 sweep's own results store when there are some, otherwise from a cost model: a function of
 the point's parameters (:data:`specnb.bench.notebook_costs.NOTEBOOK_COSTS`, one per
 notebook) over the unit costs measured on a CPU or a GPU (:mod:`specnb.bench.unit_costs`). A
-notebook with neither has no estimate. Training epochs are upper bounds (early stopping ends folds sooner), and features
-are counted as computed by every point (a shared feature cache computes them once).
+notebook with neither has no estimate. Training epochs are upper bounds (early stopping ends
+folds sooner), and features are counted as computed by every point (a shared feature cache
+computes them once).
 
 The cost models are linear in the unit costs, so a projection splits exactly into
 :data:`PARTS`: each part is the cost with every other unit cost set to zero, less the fixed
@@ -312,7 +313,8 @@ def estimate(
         Workers running in parallel.
     costs : UnitCosts, str or Path, optional
         Unit costs, or their file; default the packaged
-        :data:`~specnb.bench.unit_costs.UNIT_COSTS_FILE`, read only when a notebook without timings has a cost model.
+        :data:`~specnb.bench.unit_costs.UNIT_COSTS_FILE`, read only when a notebook without
+        timings has a cost model.
     note : str
         A line the estimate prints about the choice of unit costs.
 
