@@ -28,13 +28,13 @@ from specnb.attack_eval.grids import (
 )
 from specnb.bench.unit_costs import REFERENCE_SETTINGS
 from specnb.data.clips import Clip
-from specnb.image import to_image
 from specnb.models import build_model
 from specnb.representations import setting_from_dict
 from specnb.representations.compute import represent
+from specnb.representations.images import to_image
 from specnb.training import TrainConfig, cross_validation, train_cv
 from specnb.training.checkpoints import epoch_checkpoint_path, load_checkpoint
-from specnb.training.steps import Plan, make_optimizer, train_epoch
+from specnb.training.epochs import Plan, make_optimizer, train_epoch
 
 CUDA = torch.cuda.is_available()
 needs_cuda = pytest.mark.skipif(not CUDA, reason="no CUDA device: only the CPU half runs")
@@ -245,7 +245,7 @@ def test_attacks_cuda_match_cpu():
 
 def front_end_gradient(device: str) -> torch.Tensor:
     """Input gradient of a waveform pipeline (STFT front end, fixed SB-CNN) at two clips."""
-    from specnb.raw_audio.pipeline import WaveformPipeline
+    from specnb.raw_audio.front_end import WaveformPipeline
     from specnb.representations import make_setting
 
     classifier = build_model("sbcnn", 4, seed=0).eval().to(device)
