@@ -83,12 +83,31 @@ def fooling_rate(
     -------
     float
         In [0, 1]; NaN when no sample is classified correctly (the rate is undefined).
+
+    Raises
+    ------
+    ParameterError
+        When the arrays are not 1-D of one length (the message names each length).
+
+    Examples
+    --------
+    >>> fooling_rate([2, 1, 0], [1, 1, 0], [1, 1, 1])
+    0.5
     """
-    adv, y, clean = (np.asarray(_np(a)) for a in (adv_pred, labels, clean_pred))
+    named = {"adv_pred": adv_pred, "labels": labels, "clean_pred": clean_pred}
+    if targets is not None:
+        named["targets"] = targets
+    arrays = {name: np.asarray(_np(a)) for name, a in named.items()}
+    shapes = {name: a.shape for name, a in arrays.items()}
+    if any(len(shape) != 1 for shape in shapes.values()) or len(set(shapes.values())) > 1:
+        sizes = ", ".join(f"{name} {'x'.join(map(str, shape)) or 'scalar'}"
+                          for name, shape in shapes.items())
+        raise ParameterError(f"fooling_rate needs 1-D arrays of one length, got {sizes}")
+    adv, y, clean = arrays["adv_pred"], arrays["labels"], arrays["clean_pred"]
     correct = clean == y
     if not correct.any():
         return math.nan
-    hits = fooled(adv, y, None if targets is None else np.asarray(_np(targets)))
+    hits = fooled(adv, y, arrays.get("targets"))
     return float(hits[correct].mean())
 
 

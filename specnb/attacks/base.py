@@ -193,6 +193,7 @@ class Attack:
         self.total_grads = 0
         self._counts = torch.zeros(0, dtype=torch.long)
         self._classes: tuple[nn.Module | None, int] = (None, 0)
+        self._first_parameter: tuple[nn.Module | None, Tensor | None] = (None, None)
 
     @property
     def params(self) -> dict[str, Any]:
@@ -289,7 +290,10 @@ class Attack:
         return self._classes[1]
 
     def _check_model_device(self, device: torch.device) -> None:
-        param = next(self.model.parameters(), None)
+        model, param = self._first_parameter
+        if model is not self.model:
+            param = next(self.model.parameters(), None)
+            self._first_parameter = (self.model, param)
         if param is not None and param.device != device:
             raise ParameterError(
                 f"images are on {device} but the model is on {param.device}; move one of them"

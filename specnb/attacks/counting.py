@@ -24,9 +24,10 @@ class CountingModel(nn.Module):
     backward pass reaches the tap, the rows of the gradient that are non-zero are the samples
     that took part. With a ``reference`` batch (the clean images), rows are assigned to
     samples: a pass over as many rows as the reference batch is taken in batch order, and a
-    pass over a subset assigns each row to the nearest clean image (Euclidean distance),
-    which identifies the sample as long as its perturbation is smaller than half the distance
-    between clean images.
+    pass over a subset assigns each row to the sample whose clean image or last seen input is
+    nearest (Euclidean distance), which identifies the sample as long as it moves less
+    between two of its passes (or from its clean image, after a restart) than half its
+    distance to the other samples.
 
     Parameters
     ----------
@@ -56,7 +57,8 @@ class CountingModel(nn.Module):
         super().__init__()
         self.model = model
         self.training = model.training
-        self.reference: Tensor | None = None
+        self.clean: Tensor | None = None
+        self.positions: Tensor | None = None
         self.backward_passes = 0
         self.total_grads = 0
         self.grad_counts: Tensor | None = None
@@ -66,10 +68,11 @@ class CountingModel(nn.Module):
         self.backward_passes = 0
         self.total_grads = 0
         if reference is None:
-            self.reference = None
+            self.clean = self.positions = None
             self.grad_counts = None
         else:
-            self.reference = reference.detach().flatten(1)
+            self.clean = reference.detach().flatten(1)
+            self.positions = self.clean.clone()
             self.grad_counts = torch.zeros(reference.shape[0], dtype=torch.long)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -87,14 +90,18 @@ class CountingModel(nn.Module):
             return
         self.backward_passes += 1
         self.total_grads += taken
-        if self.reference is None or self.grad_counts is None:
+        if self.clean is None or self.positions is None or self.grad_counts is None:
             return
-        if inputs.shape[0] == self.reference.shape[0]:
+        flat = inputs.flatten(1).to(self.positions.device)
+        if inputs.shape[0] == self.positions.shape[0]:
             self.grad_counts += rows.long().cpu()
+            self.positions = flat.clone()
             return
-        reference = self.reference.to(inputs.device)
-        owner = torch.cdist(inputs.flatten(1)[rows], reference).argmin(dim=1)
-        self.grad_counts += torch.bincount(owner, minlength=reference.shape[0]).cpu()
+        size = self.positions.shape[0]
+        owner = torch.cdist(flat, torch.cat([self.clean, self.positions])).argmin(dim=1) % size
+        self.positions[owner] = flat
+        self.grad_counts += torch.bincount(owner[rows.to(owner.device)],
+                                           minlength=self.positions.shape[0]).cpu()
 
 
 class CountedAttack:

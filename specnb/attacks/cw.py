@@ -13,9 +13,14 @@ from specnb.attacks.base import Attack, check_count, check_positive
 
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
+TANH_SHRINK = 0.999999
+"""Clean images are scaled by this about 0.5 before ``atanh`` (Carlini's ``l2_attack.py``)."""
 STALL_FRACTION = 1e-4
-PATIENCE = 2
-SPLIT_BELOW = 2 / 3
+"""Early abort: a sample stops when its loss exceeds ``1 - STALL_FRACTION`` times its last."""
+SPLIT_BELOW = 1 / 2
+"""Live share below which the gradient pass runs on the live rows alone (large batches)."""
+SPLIT_MIN_ELEMENTS = 2**20
+"""Batch elements from which a pass costs its arithmetic rather than its per-layer overhead."""
 
 
 def cw_margin(logits: Tensor, labels: Tensor, *, targeted: bool) -> Tensor:
@@ -79,19 +84,19 @@ class CW(Attack):
 
     ``x' = (tanh(w) + 1) / 2`` keeps images in [0, 1] (paper Eq. 11). Each of
     ``search_steps`` binary-search steps restarts from ``x`` and runs up to
-    ``max_iterations`` Adam iterations; between steps each sample's ``c`` is halved toward
-    the smallest successful value, or multiplied by 10 while no upper bound is known. With
-    ``abort_early``, the iterations of a step form windows of ``max_iterations // 10``; a
-    sample whose lowest loss has not fallen by 0.01 % over two windows in a row leaves the
-    step and costs no more gradients. This is a per-sample version of Carlini and Wagner's
-    batch-level check (which compares the batch loss once per window); running minima and
-    the second window keep Adam's overshoot past the boundary from stopping a sample that
-    still improves. The attack keeps, per
-    sample, the successful iterate of smallest l2 distance; samples never fooled come back
-    unchanged. A sample counts one gradient computation per iteration in which its margin
-    term is live (``margin > -kappa``): with a saturated margin its model gradient is zero
-    (the l2 term's gradient is analytic), and once most rows are saturated a gradient-free
-    forward pass picks the live rows so that only they go through the backward pass.
+    ``max_iterations`` Adam iterations (TensorFlow's form of Adam, as in Carlini's
+    ``l2_attack.py``); between steps each sample's ``c`` is halved toward the smallest
+    successful value, or multiplied by 10 while no upper bound is known. With
+    ``abort_early``, Carlini's rule applies to each sample on its own (his code with a batch of
+    one): every ``max_iterations // 10`` iterations (every iteration below 10), a sample whose
+    loss ``||x' - x||^2 + c * max(margin + kappa, 0)`` exceeds 0.9999 times its loss at the
+    previous check leaves the step before that iteration's gradient and costs no more
+    gradients. The attack keeps, per sample, the successful iterate of smallest l2 distance;
+    samples never fooled come back unchanged. A sample counts one gradient computation per
+    iteration in which its margin term is live (``margin > -kappa``): with a saturated margin
+    its model gradient is zero (the l2 term's gradient is analytic), and once most rows are
+    saturated a gradient-free forward pass picks the live rows so that only they go through
+    the backward pass.
     The paper's grid: ``search_steps`` in {1, 3, 7, 9}, ``max_iterations`` in
     {25, 100, 1000, 2000, 5000}.
 
@@ -156,98 +161,119 @@ class CW(Attack):
         """Craft adversarial images for a validated batch."""
         goals = labels if target_labels is None else target_labels
         size = images.shape[0]
-        w_start = torch.atanh((images * 2 - 1).clamp(-1 + 1e-6, 1 - 1e-6))
+        w_start = torch.atanh((images * 2 - 1) * TANH_SHRINK)
         lower = torch.zeros(size, device=images.device)
         upper = torch.full((size,), math.inf, device=images.device)
         const = torch.full((size,), self.c, device=images.device)
         best_dist = torch.full((size,), math.inf, device=images.device)
         best = images.clone()
         for _ in range(self.search_steps):
-            fooled = self._search_step(images, goals, w_start, const, best, best_dist)
+            fooled = self._search_step(w_start, goals, const, best, best_dist)
             upper = torch.where(fooled, torch.minimum(upper, const), upper)
             lower = torch.where(fooled, lower, torch.maximum(lower, const))
             const = torch.where(torch.isfinite(upper), (lower + upper) / 2, const * 10)
         return best
 
     def _search_step(
-        self,
-        images: Tensor,
-        goals: Tensor,
-        w_start: Tensor,
-        const: Tensor,
-        best: Tensor,
-        best_dist: Tensor,
+        self, w_start: Tensor, goals: Tensor, const: Tensor, best: Tensor, best_dist: Tensor
     ) -> Tensor:
-        """Run one step of the search in place on ``best``; return which samples were fooled."""
+        """Run one step of the search in place on ``best``; return which samples were fooled.
+
+        The distance is measured to ``(tanh(w_start) + 1) / 2``, the clean image as the tanh
+        parametrisation represents it (within 1e-6 of it per pixel).
+        """
         beta1, beta2 = ADAM_BETAS
-        rows = torch.arange(images.shape[0], device=images.device)
-        fooled_any = torch.zeros(images.shape[0], dtype=torch.bool, device=images.device)
-        w, x0, goal, c = w_start.clone(), images, goals, const
+        size = w_start.shape[0]
+        rows = torch.arange(size, device=w_start.device)
+        fooled_any = torch.zeros(size, dtype=torch.bool, device=w_start.device)
+        w, goal, c = w_start.clone(), goals, const
+        x0 = (torch.tanh(w_start) + 1) / 2
         moment1, moment2 = torch.zeros_like(w), torch.zeros_like(w)
-        record = torch.full_like(c, math.inf)
-        window_low = torch.full_like(c, math.inf)
-        stale = torch.zeros_like(c)
+        previous = torch.full_like(c, math.inf)
         check_every = max(self.max_iterations // 10, 1)
         live_share = 1.0
         for iteration in range(self.max_iterations):
             tanh_w = torch.tanh(w)
             x = (tanh_w + 1) / 2
-            margin, model_grad = self._margin_and_gradient(x, goal, c, rows, live_share)
-            live = margin > -self.kappa
-            live_share = float(live.float().mean())
             dist = (x - x0).flatten(1).pow(2).sum(dim=1)
-            loss = dist + c * torch.where(live, margin, torch.full_like(margin, -self.kappa))
-            grad = (model_grad + 2 * (x - x0)) * (1 - tanh_w * tanh_w) / 2
-            fooled = (margin < 0) & ~live
+            checking = self.abort_early and iteration % check_every == 0
+            margin, model_grad, stop = self._margin_and_gradient(
+                x, goal, c, rows, live_share, (dist, previous) if checking else None
+            )
+            if checking:
+                previous = torch.where(stop, previous, self._loss(dist, c, margin))
+            live = margin > -self.kappa
+            fooled = (margin < 0) & ~live & ~stop
             better = fooled & (dist < best_dist[rows])
             best_dist[rows[better]] = dist[better]
             best[rows[better]] = x[better]
             fooled_any[rows[fooled]] = True
             step = iteration + 1
+            grad = (model_grad + 2 * (x - x0)) * (1 - tanh_w * tanh_w) / 2
             moment1.mul_(beta1).add_(grad, alpha=1 - beta1)
             moment2.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-            denom = (moment2 / (1 - beta2**step)).sqrt_().add_(ADAM_EPS)
-            w = w - self.lr * (moment1 / (1 - beta1**step)) / denom
-            window_low = torch.minimum(window_low, loss)
-            if self.abort_early and iteration % check_every == check_every - 1:
-                improved = (window_low < record - STALL_FRACTION * record.abs()) | record.isinf()
-                stale = torch.where(improved, torch.zeros_like(stale), stale + 1)
-                keep = stale < PATIENCE
-                record = torch.minimum(record, window_low)
-                window_low = torch.full_like(window_low, math.inf)
-                if not keep.all():
-                    rows, w, x0, goal, c, record, window_low, stale = (
-                        t[keep] for t in (rows, w, x0, goal, c, record, window_low, stale)
-                    )
-                    moment1, moment2 = moment1[keep], moment2[keep]
+            rate = self.lr * math.sqrt(1 - beta2**step) / (1 - beta1**step)
+            w = w - rate * moment1 / moment2.sqrt().add_(ADAM_EPS)
+            if stop.any():
+                keep = ~stop
+                rows, w, x0, goal, c, previous, moment1, moment2, live = (
+                    t[keep] for t in (rows, w, x0, goal, c, previous, moment1, moment2, live)
+                )
                 if rows.numel() == 0:
                     break
+            live_share = float(live.float().mean())
         return fooled_any
 
     def _margin_and_gradient(
-        self, x: Tensor, goal: Tensor, c: Tensor, rows: Tensor, live_share: float
-    ) -> tuple[Tensor, Tensor]:
-        """Margins of ``x`` and the gradient of ``c * margin`` w.r.t. ``x`` on the live rows.
+        self,
+        x: Tensor,
+        goal: Tensor,
+        c: Tensor,
+        rows: Tensor,
+        live_share: float,
+        check: tuple[Tensor, Tensor] | None,
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """Margins of ``x``, the gradient of ``c * margin`` w.r.t. ``x``, and the rows that stop.
 
-        Rows whose margin is saturated (``<= -kappa``) have a zero model gradient. While most
-        rows are live, one forward pass with gradients serves all of them; once fewer than
-        ``SPLIT_BELOW`` of them were live at the last iteration, a forward pass without
-        gradients finds the live rows and the gradient pass runs on those alone.
+        ``check`` (at the early-abort checks) holds the squared distances of ``x`` and each
+        row's loss at the previous check; rows whose loss exceeds ``1 - STALL_FRACTION`` times
+        that stop here. They and the rows whose margin is saturated (``<= -kappa``, a zero
+        model gradient) take no part in the backward pass. While most rows are live, one
+        forward pass with gradients serves all of them; once fewer than ``SPLIT_BELOW`` of
+        them were live at the last iteration of a large batch (``SPLIT_MIN_ELEMENTS``), a
+        forward pass without gradients finds the live rows and the gradient pass runs on those
+        alone. (A backward pass costs about a forward pass, so the second forward pays off
+        below half the rows live, and only where the passes cost their arithmetic: on small
+        batches of small images the per-layer overhead, the same for any number of rows,
+        dominates.)
         """
         model_grad = torch.zeros_like(x)
-        if live_share >= SPLIT_BELOW:
+        if live_share >= SPLIT_BELOW or x.numel() < SPLIT_MIN_ELEMENTS:
             x_grad = x.detach().requires_grad_(True)
             margin = cw_margin(self.model(x_grad), goal, targeted=self.targeted)
-            live = margin.detach() > -self.kappa
+            stop = self._stalled(margin.detach(), c, check)
+            live = (margin.detach() > -self.kappa) & ~stop
             if live.any():
                 scalar = (c * margin)[live].sum()
                 model_grad = self._input_grad(scalar, x_grad, rows[live])
-            return margin.detach(), model_grad
+            return margin.detach(), model_grad, stop
         with torch.no_grad():
             margin = cw_margin(self.model(x), goal, targeted=self.targeted)
-        live = margin > -self.kappa
+        stop = self._stalled(margin, c, check)
+        live = (margin > -self.kappa) & ~stop
         if live.any():
             x_live = x[live].requires_grad_(True)
             scalar = (c[live] * cw_margin(self.model(x_live), goal[live], targeted=self.targeted))
             model_grad[live] = self._input_grad(scalar.sum(), x_live, rows[live])
-        return margin, model_grad
+        return margin, model_grad, stop
+
+    def _loss(self, dist: Tensor, c: Tensor, margin: Tensor) -> Tensor:
+        """Carlini's per-sample loss ``||x' - x||^2 + c * max(margin + kappa, 0)``."""
+        return dist + c * (margin + self.kappa).clamp_min(0)
+
+    def _stalled(self, margin: Tensor, c: Tensor, check: tuple[Tensor, Tensor] | None) -> Tensor:
+        """Rows whose loss exceeds ``1 - STALL_FRACTION`` of the last check's (none unchecked)."""
+        if check is None:
+            return torch.zeros_like(margin, dtype=torch.bool)
+        dist, previous = check
+        return self._loss(dist, c, margin) > previous * (1 - STALL_FRACTION)

@@ -12,6 +12,7 @@ from specnb.attacks.base import Attack, check_choice, check_count, check_positiv
 from specnb.attacks.fgsm import NORMS
 
 MARGIN_PUSH = 1e-4
+"""How far past the linearised boundary each step goes, in the units of the attack norm."""
 
 
 def _dual_norm(grad: Tensor, norm: str) -> Tensor:
@@ -25,11 +26,13 @@ class DeepFool(Attack):
     Untargeted: the candidates are the ``candidates - 1`` classes with the largest clean
     logits besides the label. For each sample still classified as its label, one backward
     pass per candidate ``k`` gives ``w_k = grad(Z_k - Z_y)`` with ``f_k = Z_k - Z_y``; the step
-    goes to the closest boundary ``l = argmin |f_k| / ||w_k||_*``:
-    ``r = (|f_l| + 1e-4) w_l / ||w_l||_2^2`` (l2) or ``(|f_l| + 1e-4) sign(w_l) / ||w_l||_1``
-    (l-inf). Targeted: one backward pass per iteration on ``Z_t - Z_p`` (``p`` the current
-    prediction) until the target wins. The adversarial image is
-    ``clip(x + (1 + overshoot) * sum(r))``. A sample stops at its first success and costs no
+    goes to the closest boundary, at distance ``d = min_k |f_k| / ||w_k||_*``, and 1e-4 past it
+    (in the units of the attack norm, as the original code and Foolbox do):
+    ``r = (d + 1e-4) w_l / ||w_l||_2`` (l2) or ``(d + 1e-4) sign(w_l)`` (l-inf, with
+    ``||.||_* = ||.||_1``). Targeted: one backward pass per iteration on ``Z_t - Z_p`` (``p``
+    the current prediction) until the target wins. The overshoot scales the accumulated
+    perturbation: the adversarial image is ``clip(x + (1 + overshoot) * sum(r))``, and the next
+    linearisation happens there. A sample stops at its first success and costs no
     more gradients; ``candidates - 1`` (untargeted) or 1 (targeted) gradient computations
     per sample and iteration.
 
@@ -140,8 +143,9 @@ class DeepFool(Attack):
         return best_f, best_w
 
     def _step(self, f: Tensor, w: Tensor) -> Tensor:
-        """Step onto (just past) the linearised boundary ``f + w . r = 0``, per row."""
-        tiny = torch.finfo(w.dtype).tiny
+        """Step onto the linearised boundary ``f + w . r = 0`` and ``MARGIN_PUSH`` past it."""
+        dual = _dual_norm(w, self.norm).clamp_min(torch.finfo(w.dtype).tiny)
+        distance = f.abs() / dual + MARGIN_PUSH
         if self.norm == "l2":
-            return ((f.abs() + MARGIN_PUSH) / w.pow(2).sum(dim=1).clamp_min(tiny))[:, None] * w
-        return ((f.abs() + MARGIN_PUSH) / _dual_norm(w, "linf").clamp_min(tiny))[:, None] * w.sign()
+            return (distance / dual)[:, None] * w
+        return distance[:, None] * w.sign()

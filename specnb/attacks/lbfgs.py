@@ -21,11 +21,11 @@ class LBFGS(Attack):
     The box constraint is met by optimising ``w`` with ``x' = (tanh(w) + 1) / 2``
     (``torch.optim.LBFGS`` with a strong-Wolfe line search). The search over ``c`` bisects
     ``log c`` per sample between ``c_min`` and ``c_max``: a success moves to larger ``c``
-    (smaller perturbations), a failure to smaller ``c``. The batch is optimised as one
-    problem (the objective is a sum of independent per-sample terms, though L-BFGS's curvature
-    memory is shared). Every objective evaluation is one gradient computation per sample of
-    the batch. The attack keeps, per sample, the evaluated point that reached the target with
-    the smallest l2 distance; samples never fooled come back unchanged.
+    (smaller perturbations), a failure to smaller ``c``. Each sample is optimised on its own
+    (its own curvature memory, line search and stopping test), so its result does not depend
+    on the rest of the batch. Every objective evaluation is one gradient computation for the
+    sample evaluated. The attack keeps, per sample, the evaluated point that reached the
+    target with the smallest l2 distance; samples never fooled come back unchanged.
 
     Parameters
     ----------
@@ -99,26 +99,47 @@ class LBFGS(Attack):
         best: Tensor,
         best_dist: Tensor,
     ) -> Tensor:
-        """One L-BFGS run at fixed ``c``, updating ``best`` in place; return who was fooled."""
-        rows = torch.arange(images.shape[0], device=images.device)
+        """One L-BFGS run per sample at fixed ``c``, updating ``best`` in place; return who was
+        fooled."""
         fooled_any = torch.zeros(images.shape[0], dtype=torch.bool, device=images.device)
+        for row in range(images.shape[0]):
+            fooled_any[row] = self._minimise_one(
+                row, images[row : row + 1], targets[row : row + 1], w_start[row : row + 1],
+                const[row], best, best_dist,
+            )
+        return fooled_any
+
+    def _minimise_one(
+        self,
+        row: int,
+        image: Tensor,
+        target: Tensor,
+        w_start: Tensor,
+        const: Tensor,
+        best: Tensor,
+        best_dist: Tensor,
+    ) -> bool:
+        """L-BFGS on sample ``row`` alone (``image`` of shape (1, C, H, W)); True if fooled."""
+        rows = torch.tensor([row], device=image.device)
+        fooled_any = False
         w = w_start.clone().requires_grad_(True)
         optimizer = torch.optim.LBFGS(
             [w], lr=1.0, max_iter=self.max_iterations, line_search_fn="strong_wolfe"
         )
 
         def objective() -> Tensor:
+            nonlocal fooled_any
             x = (torch.tanh(w) + 1) / 2
             logits = self.model(x)
-            dist = ((x - images).flatten(1).pow(2).sum(dim=1) + DISTANCE_FLOOR).sqrt()
-            loss = (const * dist + F.cross_entropy(logits, targets, reduction="none")).sum()
+            dist = ((x - image).pow(2).sum() + DISTANCE_FLOOR).sqrt()
+            loss = const * dist + F.cross_entropy(logits, target, reduction="sum")
             w.grad = self._input_grad(loss, w, rows)
             with torch.no_grad():
-                fooled = logits.argmax(dim=1) == targets
-                better = fooled & (dist < best_dist)
-                best_dist[better] = dist[better]
-                best[better] = x[better]
-                fooled_any[fooled] = True
+                if int(logits.argmax(dim=1)) == int(target):
+                    fooled_any = True
+                    if dist < best_dist[row]:
+                        best_dist[row] = dist
+                        best[row] = x[0]
             return loss.detach()
 
         optimizer.step(objective)
