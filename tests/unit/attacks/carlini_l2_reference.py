@@ -98,11 +98,12 @@ def _attack_batch(model, imgs, labs, targeted, initial_const, steps, max_iterati
                 v = BETA2 * v + (1 - BETA2) * grad * grad
                 lr_t = learning_rate * math.sqrt(1 - BETA2**t) / (1 - BETA1**t)
                 modifier = modifier - lr_t * m / (v.sqrt() + EPSILON)
-            l, l2s, scores, nimg = float(loss), l2dist.detach(), output.detach(), newimg.detach()
+            total, l2s = float(loss), l2dist.detach()
+            scores, nimg = output.detach(), newimg.detach()
             if abort_early and iteration % (max_iterations // 10) == 0:
-                if l > prev * 0.9999:
+                if total > prev * 0.9999:
                     break
-                prev = l
+                prev = total
             for e in range(n):
                 label = int(labs[e])
                 if not _compare(scores[e], label, targeted, confidence):

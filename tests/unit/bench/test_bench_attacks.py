@@ -1,0 +1,103 @@
+"""The attack benchmark's logic: equal work, the reference chosen, the table and the geomean
+(tiny sizes, no timing assertions)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from specnb.bench import attacks as bench_attacks
+from specnb.bench.attacks import (
+    Outcome,
+    Row,
+    choose_reference,
+    compare,
+    equal_quality,
+    geomean_speedup,
+    measure,
+    score,
+    table,
+)
+
+
+def test_equal_quality_needs_the_success_and_a_perturbation_within_two_percent() -> None:
+    reference = Outcome(1.0, 0.9, 1.0)
+    assert equal_quality(Outcome(0.1, 0.9, 1.019), reference)
+    assert not equal_quality(Outcome(0.1, 0.9, 1.03), reference)
+    assert not equal_quality(Outcome(0.1, 0.8, 0.5), reference)
+    assert equal_quality(Outcome(0.1, 1.0, 0.9), reference)
+    assert equal_quality(Outcome(0.1, 0.0, math.nan), Outcome(1.0, 0.0, math.nan))
+
+
+def test_the_faster_reference_at_equal_quality_is_chosen() -> None:
+    ours = Outcome(1.0, 1.0, 0.5)
+    fast_but_better = Outcome(2.0, 1.0, 0.4)
+    slow_equal = Outcome(5.0, 1.0, 0.5)
+    fast_equal = Outcome(3.0, 1.0, 0.6)
+    assert choose_reference(ours, {"a": fast_but_better, "b": slow_equal}) == "b"
+    assert choose_reference(ours, {"b": slow_equal, "c": fast_equal}) == "c"
+    assert choose_reference(ours, {"a": fast_but_better}) == "a"
+
+
+def test_geomean_counts_only_rows_at_equal_quality_and_the_table_ends_with_it() -> None:
+    same = Outcome(1.0, 1.0, 0.5)
+    rows = [
+        Row("FGSM", same, "torchattacks", Outcome(2.0, 1.0, 0.5)),
+        Row("CW-l2", same, "foolbox", Outcome(8.0, 1.0, 0.5)),
+        Row("JSMA", Outcome(1.0, 1.0, 20.0), "torchattacks", Outcome(50.0, 1.0, 10.0)),
+    ]
+    assert not rows[2].equal_quality and rows[2].ratio == 50.0
+    assert geomean_speedup(rows) == pytest.approx(4.0)
+    lines = table(rows)
+    assert lines[-1] == "geomean speedup: 4.00"
+    assert lines[0].split()[:2] == ["attack", "ours"]
+    assert "l0" in lines[3] and lines[3].rstrip().endswith("NO")
+    assert math.isnan(geomean_speedup(rows[2:]))
+
+
+def test_measure_interleaves_repeats_and_scores_the_last_batch() -> None:
+    model = nn.Sequential(nn.Flatten(), nn.Linear(12, 3))
+    with torch.no_grad():
+        model[1].weight.zero_()
+        model[1].bias.copy_(torch.tensor([1.0, 0.0, 0.0]))
+    images = torch.full((4, 3, 2, 2), 0.5)
+    labels = torch.tensor([0, 0, 1, 2])
+    calls: list[str] = []
+
+    def craft(name: str, shift: float):
+        def run() -> torch.Tensor:
+            calls.append(name)
+            return images + shift
+        return run
+
+    outcomes = measure({"a": craft("a", 0.1), "b": craft("b", 0.0)}, 3, model, images,
+                       labels, None)
+    assert calls == ["a", "b"] + ["a", "b", "b", "a", "a", "b"]
+    assert outcomes["a"].success == 0.5
+    assert outcomes["a"].size == pytest.approx(0.1 * math.sqrt(12))
+    success, l0 = score(model, images, labels, torch.tensor([0, 1, 1, 1]), images + 0.1, l0=True)
+    assert success == 0.25 and l0 == 12
+    rows = compare({"FGSM": craft("s", 0.1), "FGSM-2": craft("t", 0.3)},
+                   {"ref": craft("r", 0.1)}, 3, model, images, labels, None)
+    assert calls[-9:] == ["s", "t", "r", "t", "r", "s", "r", "s", "t"]
+    assert [row.attack for row in rows] == ["FGSM", "FGSM-2"]
+    assert rows[0].reference_name == "ref" and rows[0].equal_quality
+    assert not rows[1].equal_quality
+
+
+def test_bench_runs_end_to_end_on_a_tiny_victim(capsys, monkeypatch) -> None:
+    monkeypatch.setattr(bench_attacks, "victim_model", lambda size, steps, device, seed: (
+        nn.Sequential(nn.Flatten(), nn.Linear(3 * size * size, 10)).eval()
+    ))
+    assert bench_attacks.main(["--size", "8", "--batch", "2", "--train-steps", "0",
+                               "--threads", "1"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "threads" in out[0] and "load average" in out[0]
+    names = [line.split()[0] for line in out[-7:-1]]
+    assert names == ["FGSM", "BIM-b", "BIM-a", "DeepFool", "CW-l2", "JSMA"]
+    assert out[-1].startswith("geomean speedup: ")
+    with pytest.raises(SystemExit):
+        bench_attacks.main(["--repeats", "2"])
