@@ -1,5 +1,6 @@
 """Shared fixtures: the real ESC-50 copy, one-thread torch, executed notebooks, tiny data,
-small notebooks written by tests."""
+small notebooks written by tests, and a small classifier trained in seconds on pattern
+images for the attack tests."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from typing import Any
 
 import pytest
 import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
 
 from specnb.data import AudioDataset, load_dataset
 from specnb.sweep.papermill_exec import run_notebook
@@ -80,3 +83,37 @@ def write_notebook() -> Callable[[Path, str, str], Path]:
     """``write_notebook(path, parameters, body)``: a Python 3 notebook of a ``parameters``
     cell and one body cell, written to ``path``."""
     return _write_notebook
+
+
+PatternVictim = tuple[Tensor, Tensor, float]
+
+
+def _train_on_patterns(
+    model: nn.Module, *, size: int, steps: int, count: int, pool: int, seed: int = 0,
+    test_seed: int = 1,
+) -> PatternVictim:
+    """Train ``model`` for ``steps`` Adam steps on batches of 64 ``size``-pixel pattern images
+    (leaving it in eval mode); return the first ``count`` of ``pool`` held-out images that it
+    classifies correctly, their labels and its accuracy on the pool."""
+    from specnb.bench.attacks import pattern_images
+
+    images, labels = pattern_images(64 * steps, size, seed=seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for step in range(steps):
+        batch = slice(64 * step, 64 * (step + 1))
+        loss = F.cross_entropy(model(images[batch]), labels[batch])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    test_images, test_labels = pattern_images(pool, size, seed=test_seed)
+    with torch.no_grad():
+        correct = model(test_images).argmax(dim=1) == test_labels
+    chosen = correct.nonzero().flatten()[:count]
+    return test_images[chosen], test_labels[chosen], float(correct.float().mean())
+
+
+@pytest.fixture(scope="session")
+def train_on_patterns() -> Callable[..., PatternVictim]:
+    """Train a small classifier on pattern images (see :func:`_train_on_patterns`)."""
+    return _train_on_patterns

@@ -13,7 +13,8 @@ Modules
   perturbation sizes.
 - ``figures`` -- Figures of an attack suite: the adversarial gallery (paper Fig. 6) and fooling-rate
   curves.
-- ``grids`` -- The attacks' budget grids (paper §4.3.1): the paper's, and quick ones for a CPU.
+- ``grids`` -- The attacks' budget grids (paper §4.3.1): the paper's, and quick ones for a CPU;
+  the attack runs that serve a grid (:func:`curve_runs`).
 - ``results`` -- What an attack evaluation measured: one :class:`BudgetResult` per grid point,
   gathered in an :class:`AttackEvaluation` with the curve's AUC score and cost (see
   :mod:`specnb.attack_eval.evaluate` for the definitions).
@@ -52,6 +53,7 @@ from specnb.attack_eval.grids import (
     bim_grid,
     bim_steps,
     budget_grid,
+    curve_runs,
     cw_grid,
     deepfool_grid,
     fgsm_grid,
@@ -96,6 +98,7 @@ __all__ = [
     "budget_grid",
     "canonical_attack",
     "common_samples",
+    "curve_runs",
     "curves_frame",
     "cw_grid",
     "deepfool_grid",

@@ -3,8 +3,9 @@
 The measurements follow the definitions of SPEC "Metrics":
 
 * Only samples the model classifies correctly are attacked; the fooling rate at a budget is
-  the fraction of them whose adversarial example is misclassified, or, for a targeted
-  attack, classified as its target (:func:`specnb.metrics.fooling_rate`).
+  the fraction of them whose adversarial example is misclassified, for targeted attacks too
+  (the paper's fooling rate); a targeted attack also records its *target-hit rate*, the
+  fraction classified as their target (:func:`specnb.metrics.fooling_rate` for both).
 * The attack cost at a budget is the mean number of gradient computations per attacked
   sample (the attack's own ``grad_counts``); the cost per batch is kept beside it.
 * The AUC score is the area under the fooling-rate curve over the grid's scalar budgets,
@@ -12,20 +13,30 @@ The measurements follow the definitions of SPEC "Metrics":
   which the fooling rate first reaches 0.9 (:func:`specnb.metrics.cost_to_reach`).
 * Perturbation sizes (ℓ0, ℓ2, ℓ∞ in the [0, 1] image domain) are taken over the samples an
   attack fools at that budget: an example that does not fool is no adversarial example.
+
+Whole curves from one run
+-------------------------
+Where an attack's run at a smaller budget is exactly the beginning of its run at a larger one
+(the attack's ``curve_param``: FGSM's ε, DeepFool's ``max_iter``, JSMA's γ, Carlini-Wagner's
+``search_steps`` for each ``max_iterations``), the grid points that differ only in that
+parameter are served by one run at the largest (:func:`~specnb.attack_eval.grids.curve_runs`,
+:meth:`specnb.attacks.Attack.curve`); each point still gets its own prediction pass. The
+adversarial examples, fooling flags and per-sample gradient counts of every point are those
+of a run at that point alone. BIM (its steps grow with ε) and L-BFGS run every point.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from typing import Any, Optional, Union
+from typing import Any, NamedTuple, Optional, Union
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
 from specnb.attack_eval.budgets import BudgetGrid, canonical_attack
-from specnb.attack_eval.grids import budget_grid
+from specnb.attack_eval.grids import budget_grid, curve_runs
 from specnb.attack_eval.results import AttackEvaluation, BudgetResult
 from specnb.attacks import make_attack, random_targets
 from specnb.errors import ParameterError
@@ -125,6 +136,7 @@ def evaluate_attack(
     max_samples: Optional[int] = None,
     batch_size: int = 32,
     keep: int = -1,
+    keep_every: bool = False,
     device: Union[str, torch.device, None] = None,
 ) -> AttackEvaluation:
     """Evaluate an attack at every point of its budget grid.
@@ -152,6 +164,9 @@ def evaluate_attack(
         Samples per attack call.
     keep : int
         Grid point whose adversarial examples are kept (default the last, largest budget).
+    keep_every : bool
+        Also keep the adversarial examples and predictions of every grid point
+        (:attr:`AttackEvaluation.point_adv`), for instance to try them on other models.
     device : str or torch.device, optional
         Where the model runs; None: where its parameters are.
 
@@ -205,30 +220,46 @@ def evaluate_attack(
     targets = None
     if is_targeted:
         targets = random_targets(chosen_labels, _num_classes(model, chosen, target_device), seed)
-    results, kept_adv, kept_pred = [], chosen, clean_pred[indices]
-    for index, params in enumerate(grid.points()):
-        result, adv, adv_pred = _run_point(
-            model, grid, params, grid.budgets[index], chosen, chosen_labels, targets,
-            is_targeted, seed, batch_size, target_device,
+    results: dict[int, BudgetResult] = {}
+    held: dict[int, tuple[Tensor, Tensor]] = {}
+    spent = 0.0
+    holding = set(range(len(grid))) if keep_every else {kept}
+    for run_params, point_indices in curve_runs(grid):
+        run = _run_curve(
+            model, grid, run_params, point_indices, chosen, chosen_labels, targets,
+            is_targeted, seed, batch_size, target_device, holding,
         )
-        results.append(result)
-        if index == kept:
-            kept_adv, kept_pred = adv, adv_pred
+        spent += run.spent
+        results.update(zip(point_indices, run.results))
+        held.update(run.held)
+    kept_adv, kept_pred = held[kept]
     params = grid.points()[kept]
     return AttackEvaluation(
         grid=grid, targeted=is_targeted, seed=seed, n_samples=len(labels),
         n_correct=int(correct.numel()), indices=indices, labels=chosen_labels,
-        targets=targets, results=results, kept=kept, adv_images=kept_adv, adv_pred=kept_pred,
+        targets=targets, results=[results[i] for i in range(len(grid))], kept=kept,
+        adv_images=kept_adv, adv_pred=kept_pred,
         norm=str(params.get("norm", _NORMS[grid.attack])),
         seconds=time.perf_counter() - start, max_samples=max_samples,
+        spent_grads_per_sample=spent,
+        point_adv=[held[i] for i in range(len(grid))] if keep_every else None,
     )
 
 
-def _run_point(
+class _Run(NamedTuple):
+    """What one attack run gave: a result per grid point it serves, the adversarial images
+    and predictions of the points it holds, the gradients per sample it spent."""
+
+    results: list[BudgetResult]
+    held: dict[int, tuple[Tensor, Tensor]]
+    spent: float
+
+
+def _run_curve(
     model: nn.Module,
     grid: BudgetGrid,
     params: dict[str, Any],
-    budget: float,
+    points: list[int],
     images: Tensor,
     labels: Tensor,
     targets: Optional[Tensor],
@@ -236,40 +267,73 @@ def _run_point(
     seed: int,
     batch_size: int,
     device: torch.device,
-) -> tuple[BudgetResult, Tensor, Tensor]:
-    """The attack at one grid point, batch by batch."""
+    holding: set[int],
+) -> _Run:
+    """One attack run, batch by batch, measured at each grid point of ``points``.
+
+    Each batch's adversarial images are predicted and sized at once; only those of the points
+    in ``holding`` are held. The run's wall time is counted on its largest point.
+    """
     start = time.perf_counter()
     options = dict(params, seed=seed)
     if len(TARGETING[grid.attack]) > 1:
         options["targeted"] = targeted
     attack = make_attack(grid.attack, model, **options)
-    advs, counts, totals = [], [], []
+    key = attack.curve_param if len(points) > 1 else None
+    values = [grid.points()[i][key] for i in points] if key is not None else []
+    slots: list[dict[str, list[Tensor]]] = [
+        {"pred": [], "counts": [], "adv": [], **{n: [] for n in _SIZES}} for _ in points
+    ]
+    spent = []
     for lo in range(0, images.shape[0], batch_size):
         x = images[lo:lo + batch_size].to(device)
         y = labels[lo:lo + batch_size].to(device)
         t = None if targets is None else targets[lo:lo + batch_size].to(device)
-        advs.append(attack(x, y, t).cpu())
-        counts.append(attack.grad_counts.clone())
-        totals.append(attack.total_grads)
-    adv = torch.cat(advs)
-    adv_pred = predict(model, adv, batch_size, device)
-    rate = fooling_rate(adv_pred, labels, labels, targets)  # every attacked sample is correct
-    hits = fooled(adv_pred, labels, targets)
-    result = BudgetResult(
-        params=params, budget=budget, fooling_rate=rate,
-        grad_counts=torch.cat(counts).numpy().astype(np.int64),
-        grads_per_batch=float(np.mean(totals)), norms=_norm_stats(images, adv, hits),
-        seconds=time.perf_counter() - start,
-    )
-    return result, adv, adv_pred
+        if key is None:
+            batch_advs, batch_counts = [attack(x, y, t)], [attack.grad_counts]
+        else:
+            batch_advs = attack.curve(x, y, t, values=values)
+            batch_counts = attack.curve_grad_counts
+        for slot, index, adv, count in zip(slots, points, batch_advs, batch_counts):
+            slot["pred"].append(predict(model, adv, batch_size, device))
+            slot["counts"].append(count.clone())
+            for name, size in perturbation_norms(x, adv).items():
+                slot[name].append(size.cpu())
+            if index in holding:
+                slot["adv"].append(adv.cpu())
+        spent.append(attack.grad_counts.clone())
+    seconds = time.perf_counter() - start
+    largest = max(points, key=lambda i: grid.budgets[i])
+    results, held = [], {}
+    for slot, index in zip(slots, points):
+        adv_pred = torch.cat(slot["pred"])
+        missed = fooled(adv_pred, labels)
+        counts = slot["counts"]
+        results.append(BudgetResult(
+            params=grid.points()[index], budget=grid.budgets[index],
+            # every attacked sample is classified correctly: labels stand for clean predictions
+            fooling_rate=fooling_rate(adv_pred, labels, labels),
+            grad_counts=torch.cat(counts).numpy().astype(np.int64),
+            grads_per_batch=float(np.mean([int(c.sum()) for c in counts])),
+            norms=_norm_stats({n: torch.cat(slot[n]) for n in _SIZES}, missed),
+            seconds=seconds if index == largest else 0.0,
+            target_rate=None if targets is None else fooling_rate(
+                adv_pred, labels, labels, targets),
+            fooled=missed.numpy(),
+        ))
+        if index in holding:
+            held[index] = (torch.cat(slot["adv"]), adv_pred)
+    return _Run(results, held, float(torch.cat(spent).double().mean()))
 
 
-def _norm_stats(clean: Tensor, adv: Tensor, fooled: Tensor) -> dict[str, float]:
+_SIZES = ("l0", "l2", "linf")
+
+
+def _norm_stats(sizes: dict[str, Tensor], missed: Tensor) -> dict[str, float]:
     """Mean and median ℓ0, ℓ2, ℓ∞ over the fooled samples (NaN when none is fooled)."""
     stats: dict[str, float] = {}
-    sizes = perturbation_norms(clean[fooled], adv[fooled]) if bool(fooled.any()) else None
-    for norm in ("l0", "l2", "linf"):
-        values = sizes[norm].double() if sizes is not None else None
+    for norm in _SIZES:
+        values = sizes[norm][missed].double() if bool(missed.any()) else None
         stats[f"{norm}_mean"] = float(values.mean()) if values is not None else math.nan
         stats[f"{norm}_median"] = float(values.median()) if values is not None else math.nan
     return stats

@@ -35,9 +35,10 @@ from __future__ import annotations
 
 import math
 from itertools import product
-from typing import Sequence
+from typing import Any, Sequence
 
 from specnb.attack_eval.budgets import GRID_NAMES, BudgetGrid, canonical_attack
+from specnb.attacks import ATTACKS, BIM_VARIANTS, Attack
 from specnb.errors import ParameterError
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "bim_grid",
     "bim_steps",
     "budget_grid",
+    "curve_runs",
     "cw_grid",
     "deepfool_grid",
     "fgsm_grid",
@@ -225,3 +227,46 @@ def budget_grid(attack: str, grid: str = "quick") -> BudgetGrid:
     if grid not in GRIDS:
         raise ParameterError(f"unknown grid {grid!r}; choose one of {list(GRID_NAMES)}")
     return GRIDS[grid][canonical_attack(attack)]
+
+
+def _attack_class(attack: str) -> type[Attack]:
+    return ATTACKS["bim"] if attack in BIM_VARIANTS else ATTACKS[attack]
+
+
+def curve_runs(grid: BudgetGrid) -> list[tuple[dict[str, Any], list[int]]]:
+    """The attack runs that serve a grid: each run's parameters and the points it gives.
+
+    Points that differ only in the attack's ``curve_param`` are served by one run at its
+    largest value there (see :mod:`specnb.attack_eval.evaluate`); every other point is a run
+    of its own.
+
+    Parameters
+    ----------
+    grid : BudgetGrid
+
+    Returns
+    -------
+    list of (dict, list of int)
+        The constructor parameters of each run and the indices of the grid points it serves,
+        in the order of the runs' first points.
+
+    Examples
+    --------
+    >>> [points for _, points in curve_runs(cw_grid([1, 3], [10, 25]))]
+    [[0, 2], [1, 3]]
+    >>> len(curve_runs(bim_grid([0.01, 0.02])))
+    2
+    """
+    key = _attack_class(grid.attack).curve_param
+    points = grid.points()
+    if key is None or any(key not in p for p in points):
+        return [(params, [index]) for index, params in enumerate(points)]
+    groups: dict[str, list[int]] = {}
+    for index, params in enumerate(points):
+        rest = repr(sorted((k, v) for k, v in params.items() if k != key))
+        groups.setdefault(rest, []).append(index)
+    runs = []
+    for members in groups.values():
+        largest = max(members, key=lambda i: points[i][key])
+        runs.append((points[largest], members))
+    return runs

@@ -29,7 +29,8 @@ class BudgetResult:
     budget : float
         The point's scalar budget.
     fooling_rate : float
-        In [0, 1], among the attacked samples.
+        In [0, 1], among the attacked samples: the share misclassified (the paper's fooling
+        rate, targeted attacks included).
     grad_counts : np.ndarray, shape (n_attacked,), int64
         Gradient computations of every attacked sample.
     grads_per_batch : float
@@ -37,7 +38,12 @@ class BudgetResult:
     norms : dict of str to float
         ``l0_mean``, ``l0_median``, ``l2_mean``... over the fooled samples (NaN if none).
     seconds : float
-        Wall time of the attack calls and predictions.
+        Wall time of the attack run that produced this point and of its predictions; a run
+        that serves several points is counted on its largest one (0 on the others).
+    target_rate : float or None
+        Targeted attacks: the share classified as their target (None when untargeted).
+    fooled : np.ndarray, shape (n_attacked,), bool
+        Whether each attacked sample is misclassified at this point.
     """
 
     params: dict[str, Any]
@@ -47,6 +53,8 @@ class BudgetResult:
     grads_per_batch: float
     norms: dict[str, float]
     seconds: float
+    target_rate: Optional[float] = None
+    fooled: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     @property
     def grads_per_sample(self) -> float:
@@ -87,6 +95,14 @@ class AttackEvaluation:
         The attack's norm (``"linf"``, ``"l2"`` or ``"l0"``).
     seconds : float
         Wall time of the whole evaluation.
+    max_samples : int or None
+        The cap on attacked samples.
+    spent_grads_per_sample : float
+        Gradient computations per attacked sample that the evaluation actually spent: each
+        attack run once, however many grid points it served (NaN when not measured).
+    point_adv : list of (torch.Tensor, torch.Tensor) or None
+        With ``keep_every``: the adversarial images (n_attacked, C, H, W) and their predicted
+        classes (n_attacked,) at every grid point, in grid order.
     """
 
     grid: BudgetGrid
@@ -104,6 +120,8 @@ class AttackEvaluation:
     norm: str
     seconds: float
     max_samples: Optional[int] = field(default=None)
+    spent_grads_per_sample: float = field(default=float("nan"))
+    point_adv: Optional[list[tuple[Tensor, Tensor]]] = field(default=None)
 
     @property
     def attack(self) -> str:
@@ -122,8 +140,15 @@ class AttackEvaluation:
 
     @property
     def fooling_rates(self) -> list[float]:
-        """Fooling rate at every grid point."""
+        """Fooling rate (misclassification) at every grid point."""
         return [r.fooling_rate for r in self.results]
+
+    @property
+    def target_rates(self) -> Optional[list[float]]:
+        """Targeted attacks: the share that hits its target at every grid point, else None."""
+        if not self.targeted:
+            return None
+        return [float(r.target_rate) for r in self.results]  # type: ignore[arg-type]
 
     @property
     def grads_per_sample(self) -> list[float]:
@@ -141,6 +166,28 @@ class AttackEvaluation:
         return auc_score(self.budgets, self.fooling_rates)
 
     @property
+    def target_auc(self) -> Optional[float]:
+        """Targeted attacks: area under the target-hit curve (as :attr:`auc`), else None."""
+        rates = self.target_rates
+        return None if rates is None else auc_score(self.budgets, rates)
+
+    def first_fooled(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per attacked sample, the first budget of the grid at which it is misclassified
+        and the gradient computations it had taken there (NaN for never).
+
+        Returns
+        -------
+        budgets, grads : np.ndarray, shape (n_attacked,), float64
+        """
+        budgets = np.full(len(self.indices), np.nan)
+        grads = np.full(len(self.indices), np.nan)
+        for result in self.results:
+            first = np.isnan(budgets) & result.fooled
+            budgets[first] = result.budget
+            grads[first] = result.grad_counts[first]
+        return budgets, grads
+
+    @property
     def cost_to_fr90(self) -> float:
         """Gradient computations per sample at which the fooling rate first reaches 0.9."""
         return cost_to_reach(self.grads_per_sample, self.fooling_rates, 0.9)
@@ -152,8 +199,13 @@ class AttackEvaluation:
 
     @property
     def fooled(self) -> Tensor:
-        """Whether each kept adversarial example fools the model (hits its target)."""
-        return fooled(self.adv_pred, self.labels, self.targets)
+        """Whether each kept adversarial example fools the model (is misclassified)."""
+        return fooled(self.adv_pred, self.labels)
+
+    @property
+    def hits(self) -> Optional[Tensor]:
+        """Targeted attacks: whether each kept example is classified as its target."""
+        return None if self.targets is None else fooled(self.adv_pred, self.labels, self.targets)
 
     def params(self) -> dict[str, Any]:
         """What shapes the result besides the run and fold: the key of its store row."""
@@ -167,7 +219,8 @@ class AttackEvaluation:
         rows = [
             {
                 "attack": self.label, **r.params, "budget": r.budget,
-                "fooling_rate": r.fooling_rate, "grads_per_sample": r.grads_per_sample,
+                "fooling_rate": r.fooling_rate, "target_rate": r.target_rate,
+                "grads_per_sample": r.grads_per_sample,
                 "grads_per_batch": r.grads_per_batch, **r.norms, "seconds": r.seconds,
             }
             for r in self.results

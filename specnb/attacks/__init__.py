@@ -2,7 +2,10 @@
 
 Every attack is called as ``attack(images, labels, target_labels=None) -> adv_images`` and
 records ``grad_counts`` (per sample) and ``total_grads`` (per batch) for its last call; see
-:mod:`specnb.attacks.base` for what one gradient computation is.
+:mod:`specnb.attacks.base` for what one gradient computation is. FGSM, DeepFool, JSMA and
+Carlini-Wagner, whose run at a smaller budget is the beginning of the run at a larger one,
+also give every budget of a curve from one run: ``attack.curve(images, labels, values=...)``
+(:mod:`specnb.attacks.curves`).
 
 Examples
 --------

@@ -14,6 +14,7 @@ counts independently by hooking the model input.
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -21,6 +22,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
+from specnb.attacks.curves import CurveRecorder
 from specnb.attacks.targets import check_target_labels, random_targets
 from specnb.errors import ParameterError
 
@@ -177,11 +179,17 @@ class Attack:
         Gradient computations per sample in the last call (see the module docstring).
     total_grads : int
         Their sum over the batch.
+    curve_grad_counts : list of torch.Tensor, shape (B,), int64
+        Gradient computations per sample at each value of the last :meth:`curve` call.
     """
 
     name: ClassVar[str] = ""
     budget: ClassVar[str] = ""
     param_names: ClassVar[tuple[str, ...]] = ()
+    #: Constructor parameter along which runs are nested (the run at a smaller value is the
+    #: beginning of the run at a larger one), so that :meth:`curve` serves every value with
+    #: one run; None where each value needs its own run.
+    curve_param: ClassVar[str | None] = None
 
     def __init__(self, model: nn.Module, *, targeted: bool, seed: int) -> None:
         if not isinstance(model, nn.Module):
@@ -194,6 +202,8 @@ class Attack:
         self._counts = torch.zeros(0, dtype=torch.long)
         self._classes: tuple[nn.Module | None, int] = (None, 0)
         self._first_parameter: tuple[nn.Module | None, Tensor | None] = (None, None)
+        self._recorder: CurveRecorder | None = None
+        self.curve_grad_counts: list[Tensor] = []
 
     @property
     def params(self) -> dict[str, Any]:
@@ -236,6 +246,8 @@ class Attack:
             self._counts = torch.zeros(images.shape[0], dtype=torch.long, device=images.device)
             with torch.enable_grad():
                 adv = self.forward(images, labels, goals).detach()
+            if self._recorder is not None:
+                self._recorder.finish(adv, self._counts)
         finally:
             for module, training in modes:
                 module.training = training
@@ -246,6 +258,99 @@ class Attack:
     def forward(self, images: Tensor, labels: Tensor, target_labels: Tensor | None) -> Tensor:
         """Craft adversarial images for a validated batch (``target_labels`` None if untargeted)."""
         raise NotImplementedError
+
+    def curve(
+        self,
+        images: Tensor,
+        labels: Tensor,
+        target_labels: Tensor | None = None,
+        *,
+        values: Sequence[Any],
+    ) -> list[Tensor]:
+        """Attack a batch at every value of :attr:`curve_param` with one run at the largest.
+
+        The run at a smaller value is the beginning of the run at the largest, so the
+        adversarial images and per-sample gradient counts at each value equal those of an
+        attack built with that value (:mod:`specnb.attacks.curves`). The attack's own setting
+        of the parameter is left as it was.
+
+        Parameters
+        ----------
+        images, labels, target_labels
+            As for calling the attack.
+        values : sequence
+            Values of :attr:`curve_param`, each valid for the constructor.
+
+        Returns
+        -------
+        list of torch.Tensor, shape (B, C, H, W)
+            Adversarial images at each value, in the order given. :attr:`curve_grad_counts`
+            holds the gradient computations per sample at each value; :attr:`grad_counts` and
+            :attr:`total_grads` those of the whole run (the largest value's).
+
+        Raises
+        ------
+        ParameterError
+            For an attack without a curve parameter, no values, or an invalid value.
+
+        Examples
+        --------
+        >>> from specnb.attacks import DeepFool
+        >>> net = nn.Sequential(nn.Flatten(), nn.Linear(12, 3))
+        >>> deepfool = DeepFool(net, max_iter=1)
+        >>> advs = deepfool.curve(torch.rand(2, 3, 2, 2), torch.tensor([0, 1]), values=[0, 3])
+        >>> len(advs), deepfool.max_iter
+        (2, 1)
+        """
+        if self.curve_param is None:
+            raise ParameterError(
+                f"{type(self).__name__} has no curve parameter; run each budget alone"
+            )
+        values = list(values)
+        if not values:
+            raise ParameterError("values is empty; give at least one value of "
+                                 f"{self.curve_param}")
+        images, labels = check_batch(images, labels)
+        checked = [getattr(self._with(value), self.curve_param) for value in values]
+        largest = max(checked)
+        marks = [self._progress(value, images) for value in checked]
+        original = getattr(self, self.curve_param)
+        setattr(self, self.curve_param, largest)
+        self._recorder = CurveRecorder(marks)
+        try:
+            self(images, labels, target_labels)
+            states = self._recorder.states()
+        finally:
+            setattr(self, self.curve_param, original)
+            self._recorder = None
+        self.curve_grad_counts = [counts.cpu() for _, counts in states]
+        return [adv for adv, _ in states]
+
+    def _with(self, value: Any) -> "Attack":
+        """A copy of this attack with :attr:`curve_param` set to ``value`` (validated)."""
+        accepted = inspect.signature(type(self)).parameters
+        params = {k: v for k, v in self.params.items() if k in accepted}
+        return type(self)(self.model, **{**params, str(self.curve_param): value})
+
+    def _progress(self, value: Any, images: Tensor) -> float:
+        """Where in the run at a larger value the run at ``value`` ends, in the units that
+        :meth:`_reached` is called with; the value itself unless an attack says otherwise."""
+        return value
+
+    def _curve_marks(self) -> list[float]:
+        """The marks of progress of the :meth:`curve` call in flight (none otherwise)."""
+        return [] if self._recorder is None else list(self._recorder.marks)
+
+    def _reached(self, done: float, adv: Tensor) -> None:
+        """Record ``adv`` and the counts so far as the result of a run ending at ``done``."""
+        if self._recorder is not None:
+            self._recorder.reach(done, adv, self._counts)
+
+    def _advance(self, adv: Tensor) -> None:
+        """One more unit of progress is done (a search step, say): :meth:`_reached` at the
+        count of these calls in this run."""
+        if self._recorder is not None:
+            self._recorder.advance(adv, self._counts)
 
     def _input_grad(
         self, scalar: Tensor, inputs: Tensor, rows: Tensor | None, *, retain_graph: bool = False

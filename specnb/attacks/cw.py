@@ -132,6 +132,7 @@ class CW(Attack):
 
     name: ClassVar[str] = "cw"
     budget: ClassVar[str] = "max_iterations"
+    curve_param: ClassVar[str | None] = "search_steps"
     param_names: ClassVar[tuple[str, ...]] = (
         "c", "search_steps", "max_iterations", "kappa", "lr", "abort_early",
     )
@@ -172,6 +173,7 @@ class CW(Attack):
             upper = torch.where(fooled, torch.minimum(upper, const), upper)
             lower = torch.where(fooled, lower, torch.maximum(lower, const))
             const = torch.where(torch.isfinite(upper), (lower + upper) / 2, const * 10)
+            self._advance(best)
         return best
 
     def _search_step(

@@ -64,6 +64,7 @@ class DeepFool(Attack):
 
     name: ClassVar[str] = "deepfool"
     budget: ClassVar[str] = "max_iter"
+    curve_param: ClassVar[str | None] = "max_iter"
     param_names: ClassVar[tuple[str, ...]] = ("norm", "overshoot", "max_iter", "candidates")
 
     def __init__(
@@ -90,6 +91,7 @@ class DeepFool(Attack):
         active = torch.arange(images.shape[0], device=images.device)
         rivals = torch.empty(0, dtype=torch.long, device=images.device)
         for iteration in range(self.max_iter):
+            self._reached(iteration, adv)
             x = adv[active].requires_grad_(True)
             logits = self.model(x)
             predicted = logits.detach().argmax(dim=1)

@@ -69,6 +69,7 @@ class FGSM(Attack):
 
     name: ClassVar[str] = "fgsm"
     budget: ClassVar[str] = "eps"
+    curve_param: ClassVar[str | None] = "eps"
     param_names: ClassVar[tuple[str, ...]] = ("eps", "norm")
 
     def __init__(
@@ -93,4 +94,7 @@ class FGSM(Attack):
         else:
             loss = -F.cross_entropy(logits, target_labels, reduction="sum")
         grad = self._input_grad(loss, x, None)
-        return torch.clamp(images + self.eps * steepest_step(grad, self.norm), min=0, max=1)
+        step = steepest_step(grad, self.norm)
+        for eps in self._curve_marks():
+            self._reached(eps, torch.clamp(images + eps * step, min=0, max=1))
+        return torch.clamp(images + self.eps * step, min=0, max=1)

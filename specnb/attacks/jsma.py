@@ -171,6 +171,7 @@ class JSMA(Attack):
 
     name: ClassVar[str] = "jsma"
     budget: ClassVar[str] = "gamma"
+    curve_param: ClassVar[str | None] = "gamma"
     param_names: ClassVar[tuple[str, ...]] = ("theta", "gamma", "variant", "candidates")
 
     def __init__(
@@ -199,14 +200,14 @@ class JSMA(Attack):
         """Craft adversarial images for a validated batch."""
         assert target_labels is not None
         shape = images.shape[1:]
-        n_features = images[0].numel()
         per_iteration = 1 if self.variant == "pixel" else 2
-        iterations = math.ceil(self.gamma * n_features / per_iteration)
+        iterations = self._progress(self.gamma, images)
         direction = 1.0 if self.theta > 0 else -1.0
         adv = images.flatten(1).clone()
         domain = adv < 1 if self.theta > 0 else adv > 0
         active = torch.arange(images.shape[0], device=images.device)
-        for _ in range(iterations):
+        for iteration in range(iterations):
+            self._reached(iteration, adv.view_as(images))
             x = adv[active].view(-1, *shape).requires_grad_(True)
             logits = self.model(x)
             targets = target_labels[active]
@@ -232,3 +233,9 @@ class JSMA(Attack):
             domain[rows[:, None], picks] = False
             active = rows
         return adv.view_as(images)
+
+    def _progress(self, value: float, images: Tensor) -> int:
+        """Iterations of the attack at ``gamma = value``: ``ceil(gamma * N / n)`` for ``N``
+        features and ``n`` changed per iteration (1 pixel, 2 pair)."""
+        per_iteration = 1 if self.variant == "pixel" else 2
+        return math.ceil(value * images[0].numel() / per_iteration)

@@ -175,16 +175,14 @@ def _one_source(
     source: str, model: nn.Module, grid: BudgetGrid, images: Tensor, labels: Tensor,
     runs: Mapping[str, TrainedRun], seed: int, batch_size: int,
 ) -> list[TransferResult]:
-    crafted = []
-    targeted = False
-    for index, budget in enumerate(grid.budgets):
-        if budget <= 0:
-            continue
-        evaluation = evaluate_attack(model, point_grid(grid, index), images, labels,
-                                     seed=seed, batch_size=batch_size)
-        targeted = evaluation.targeted
-        fooled_source = evaluation.adv_pred != evaluation.labels
-        crafted.append((budget, evaluation.adv_images, fooled_source))
+    evaluation = evaluate_attack(model, grid, images, labels, seed=seed,
+                                 batch_size=batch_size, keep_every=True)
+    targeted = evaluation.targeted
+    crafted = [
+        (budget, adv, fooled(adv_pred, evaluation.labels))
+        for budget, (adv, adv_pred) in zip(grid.budgets, evaluation.point_adv or [])
+        if budget > 0
+    ]
     results = []
     for target, run in runs.items():
         start = time.perf_counter()

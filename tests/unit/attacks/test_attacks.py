@@ -53,24 +53,12 @@ class Victim(NamedTuple):
 
 
 @pytest.fixture(scope="session")
-def victim() -> Victim:
+def victim(train_on_patterns) -> Victim:
     """A 10-class CNN on 3x16x16 pattern images and 16 held-out images it gets right."""
     torch.manual_seed(0)
     model = SmallNet(10, SIZE)
-    images, labels = pattern_images(64 * 100, SIZE, seed=0)
-    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
-    for step in range(100):
-        batch = slice(64 * step, 64 * (step + 1))
-        loss = F.cross_entropy(model(images[batch]), labels[batch])
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    model.eval()
-    test_images, test_labels = pattern_images(128, SIZE, seed=1)
-    with torch.no_grad():
-        correct = model(test_images).argmax(dim=1) == test_labels
-    chosen = correct.nonzero().flatten()[:16]
-    return Victim(model, test_images[chosen], test_labels[chosen], float(correct.float().mean()))
+    images, labels, accuracy = train_on_patterns(model, size=SIZE, steps=100, count=16, pool=128)
+    return Victim(model, images, labels, accuracy)
 
 
 def predictions(model: nn.Module, images: Tensor) -> Tensor:
