@@ -181,7 +181,8 @@ def curves_frame(evaluations: Sequence[AttackEvaluation]) -> pd.DataFrame:
     -------
     pd.DataFrame
         One row per attack and grid point: ``attack`` (paper spelling), ``budget``,
-        ``budget_normalised`` (mapped onto [0, 1] as the AUC score does), ``fooling_rate``,
+        ``budget_normalised`` (mapped onto [0, 1] as the AUC score does), ``fooling_rate``
+        (misclassification), ``target_rate`` (targeted attacks' target hits, else NaN),
         ``grads_per_sample``.
     """
     frames = []
@@ -191,19 +192,24 @@ def curves_frame(evaluations: Sequence[AttackEvaluation]) -> pd.DataFrame:
         normalised = (budgets - budgets[0]) / span if span > 0 else np.zeros_like(budgets)
         frames.append(pd.DataFrame({
             "attack": ev.label, "budget": budgets, "budget_normalised": normalised,
-            "fooling_rate": ev.fooling_rates, "grads_per_sample": ev.grads_per_sample,
+            "fooling_rate": ev.fooling_rates,
+            "target_rate": ev.target_rates or [np.nan] * len(budgets),
+            "grads_per_sample": ev.grads_per_sample,
         }))
-    columns = ["attack", "budget", "budget_normalised", "fooling_rate", "grads_per_sample"]
+    columns = ["attack", "budget", "budget_normalised", "fooling_rate", "target_rate",
+               "grads_per_sample"]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
 
 def fooling_curves_figure(evaluations: Sequence[AttackEvaluation], title: str = "") -> Figure:
     """Fooling rate against the normalised budget (left) and against the cost (right).
 
-    The area under each left curve is the attack's AUC score (in the legend); the right
-    panel puts the gradient computations per sample on a log axis, and the dotted line at
-    0.9 marks where ``cost_to_fr90`` is read. Points are joined in grid order, unaveraged
-    (FGSM, whose cost is one gradient at every budget, draws a vertical line).
+    The fooling rate is misclassification for every attack; the area under each left curve
+    is the attack's AUC score (in the legend). A targeted attack's target-hit rate is drawn
+    beside it in the left panel, dashed in the same colour. The right panel puts the gradient
+    computations per sample on a log axis, and the dotted line at 0.9 marks where
+    ``cost_to_fr90`` is read. Points are joined in grid order, unaveraged (FGSM, whose cost
+    is one gradient at every budget, draws a vertical line).
 
     Parameters
     ----------
@@ -217,19 +223,24 @@ def fooling_curves_figure(evaluations: Sequence[AttackEvaluation], title: str = 
     frame = curves_frame(evaluations)
     names = {ev.label: f"{ev.label} (AUC {ev.auc:.3f})" for ev in evaluations}
     frame["attack"] = frame["attack"].map(names)
+    order = list(dict.fromkeys(frame["attack"]))
+    palette = dict(zip(order, sns.color_palette(n_colors=len(order))))
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
     for ax, x, label in (
         (axes[0], "budget_normalised", "budget, normalised to [0, 1]"),
         (axes[1], "grads_per_sample", "gradient computations per sample"),
     ):
         sns.lineplot(data=frame, x=x, y="fooling_rate", hue="attack", style="attack",
-                     markers=True, dashes=False, estimator=None, sort=False, ax=ax,
-                     legend=ax is axes[0])
+                     hue_order=order, palette=palette, markers=True, dashes=False,
+                     estimator=None, sort=False, ax=ax, legend=ax is axes[0])
         ax.axhline(0.9, color="grey", linestyle=":", linewidth=1)
         ax.set(xlabel=label, ylabel="fooling rate", ylim=(-0.02, 1.02))
+    for name, curve in frame[frame["target_rate"].notna()].groupby("attack", sort=False):
+        axes[0].plot(curve["budget_normalised"], curve["target_rate"], linestyle="--",
+                     linewidth=1, color=palette[name], label="_target hits")
     axes[1].set_xscale("symlog", linthresh=1)
     axes[1].set_xlim(left=0)
-    axes[0].set_title("fooling rate vs budget")
+    axes[0].set_title("fooling rate vs budget (dashed: target hits)")
     axes[1].set_title("fooling rate vs cost (dotted: FR 0.9)")
     if axes[0].get_legend() is not None:
         sns.move_legend(axes[0], "best", fontsize="small", title=None)

@@ -18,8 +18,15 @@ Artefacts (``attacks.artefacts_json``)
     The adversarial gallery image (paper Fig. 6), added by the notebook once every attack ran
     (:func:`attach_artefacts`); absolute, as the report reads it.
 ``grads_per_batch``, ``seconds_per_budget``, ``norms_per_budget``, ``n_attacked``,
-``kept_budget``, ``budget_name``, ``clean_accuracy``
-    The rest of the measurements.
+``kept_budget``, ``budget_name``, ``clean_accuracy``, ``spent_grads_per_sample``
+    The rest of the measurements (the last: gradients per sample the evaluation spent,
+    each attack run counted once however many grid points it served).
+
+Targeted attacks
+----------------
+``fooling_rates_json``, ``auc`` and ``cost_to_fr90`` are the misclassification curve (the
+paper's fooling rate) for every attack; targeted rows add the target-hit curve in
+``target_rates_json`` and its area in ``target_auc`` (NULL for untargeted rows).
 """
 
 from __future__ import annotations
@@ -107,6 +114,7 @@ def write_attack(
         targeted=evaluation.targeted, params_json=params,
         budgets_json=evaluation.budgets, fooling_rates_json=evaluation.fooling_rates,
         auc=evaluation.auc, cost_to_fr90=evaluation.cost_to_fr90,
+        target_rates_json=evaluation.target_rates, target_auc=evaluation.target_auc,
         grads_per_sample_json=evaluation.grads_per_sample,
         n_samples=evaluation.n_samples, n_correct=evaluation.n_correct,
         seconds=evaluation.seconds, status="done", error=None,
@@ -116,6 +124,7 @@ def write_attack(
             "budget_name": evaluation.grid.budget_name,
             "kept_budget": kept.budget,
             "grads_per_batch": evaluation.grads_per_batch,
+            "spent_grads_per_sample": evaluation.spent_grads_per_sample,
             "seconds_per_budget": [r.seconds for r in evaluation.results],
             "norms_per_budget": [r.norms for r in evaluation.results],
             **dict(artefacts or {}),

@@ -11,7 +11,7 @@ import pandas as pd
 from specnb.report.figures import ReportFigure, build_figures
 from specnb.report.html import report_html
 from specnb.report.paper import load_paper_results
-from specnb.report.results import StoreResults, read_results
+from specnb.report.results import StoreResults, read_results, target_hits
 from specnb.report.tables import ReportTable, build_tables
 from specnb.report.verdicts import Verdict, table_verdicts
 from specnb.store import ResultsStore
@@ -35,6 +35,9 @@ class Report:
         Figures 1 to 6.
     victim : str
         The model of the per-setting tables and figures.
+    target_hits : pd.DataFrame
+        Targeted attacks: misclassification AUC (the tables' number) beside the target-hit
+        AUC, per run and attack (:func:`~specnb.report.results.target_hits`).
     """
 
     results: StoreResults
@@ -42,6 +45,7 @@ class Report:
     verdicts: list[Verdict]
     figures: list[ReportFigure]
     victim: str
+    target_hits: pd.DataFrame
 
     def to_html(self) -> str:
         """The report as one standalone HTML page (figures embedded)."""
@@ -93,4 +97,5 @@ def build_report(
     return Report(
         results=results, tables=tables, verdicts=table_verdicts(tables, victim),
         figures=build_figures(results, victim), victim=victim,
+        target_hits=target_hits(results),
     )

@@ -58,6 +58,11 @@ def report_html(report: "Report") -> str:
         parts.append(f'<section id="table-{number}">')
         parts.append(table.styled().to_html())
         parts.append("</section>")
+    parts.append('<h3 id="target-hits">Targeted attacks: misclassification and target hits</h3>')
+    if report.target_hits.empty:
+        parts.append('<p class="missing">no targeted attack with target hits in the store</p>')
+    else:
+        parts.append(report.target_hits.to_html(index=False, float_format="{:.4f}".format))
     parts.append("<h2>Figures</h2>")
     for figure in report.figures:
         parts.append(f'<section id="figure-{figure.number}">')

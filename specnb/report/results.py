@@ -3,7 +3,9 @@
 Aggregation (documented once here, used by every table and figure)
 ------------------------------------------------------------------
 * Only rows whose status is ``done`` count, and runs need an accuracy.
-* One attack row gives an AUC score (``auc``), a cost per budget
+* One attack row gives an AUC score (``auc``, of the misclassification curve, the paper's
+  fooling rate, for targeted attacks too; targeted rows add ``target_auc``, the area under
+  their target-hit curve, kept per attack beside it and left out of every mean), a cost per budget
   (``grads_per_sample_json``: gradient computations per sample at each budget of the grid)
   and ``cost_to_fr90`` (cost at which the fooling rate first reaches 0.9, NaN if never).
   Its *gradient count* is the mean of ``grads_per_sample_json`` over the budgets, the
@@ -37,6 +39,7 @@ __all__ = [
     "attack_name",
     "open_results_store",
     "read_results",
+    "target_hits",
     "wavelet_family",
 ]
 
@@ -93,9 +96,10 @@ class StoreResults:
         One row per finished run: ``run_key``, ``dataset``, ``repr``, ``model``,
         ``setting_key``, ``accuracy`` (percent), ``n_params``, the :data:`SETTING_FIELDS`,
         ``wavelet_family``, ``standard`` (True unless the colour map is
-        :data:`HSV_COLORMAP`), per attack ``<attack>_auc``, ``<attack>_grads`` and
-        ``<attack>_cost`` for :data:`ATTACKS` and any other stored attack, and the means over
-        the six attacks ``auc``, ``grads``, ``cost``.
+        :data:`HSV_COLORMAP`), per attack ``<attack>_auc``, ``<attack>_grads``,
+        ``<attack>_cost`` and ``<attack>_target_auc`` (NaN unless targeted) for
+        :data:`ATTACKS` and any other stored attack, and the means over the six attacks
+        ``auc``, ``grads``, ``cost``.
     transfers : pd.DataFrame
         One row per finished transfer between two runs of the same dataset and
         representation: ``dataset``, ``repr``, ``source``, ``target`` (models), ``attack``,
@@ -227,6 +231,7 @@ def _with_attacks(runs: pd.DataFrame, attacks: pd.DataFrame) -> pd.DataFrame:
             "auc": attacks["auc"].astype("float64"),
             "grads": [_mean_grads(g) for g in attacks["grads_per_sample_json"]],
             "cost": attacks["cost_to_fr90"].astype("float64"),
+            "target_auc": _column(attacks, "target_auc"),
         }
     )
     means = per_attack.groupby(["run_key", "attack"]).mean()
@@ -234,7 +239,7 @@ def _with_attacks(runs: pd.DataFrame, attacks: pd.DataFrame) -> pd.DataFrame:
     names = [*ATTACKS, *sorted(set(per_attack["attack"]) - set(ATTACKS))]
     out = runs.set_index("run_key")
     for name in names:
-        for metric in ("auc", "grads", "cost"):
+        for metric in ("auc", "grads", "cost", "target_auc"):
             column = (metric, name)
             values = wide[column] if column in wide.columns else pd.Series(dtype="float64")
             out[f"{name}_{metric}"] = values.reindex(out.index).astype("float64")
@@ -242,6 +247,45 @@ def _with_attacks(runs: pd.DataFrame, attacks: pd.DataFrame) -> pd.DataFrame:
         six = out[[f"{a}_{metric}" for a in ATTACKS]]
         out[metric] = six.mean(axis=1, skipna=True)
     return out.reset_index()
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    """A float column of ``frame``, all NaN where the store predates it."""
+    if name not in frame.columns:
+        return pd.Series(math.nan, index=frame.index, dtype="float64")
+    return frame[name].astype("float64")
+
+
+def target_hits(results: StoreResults) -> pd.DataFrame:
+    """Targeted attacks: the AUC of misclassification beside the AUC of target hits.
+
+    Parameters
+    ----------
+    results : StoreResults
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per run and attack with a target-hit AUC: ``dataset``, ``repr``, ``model``,
+        ``attack``, ``auc`` (misclassification, the paper's fooling rate; NaN for rows
+        stored before misclassification was measured) and ``target_auc``.
+
+    Examples
+    --------
+    >>> target_hits(read_results("runs/sweeps/quick"))  # doctest: +SKIP
+    """
+    columns = ["dataset", "repr", "model", "attack", "auc", "target_auc"]
+    rows = []
+    for record in results.runs.to_dict("records"):
+        for key in record:
+            if not key.endswith("_target_auc") or pd.isna(record[key]):
+                continue
+            attack = key[: -len("_target_auc")]
+            rows.append({
+                "dataset": record["dataset"], "repr": record["repr"], "model": record["model"],
+                "attack": attack, "auc": record[f"{attack}_auc"], "target_auc": record[key],
+            })
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _transfers(frame: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:

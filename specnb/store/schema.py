@@ -115,10 +115,29 @@ def _create_v1(conn: sqlite3.Connection) -> None:
             conn.execute(statement)
 
 
+def _add_target_rates(conn: sqlite3.Connection) -> None:
+    """Version 2: targeted attacks keep misclassification and target hits apart.
+
+    ``fooling_rates_json``, ``auc`` and ``cost_to_fr90`` hold the misclassification curve
+    (the paper's fooling rate) for every attack; targeted attacks add the share that hits the
+    target in ``target_rates_json`` and ``target_auc``. Version 1 stored the target-hit curve
+    of targeted attacks in the misclassification columns: it moves to the new columns, and
+    the misclassification columns of those rows become NULL (never measured) until the attack
+    runs again.
+    """
+    conn.execute("ALTER TABLE attacks ADD COLUMN target_rates_json TEXT")
+    conn.execute("ALTER TABLE attacks ADD COLUMN target_auc REAL")
+    conn.execute(
+        "UPDATE attacks SET target_rates_json = fooling_rates_json, target_auc = auc, "
+        "fooling_rates_json = NULL, auc = NULL, cost_to_fr90 = NULL "
+        "WHERE targeted = 1 AND fooling_rates_json IS NOT NULL"
+    )
+
+
 #: ``MIGRATIONS[i]`` upgrades a database from schema version ``i`` to ``i + 1`` (version 0 is
 #: an empty file). A new schema appends one function; opening an older file applies the
 #: missing steps in order, inside one transaction.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_create_v1]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_create_v1, _add_target_rates]
 
 #: Version of the schema this code writes.
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -64,6 +64,12 @@ def test_stored_curves_and_metrics_are_consistent(executed):
         assert 1 <= attacked == min(3, row["n_correct"]) and row["n_correct"] <= row["n_samples"]
         assert row["targeted"] == (row["attack"] == "fgsm")
         assert math.isfinite(row["snr_db_mean"])
+        hits = row["target_rates_json"]
+        if row["targeted"]:  # misclassification is the fooling rate, target hits beside it
+            assert len(hits) == len(budgets) and all(t <= r for t, r in zip(hits, rates))
+            assert row["target_auc"] == pytest.approx(auc_score(budgets, hits))
+        else:
+            assert hits is None and math.isnan(row["target_auc"])
     fgsm = store.attacks_df(attack="fgsm").iloc[0]
     assert fgsm["grads_per_sample_json"] == [1.0] * len(fgsm["budgets_json"])
 
@@ -94,6 +100,7 @@ def test_notebook_prints_the_run_and_builds_the_explorer(executed):
     )
     assert f"run key {store.runs_df().iloc[0]['run_key']}" in text
     assert text.count("gradients per clip on average") == len(ATTACKS)
+    assert text.count("(target hits ") == 1  # FGSM, the one targeted attack here
     widgets = [output for cell in nb.cells if cell.cell_type == "code"
                for output in cell.get("outputs", [])
                if "application/vnd.jupyter.widget-view+json" in output.get("data", {})]

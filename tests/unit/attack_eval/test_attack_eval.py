@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
@@ -25,6 +26,7 @@ from specnb.attack_eval import (
     evaluate_attack,
     fgsm_grid,
     find_run,
+    fooling_curves_figure,
     jsma_iterations,
     paper_table,
     resolve_run,
@@ -136,8 +138,45 @@ def test_targets_are_wrong_labels_reproducible_by_seed(toy):
     assert torch.equal(first.targets, random_targets(first.labels, 4, 3))
     assert not torch.equal(first.targets, other.targets)
     assert first.fooling_rates == again.fooling_rates
+    assert first.target_rates == again.target_rates
     hits = (first.adv_pred == first.targets).float().mean().item()
-    assert first.fooling_rates[-1] == pytest.approx(hits)
+    assert first.target_rates[-1] == pytest.approx(hits)
+
+
+def test_targeted_attacks_measure_misclassification_and_target_hits(toy, store, tmp_path):
+    """The paper's fooling rate is misclassification; target hits are recorded beside it."""
+    model, images, labels = toy
+    grid = fgsm_grid([0.05, 0.3, 0.6])
+    key, ev = run_attack(store, RUN, model, grid, images, labels, tmp_path, seed=3)
+    assert ev.targeted and ev.targets is not None
+    missed = [float((r.fooled).mean()) for r in ev.results]
+    assert ev.fooling_rates == pytest.approx(missed)
+    assert ev.fooling_rates[-1] == pytest.approx((ev.adv_pred != ev.labels).float().mean())
+    assert ev.target_rates[-1] == pytest.approx((ev.adv_pred == ev.targets).float().mean())
+    assert all(t <= f for t, f in zip(ev.target_rates, ev.fooling_rates))
+    assert ev.target_rates != ev.fooling_rates  # some land on a class other than the target
+    assert torch.equal(ev.fooled, ev.adv_pred != ev.labels)
+    row = store.get_attack(key)
+    assert row["fooling_rates_json"] == ev.fooling_rates and row["auc"] == ev.auc
+    assert row["target_rates_json"] == ev.target_rates and row["target_auc"] == ev.target_auc
+    assert row["auc"] == pytest.approx(auc_score(grid.budgets, ev.fooling_rates))
+    assert row["target_auc"] == pytest.approx(auc_score(grid.budgets, ev.target_rates))
+    summary = attack_summary([ev])
+    assert summary.loc["FGSM", "auc"] == ev.auc
+    assert summary.loc["FGSM", "target_auc"] == ev.target_auc
+    assert summary.loc["FGSM", "target_fr_max"] == ev.target_rates[-1]
+    curves = curves_frame([ev])
+    assert curves["target_rate"].tolist() == ev.target_rates
+    figure = fooling_curves_figure([ev])
+    dashed = [line for line in figure.axes[0].lines if line.get_linestyle() == "--"]
+    assert len(dashed) == 1 and list(dashed[0].get_ydata()) == ev.target_rates
+    untargeted = evaluate_attack(model, grid, images, labels, targeted=False, max_samples=8)
+    assert untargeted.target_rates is None and untargeted.target_auc is None
+    assert math.isnan(attack_summary([untargeted]).loc["FGSM", "target_auc"])
+    plain = fooling_curves_figure([untargeted])
+    assert not [line for line in plain.axes[0].lines if line.get_linestyle() == "--"]
+    plt.close(figure)
+    plt.close(plain)
 
 
 def test_targeting_the_attack_cannot_do_is_refused(toy):

@@ -258,6 +258,26 @@ def test_only_finished_rows_count(filled) -> None:
     assert keys["mfcc8000"] not in set(results.runs["run_key"])
 
 
+def test_targeted_attacks_show_target_hits_beside_misclassification(filled) -> None:
+    """Tables use the misclassification AUC; the target-hit AUC stands beside it."""
+    path, f, keys = filled
+    f.store.upsert_attack(
+        attack_key(run_key=keys["mfcc8000"], attack="cw", params={}), targeted=True,
+        target_rates_json=[0.25, 0.5], target_auc=0.375,
+    )
+    report = build_report(path)
+    assert _cell(report, 2, "esc10", "8000", "cw_auc", "ours") == pytest.approx(0.90)
+    hits = report.target_hits
+    assert hits[["dataset", "model", "attack"]].values.tolist() == [["esc10", "resnet18", "cw"]]
+    assert hits.loc[0, "auc"] == pytest.approx(0.90)
+    assert hits.loc[0, "target_auc"] == pytest.approx(0.375)
+    runs = report.results.runs.set_index("run_key")
+    assert math.isnan(runs.loc[keys["mfcc16000"], "cw_target_auc"])
+    assert runs.loc[keys["mfcc8000"], "cw_auc"] == pytest.approx(0.90)
+    html = report.to_html()
+    assert 'id="target-hits"' in html and "0.3750" in html
+
+
 # --------------------------------------------------------------------------- verdicts
 def test_verdicts_follow_the_numbers(filled) -> None:
     path, f, keys = filled

@@ -312,3 +312,34 @@ def test_a_read_only_store_refuses_a_missing_file(tmp_path) -> None:
     with pytest.raises(StoreError, match="no results store"):
         ResultsStore(tmp_path / "absent.sqlite", read_only=True)
     assert not (tmp_path / "absent.sqlite").exists()
+
+
+def test_version_one_targeted_rows_move_to_the_target_columns(tmp_path: Path) -> None:
+    """A version-1 file stored target hits as the fooling rate of targeted attacks; opening
+    it keeps them as target hits and leaves misclassification unmeasured."""
+    path = tmp_path / "results.sqlite"
+    conn = sqlite3.connect(path)
+    MIGRATIONS[0](conn)
+    conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    conn.execute("INSERT INTO schema_version VALUES (1)")
+    stamp = "2026-01-01T00:00:00"
+    conn.execute("INSERT INTO runs (run_key, status, created_at, updated_at) "
+                 "VALUES ('r', 'done', ?, ?)", (stamp, stamp))
+    for key, targeted in (("t", 1), ("u", 0)):
+        conn.execute(
+            "INSERT INTO attacks (attack_key, run_key, attack, targeted, fooling_rates_json, "
+            "auc, cost_to_fr90, status, created_at, updated_at) "
+            "VALUES (?, 'r', 'cw', ?, '[0.25, 0.5]', 0.4, 12.0, 'done', ?, ?)",
+            (key, targeted, stamp, stamp),
+        )
+    conn.commit()
+    conn.close()
+    store = ResultsStore(path)
+    assert store.schema_version == SCHEMA_VERSION
+    targeted, untargeted = store.get_attack("t"), store.get_attack("u")
+    assert targeted["target_rates_json"] == [0.25, 0.5] and targeted["target_auc"] == 0.4
+    assert targeted["fooling_rates_json"] is None and targeted["auc"] is None
+    assert targeted["cost_to_fr90"] is None
+    assert untargeted["fooling_rates_json"] == [0.25, 0.5] and untargeted["auc"] == 0.4
+    assert untargeted["target_rates_json"] is None and untargeted["target_auc"] is None
+    assert store.attacks_df()["target_auc"].isna().tolist() == [False, True]
