@@ -103,15 +103,19 @@ def training_seconds(params: Mapping[str, Any], costs: UnitCosts) -> float:
 
 
 def _crafting(params: Mapping[str, Any], model: str, costs: UnitCosts) -> float:
-    """Seconds of every attack of ``ATTACKS`` over its grid on ``N_SAMPLES`` clips of a model."""
-    from specnb.attack_eval.budgets import canonical_attack
+    """Seconds of every attack of ``ATTACKS`` over its grid on ``N_SAMPLES`` clips of a model:
+    the gradients of the attack runs (one run serves the grid points it reaches on its way,
+    :func:`specnb.attack_eval.curve_runs`) and one prediction pass per grid point."""
+    from specnb.attack_eval.grids import budget_grid
 
     clips, _, _ = _clips(params)
     test = clips * float(params.get("TEST_SIZE") or _TEST_SIZE)
     samples = test if params.get("N_SAMPLES") is None else int(params["N_SAMPLES"])
-    grid = costs.attack_gradients[str(params["GRID"])]
-    gradients = sum(grid[canonical_attack(a)] for a in params["ATTACKS"])
-    return test * costs.predict[model] + samples * gradients * costs.gradient[model]
+    gradients = costs.attack_gradients[str(params["GRID"])]
+    grids = [budget_grid(a, str(params["GRID"])) for a in params["ATTACKS"]]
+    per_sample = sum(gradients[g.attack] * costs.gradient[model] for g in grids)
+    per_sample += sum(len(g) for g in grids) * costs.predict[model]
+    return test * costs.predict[model] + samples * per_sample
 
 
 def attacks_seconds(params: Mapping[str, Any], costs: UnitCosts) -> float:

@@ -21,7 +21,10 @@ classified; they count their input gradients per sample (:mod:`specnb.attacks.co
 those counts times an architecture's seconds per gradient give its attack time. The points of
 a grid beyond :data:`BUDGET_CAPS` are not run: their seconds and gradients are the largest
 run point's, scaled by the ratio of the budgets. A random model is fooled later than a
-trained one by the targeted attacks, so their counts lean high.
+trained one by the targeted attacks, so their counts lean high. A grid costs what its attack
+runs cost: where one run at the largest budget serves the smaller ones
+(:func:`specnb.attack_eval.curve_runs`), only that run's gradients count
+(:func:`grid_gradients`).
 
 The unit costs themselves, their files and their loading live in :mod:`specnb.bench.unit_costs`.
 """
@@ -36,7 +39,7 @@ import platform
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
@@ -49,8 +52,12 @@ from specnb.bench.unit_costs import (
     UnitCosts,
     write_unit_costs,
 )
+from specnb.errors import ParameterError
 
-__all__ = ["main", "measure_unit_costs"]
+if TYPE_CHECKING:
+    from specnb.attack_eval.budgets import BudgetGrid
+
+__all__ = ["grid_gradients", "main", "measure_unit_costs"]
 
 _ATTACKS = ("fgsm", "deepfool", "bim-a", "bim-b", "jsma", "cw", "lbfgs")
 _CLASSES = 10
@@ -161,11 +168,50 @@ def _audio_costs(
     return represent_seconds, load, augment, source
 
 
+def grid_gradients(grid: "BudgetGrid", point_grads: Sequence[float]) -> tuple[float, float]:
+    """Gradients per sample of a whole grid: one run per point, and as the evaluation runs it.
+
+    Parameters
+    ----------
+    grid : BudgetGrid
+    point_grads : sequence of float
+        Gradient computations per sample of the attack at each point run alone.
+
+    Returns
+    -------
+    each_point, curves : float
+        The sum over the points, and the sum over the runs of
+        :func:`specnb.attack_eval.curve_runs` (a run that serves several points costs what
+        its largest point costs alone, which is what it spends).
+
+    Raises
+    ------
+    ParameterError
+        ``point_grads`` does not have one entry per grid point.
+
+    Examples
+    --------
+    >>> from specnb.attack_eval import deepfool_grid
+    >>> grid_gradients(deepfool_grid([1, 2, 4]), [9.0, 14.0, 18.0])
+    (41.0, 18.0)
+    """
+    from specnb.attack_eval import curve_runs
+
+    if len(point_grads) != len(grid):
+        raise ParameterError(
+            f"point_grads has {len(point_grads)} entries for {len(grid)} points of the "
+            f"{grid.attack} grid; give one per point"
+        )
+    runs = [max(points, key=lambda i: grid.budgets[i]) for _, points in curve_runs(grid)]
+    return float(sum(point_grads)), float(sum(point_grads[i] for i in runs))
+
+
 def _attack_costs(
     samples: int, attacks: Sequence[str], device: str = "cpu"
 ) -> dict[str, dict[str, dict[str, float]]]:
     """Seconds and input gradients per attacked sample over each grid (a random
-    :data:`ATTACK_MODEL`), by ``"seconds"`` / ``"gradients"``, grid and attack."""
+    :data:`ATTACK_MODEL`), by ``"seconds"`` / ``"gradients"`` (the runs the evaluation makes)
+    / ``"gradients_each_point"`` (one run per point), grid and attack."""
     import torch
 
     from specnb.attack_eval import evaluate_attack
@@ -175,10 +221,11 @@ def _attack_costs(
     from specnb.models import IMAGE_SHAPE, build_model
 
     model = build_model(ATTACK_MODEL, _CLASSES, seed=0).to(device).eval()
-    images = torch.rand(samples, *IMAGE_SHAPE)
+    images = torch.rand(samples, *IMAGE_SHAPE, generator=torch.Generator().manual_seed(0))
     labels = predict(model, images)
+    parts = ("seconds", "gradients", "gradients_each_point")
     out: dict[str, dict[str, dict[str, float]]] = {
-        part: {grid: {} for grid in BUDGET_CAPS} for part in ("seconds", "gradients")
+        part: {grid: {} for grid in BUDGET_CAPS} for part in parts
     }
     for grid_name in BUDGET_CAPS:
         for attack in attacks:
@@ -192,9 +239,13 @@ def _attack_costs(
             ev = evaluate_attack(model, run, images, labels, batch_size=samples)
             seconds = [r.seconds / samples for r in ev.results]
             grads = [r.grads_per_sample for r in ev.results]
-            beyond = sum(b / run.budgets[-1] for i, b in enumerate(grid.budgets) if i not in keep)
-            out["seconds"][grid_name][grid.attack] = sum(seconds) + seconds[-1] * beyond
-            out["gradients"][grid_name][grid.attack] = sum(grads) + grads[-1] * beyond
+            beyond = [b for i, b in enumerate(grid.budgets) if i not in keep]
+            point_grads = grads + [grads[-1] / run.budgets[-1] * b for b in beyond]
+            point_seconds = seconds + [seconds[-1] / run.budgets[-1] * b for b in beyond]
+            each, curves = grid_gradients(grid, point_grads)
+            out["seconds"][grid_name][grid.attack] = grid_gradients(grid, point_seconds)[1]
+            out["gradients"][grid_name][grid.attack] = curves
+            out["gradients_each_point"][grid_name][grid.attack] = each
     return out
 
 
@@ -324,7 +375,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for grid, seconds in costs.attack.items():
         print(f"  attacks, {grid} grid (s per sample on {ATTACK_MODEL}): "
               + ", ".join(f"{k} {v:.2f}" for k, v in seconds.items()))
-        print(f"  attacks, {grid} grid (gradients per sample): "
+        print(f"  attacks, {grid} grid (gradients per sample, curves from one run): "
               + ", ".join(f"{k} {v:.0f}" for k, v in costs.attack_gradients[grid].items()))
     print(f"  notebook start {costs.notebook_start:.1f} s")
     return 0

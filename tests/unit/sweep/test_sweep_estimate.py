@@ -109,6 +109,33 @@ def test_attack_estimate_scales_with_samples_attacks_grid_and_model(costs):
     assert point_seconds(attack_point(N_SAMPLES=None), costs) == pytest.approx(120 * 50 * 0.002)
 
 
+def test_attack_estimate_counts_one_prediction_pass_per_grid_point(costs):
+    """Curves from one run still predict every grid point (FGSM: one gradient, a forward pass
+    per eps)."""
+    from specnb.attack_eval.grids import GRIDS
+
+    predicting = replace(costs, predict={"sbcnn": 0.001, "resnet18": 0.0})
+    extra = point_seconds(attack_point(), predicting) - point_seconds(attack_point(), costs)
+    test_clips = 400 * 0.3
+    assert extra == pytest.approx(test_clips * 0.001 + 10 * len(GRIDS["quick"]["fgsm"]) * 0.001)
+
+
+def test_grid_gradients_count_each_attack_run_once():
+    from specnb.attack_eval.grids import GRIDS
+    from specnb.bench.sweep_costs import grid_gradients
+
+    paper = GRIDS["paper"]
+    ones = {name: [1.0] * len(grid) for name, grid in paper.items()}
+    runs = {name: grid_gradients(paper[name], ones[name])[1] for name in paper}
+    assert runs == {"fgsm": 1, "deepfool": 1, "jsma": 1, "cw": 5, "bim-a": 7, "bim-b": 7,
+                    "lbfgs": 5}
+    budgets = list(paper["cw"].budgets)
+    assert grid_gradients(paper["cw"], budgets) == (sum(budgets), 9 * (25 + 100 + 1000 + 2000
+                                                                       + 5000))
+    with pytest.raises(ValueError, match="point_grads has 2 entries for 20 points"):
+        grid_gradients(paper["cw"], [1.0, 2.0])
+
+
 def test_measured_store_timings_take_precedence_over_projections(costs, tmp_path):
     store = ResultsStore(tmp_path)
     store.add_points("s", "02_training.ipynb", {"done1": {}})
@@ -175,6 +202,8 @@ def test_packaged_unit_costs_cover_every_model_representation_and_attack():
         assert all(v > 0 for v in costs.attack[grid].values())
     for grid, attacks in GRIDS.items():
         assert set(costs.attack_gradients[grid]) == set(attacks)
+    # one FGSM gradient serves every eps of a grid
+    assert costs.attack_gradients["quick"]["fgsm"] == costs.attack_gradients["paper"]["fgsm"] == 1
     # an attack's paper grid spends at least the gradients of its quick grid
     assert all(costs.attack_gradients["paper"][a] >= costs.attack_gradients["quick"][a]
                for a in ("fgsm", "bim-a", "cw"))
@@ -214,11 +243,9 @@ def test_benchmark_smoke_measures_every_part(tmp_path):
                                attack_samples=2, notebook=False, report=lines.append)
     assert costs.train["sbcnn"] > costs.predict["sbcnn"] > 0 and len(lines) == 3
     assert set(costs.represent) == set(REFERENCE_SETTINGS) and costs.load > 0
-    # FGSM takes one gradient per sample at each of the grid's budgets
-    from specnb.attack_eval.grids import GRIDS
-
+    # FGSM takes one gradient per sample, which serves each of the grid's budgets
     for grid in ("quick", "paper"):
-        assert costs.attack_gradients[grid]["fgsm"] == len(GRIDS[grid]["fgsm"])
+        assert costs.attack_gradients[grid]["fgsm"] == 1
     assert load_unit_costs(write_unit_costs(costs, tmp_path / "c.json")) == costs
 
 
