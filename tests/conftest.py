@@ -89,7 +89,13 @@ PatternVictim = tuple[Tensor, Tensor, float]
 
 
 def _train_on_patterns(
-    model: nn.Module, *, size: int, steps: int, count: int, pool: int, seed: int = 0,
+    model: nn.Module,
+    *,
+    size: int,
+    steps: int,
+    count: int,
+    pool: int,
+    seed: int = 0,
     test_seed: int = 1,
 ) -> PatternVictim:
     """Train ``model`` for ``steps`` Adam steps on batches of 64 ``size``-pixel pattern images

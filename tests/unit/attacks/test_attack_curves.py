@@ -34,8 +34,14 @@ def victim(train_on_patterns) -> Victim:
     """A small BatchNorm CNN on 3x16x16 pattern images, 12 held-out images it gets right."""
     torch.manual_seed(0)
     model = nn.Sequential(
-        nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+        nn.Conv2d(3, 8, 3, padding=1),
+        nn.BatchNorm2d(8),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
         nn.Linear(16 * (SIZE // 4) ** 2, 10),
     )
     images, labels, _ = train_on_patterns(model, size=SIZE, steps=40, count=12, pool=96)
@@ -107,10 +113,17 @@ def test_evaluation_from_one_run_equals_one_run_per_point(victim: Victim, attack
     grid = GRIDS[attack]
     ev = evaluate_attack(victim.model, grid, victim.images, victim.labels, batch_size=5, seed=3)
     for index, point in enumerate(grid.points()):
-        alone = type(grid)(grid.attack, grid.param_names, [grid.values[index]],
-                           [grid.budgets[index]], grid.budget_name, grid.fixed)
-        single = evaluate_attack(victim.model, alone, victim.images, victim.labels,
-                                 batch_size=5, seed=3)
+        alone = type(grid)(
+            grid.attack,
+            grid.param_names,
+            [grid.values[index]],
+            [grid.budgets[index]],
+            grid.budget_name,
+            grid.fixed,
+        )
+        single = evaluate_attack(
+            victim.model, alone, victim.images, victim.labels, batch_size=5, seed=3
+        )
         got, want = ev.results[index], single.results[0]
         assert got.fooling_rate == want.fooling_rate, (attack, point)
         assert got.target_rate == want.target_rate, (attack, point)
