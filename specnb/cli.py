@@ -33,6 +33,8 @@ def _bench(args: argparse.Namespace, rest: list[str]) -> int:
         from specnb.bench.representations import main as bench_main
     elif args.what == "sweep":
         from specnb.bench.sweep_costs import main as bench_main
+    elif args.what == "training":
+        from specnb.bench.training import main as bench_main
     else:
         from specnb.bench.attacks import main as bench_main
     return int(bench_main(rest) or 0)
@@ -75,9 +77,11 @@ def _parser() -> argparse.ArgumentParser:
     feat.add_argument("--out", type=Path, required=True, help="output .npy file")
 
     bench = sub.add_parser(
-        "bench", help="benchmarks: torch vs reference, ours vs torchattacks, sweep unit costs"
+        "bench",
+        help="benchmarks: torch vs reference, ours vs torchattacks, sweep unit costs, "
+        "our training loop vs a plain one",
     )
-    bench.add_argument("what", choices=["representations", "attacks", "sweep"])
+    bench.add_argument("what", choices=["representations", "attacks", "sweep", "training"])
 
     down = sub.add_parser("download", help="download a dataset from its official source")
     down.add_argument("name", choices=["esc50", "urbansound8k"])

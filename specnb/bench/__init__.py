@@ -4,6 +4,8 @@ Modules:
 
 - :mod:`~specnb.bench.representations` -- the batched torch path against librosa/PyWavelets.
 - :mod:`~specnb.bench.attacks` -- specnb's attacks against torchattacks and Foolbox at equal work.
+- :mod:`~specnb.bench.training` -- our training loop against a plain PyTorch loop, and the
+  share of a measured peak.
 - :mod:`~specnb.bench.unit_costs` -- unit costs of a sweep's work on a CPU or a GPU, their files.
 - :mod:`~specnb.bench.sweep_costs` -- measuring them (``specnb bench sweep``; CUDA: GPU check).
 - :mod:`~specnb.bench.notebook_costs` -- each notebook's seconds from its parameters.

@@ -173,7 +173,9 @@ def cv_split(
     return Split(test=tuple(parts[0]), folds=folds)
 
 
-def official_split(clips: Sequence[Clip], *, test_fold: int) -> Split:
+def official_split(
+    clips: Sequence[Clip], *, test_fold: int, n_folds: int | None = None
+) -> Split:
     """Evaluate on one official fold; the other folds take turns as the dev part.
 
     Parameters
@@ -182,17 +184,22 @@ def official_split(clips: Sequence[Clip], *, test_fold: int) -> Split:
         Originals (``fold`` as published), optionally with augmented copies.
     test_fold : int
         The official fold held out for testing (its originals only).
+    n_folds : int >= 2, optional
+        Number of fold models: the first ``n_folds`` remaining official folds (in increasing
+        order) each serve once as the dev part, and every model trains on all the other
+        remaining folds, the unused dev folds included. None: one per remaining fold.
 
     Returns
     -------
     split : Split
-        One :class:`Fold` per remaining official fold, in increasing order, with that fold as
-        ``dev`` and the others as ``train``.
+        One :class:`Fold` per dev fold, in increasing order, with that fold as ``dev`` and the
+        other remaining folds as ``train``.
 
     Raises
     ------
     SplitError
-        ``test_fold`` is not among the clips' folds, or fewer than two other folds remain.
+        ``test_fold`` is not among the clips' folds, fewer than two other folds remain, or
+        ``n_folds`` exceeds the remaining folds (the message says what a valid value gives).
 
     Warns
     -----
@@ -216,6 +223,14 @@ def official_split(clips: Sequence[Clip], *, test_fold: int) -> Split:
         raise SplitError(
             f"test_fold={test_fold} leaves {len(others)} other fold(s); cross-validation needs 2"
         )
+    if n_folds is not None and not 2 <= n_folds <= len(others):
+        raise SplitError(
+            f"n_folds={n_folds} (FOLDS) with official test fold {test_fold}: the remaining "
+            f"official folds are {others}, so n_folds must lie in 2..{len(others)}; "
+            f"n_folds={len(others)} trains one model per remaining fold, a smaller n_folds uses "
+            "the first n_folds of them as dev parts and trains each model on all the others"
+        )
+    dev_folds = others if n_folds is None else others[:n_folds]
     test = tuple(clip for clip in originals if clip.fold == test_fold)
     inside = {clip.source_id for clip in test}
     crossing = sorted({clip.source_id for clip in originals if clip.fold != test_fold} & inside)
@@ -235,6 +250,6 @@ def official_split(clips: Sequence[Clip], *, test_fold: int) -> Split:
                 ),
                 dev=_with_copies((clip for clip in originals if clip.fold == dev), copies),
             )
-            for dev in others
+            for dev in dev_folds
         ),
     )

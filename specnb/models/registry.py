@@ -167,9 +167,11 @@ def build_model(
     num_classes : int
         Number of classes, at least 2.
     pretrained : str or os.PathLike, optional
-        Local file holding the torchvision ImageNet ``state_dict`` of the same architecture;
-        every layer but the classifier head is loaded. Only ``resnet18``, ``resnet34``,
-        ``alexnet`` and ``googlenet`` accept it. Nothing is downloaded.
+        ``"imagenet"``: torchvision's own ImageNet weights, from torch's hub cache (downloaded
+        there once when online; offline, the error names the file to place and where); or a
+        local file holding the torchvision ImageNet ``state_dict`` of the same architecture.
+        Every layer but the classifier head is loaded. Only ``resnet18``, ``resnet34``,
+        ``alexnet`` and ``googlenet`` accept it.
     seed : int, optional
         Seed for the random initialisation (the global RNG state is left untouched); ``None``
         draws from the global RNG.

@@ -21,7 +21,7 @@ from specnb.representations.compute import represent
 from specnb.representations.images import to_image
 from specnb.representations.settings import Setting
 
-__all__ = ["clip_image", "dataset_features", "dataset_images"]
+__all__ = ["clip_image", "dataset_features", "dataset_images", "to_uint8"]
 
 
 def _batches(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
@@ -129,6 +129,17 @@ def dataset_features(
     return np.stack(arrays)
 
 
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """Quantise [0, 1] images to uint8 levels ``round(255 * x)`` (error at most 1/510).
+
+    Examples
+    --------
+    >>> to_uint8(torch.tensor([0.0, 0.5, 1.0])).tolist()
+    [0, 128, 255]
+    """
+    return images.clamp(0, 1).mul(255).round_().to(torch.uint8)
+
+
 def dataset_images(
     dataset: AudioDataset,
     clips: Union[Sequence[Clip], None],
@@ -140,6 +151,7 @@ def dataset_images(
     batch_size: int = 32,
     progress: bool = False,
     size: int = 128,
+    dtype: torch.dtype = torch.float32,
 ) -> torch.Tensor:
     """Model images of ``clips``: :func:`dataset_features` rendered with ``setting.colormap``.
 
@@ -150,11 +162,15 @@ def dataset_images(
         colour map reuse them.
     size : int
         Image side in pixels.
+    dtype : {torch.float32, torch.uint8}
+        float32 images in [0, 1], or uint8 levels (:func:`to_uint8`). With uint8 and a
+        ``cache``, the images themselves are cached (``FeatureCache.put_image``) and a later
+        call reads them without touching the raw features.
 
     Returns
     -------
-    torch.Tensor, float32, shape (N, 3, size, size), on the CPU
-        RGB in [0, 1], row 0 the highest frequency.
+    torch.Tensor, shape (N, 3, size, size), on the CPU
+        RGB in [0, 1] (float32), or ``round(255 * RGB)`` (uint8); row 0 the highest frequency.
 
     Examples
     --------
@@ -164,15 +180,35 @@ def dataset_images(
     >>> dataset_images(data, data.clips[:2], make_setting("stft", n_fft=512)).shape
     torch.Size([2, 3, 128, 128])
     """
+    if dtype not in (torch.float32, torch.uint8):
+        raise ValueError(f"dtype must be torch.float32 or torch.uint8, got {dtype}")
+    chosen = list(dataset.clips if clips is None else clips)
+    images = torch.zeros((len(chosen), 3, size, size), dtype=dtype)
+    todo = list(range(len(chosen)))
+    if dtype == torch.uint8 and cache is not None:
+        todo = []
+        for i, clip in enumerate(chosen):
+            hit = cache.get_image(dataset.cache_key, clip.clip_id, setting, size)
+            if hit is None:
+                todo.append(i)
+            else:
+                images[i] = torch.from_numpy(hit)
     feats = dataset_features(
-        dataset, clips, setting, cache=cache, backend=backend, device=device,
-        batch_size=batch_size, progress=progress, stack=False,
+        dataset, [chosen[i] for i in todo], setting, cache=cache, backend=backend,
+        device=device, batch_size=batch_size, progress=progress, stack=False,
     )
     dev = resolve_device(device)
-    images = torch.zeros((len(feats), 3, size, size), dtype=torch.float32)
     for idx in _batches(range(len(feats)), batch_size):
         raw = torch.from_numpy(np.stack([feats[i] for i in idx])).to(dev)
-        images[idx.start : idx.stop] = to_image(raw, setting.colormap, size).cpu()
+        rendered = to_image(raw, setting.colormap, size).cpu()
+        if dtype == torch.uint8:
+            rendered = to_uint8(rendered)
+            if cache is not None:
+                for i, image in zip(idx, rendered):
+                    cache.put_image(
+                        dataset.cache_key, chosen[todo[i]].clip_id, setting, image.numpy()
+                    )
+        images[[todo[i] for i in idx]] = rendered
     return images
 
 

@@ -185,8 +185,11 @@ def load_trained_run(
     target = resolve_device(device) if isinstance(device, str) else device
     cache = FeatureCache(cache_dir if cache_dir is not None else artefacts["cache_dir"])
     images = dataset_images(
-        dataset, test_clips, job.setting, cache=cache, device=target, progress=progress
+        dataset, test_clips, job.setting, cache=cache, device=target, progress=progress,
+        dtype=job.image_dtype,
     )
+    if images.dtype == torch.uint8:
+        images = images.float().div_(255.0)
     chosen = tuple(range(len(result.fold_accuracies))) if folds is None else tuple(folds)
     models = load_fold_models(run_dir, device=target, folds=chosen)
     return TrainedRun(

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Union
 
 import numpy as np
+import torch
 
 from specnb.data import DATASETS, AudioDataset, Clip, augment_clips, load_dataset
 from specnb.data.augment import augmentation_tag
@@ -54,6 +55,10 @@ class TrainingJob:
         One time-stretched copy of every clip per rate.
     config : TrainConfig
         The training protocol (model, epochs, folds, seed, device...).
+    uint8_images : bool
+        Train on images quantised to uint8 levels (``round(255 * x)``) and cache them so
+        (a quarter of the memory; a second run reads them instead of the raw features).
+        Recorded in the protocol as ``"images": "uint8"``.
 
     Raises
     ------
@@ -79,6 +84,7 @@ class TrainingJob:
     pitch_scales: tuple[float, ...] = ()
     stretch_rates: tuple[float, ...] = ()
     config: TrainConfig = field(default_factory=TrainConfig)
+    uint8_images: bool = False
 
     def __post_init__(self) -> None:
         if self.dataset not in DATASETS:
@@ -118,6 +124,10 @@ class TrainingJob:
             if len(set(tags)) < len(tags):
                 raise TrainingError(f"TrainingJob.{name} repeats a value: {getattr(self, name)}")
             object.__setattr__(self, name, tuple(float(v) for v in getattr(self, name)))
+        if not isinstance(self.uint8_images, bool):
+            raise TrainingError(
+                f"TrainingJob.uint8_images must be True or False, got {self.uint8_images!r}"
+            )
         if not isinstance(self.config, TrainConfig):
             raise TrainingError(
                 f"TrainingJob.config must be a TrainConfig, got {type(self.config).__name__}"
@@ -146,15 +156,23 @@ class TrainingJob:
         return augment_clips(dataset.clips, self.pitch_scales, self.stretch_rates)
 
     def protocol(self) -> dict[str, Any]:
-        """``config.protocol()`` plus ``"augmentation"`` when copies are made.
+        """``config.protocol()`` plus ``"augmentation"`` when copies are made and
+        ``"images": "uint8"`` for quantised images.
 
-        Left out without augmentation, so that the key of a plain run is the one
+        Both are left out when off, so that the key of a plain run is the one
         :func:`specnb.store.run_key` gives for ``TrainConfig.protocol()``.
         """
         protocol = self.config.protocol()
         if self.augmentation:
             protocol["augmentation"] = self.augmentation
+        if self.uint8_images:
+            protocol["images"] = "uint8"
         return protocol
+
+    @property
+    def image_dtype(self) -> torch.dtype:
+        """The dtype of the training images (``dtype`` of ``dataset_images``)."""
+        return torch.uint8 if self.uint8_images else torch.float32
 
     def run_key(self, dataset: Union[AudioDataset, None] = None) -> str:
         """Key of this job's row in the results store.
@@ -188,6 +206,7 @@ class TrainingJob:
             "pitch_scales": list(self.pitch_scales),
             "stretch_rates": list(self.stretch_rates),
             "config": self.config.to_dict(),
+            "uint8_images": self.uint8_images,
         }
 
     @classmethod

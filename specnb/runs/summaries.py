@@ -7,9 +7,10 @@ from typing import Union
 import numpy as np
 import pandas as pd
 
-from specnb.data import AudioDataset, cv_split, official_split
+from specnb.data import AudioDataset
 from specnb.runs.job import TrainingJob
 from specnb.training import TrainResult
+from specnb.training.run_folder import make_split
 
 __all__ = ["fold_summary", "split_summary"]
 
@@ -59,12 +60,7 @@ def split_summary(job: TrainingJob, dataset: Union[AudioDataset, None] = None) -
     """
     dataset = job.load_dataset() if dataset is None else dataset
     clips = job.training_clips(dataset)
-    config = job.config
-    if config.official_test_fold is None:
-        split = cv_split(clips, test_size=config.test_size, n_folds=config.n_folds,
-                         seed=config.seed)
-    else:
-        split = official_split(clips, test_fold=config.official_test_fold)
+    split = make_split(clips, job.config)
     parts = [("test", split.test)]
     for k, fold in enumerate(split.folds, start=1):
         parts += [(f"fold {k} train", fold.train), (f"fold {k} dev", fold.dev)]

@@ -128,7 +128,7 @@ def run_training_job(
         clips = job.training_clips(dataset)
         images = dataset_images(
             dataset, clips, job.setting, cache=FeatureCache(cache), device=device,
-            progress=progress,
+            progress=progress, dtype=job.image_dtype,
         )
         labels = torch.tensor([clip.label for clip in clips], dtype=torch.int64)
         result = train_cv(

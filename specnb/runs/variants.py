@@ -19,7 +19,8 @@ from specnb.data import PITCH_SCALES
 from specnb.runs import TrainingJob, load_trained_run, run_training_job
 from specnb.runs.finished import TrainedRun
 from specnb.store import ResultsStore
-from specnb.training import TrainConfig, TrainingError, best_fold_index
+from specnb.training import TrainingError, best_fold_index
+from specnb.training.recipe import DEFAULT_RECIPE, recipe_config
 
 __all__ = [
     "best_fold",
@@ -46,9 +47,11 @@ def study_job(
     batch_size: int = 16,
     lr: float = 1e-3,
     augment: bool = False,
+    recipe: str = DEFAULT_RECIPE,
     device: str = "auto",
     official_test_fold: int | None = None,
     dataset_options: Mapping[str, Any] | None = None,
+    pretrained: str | None = None,
 ) -> TrainingJob:
     """A training job from a notebook's flat parameters of those names (notebooks 02 to 07).
 
@@ -73,6 +76,11 @@ def study_job(
     dataset_options : mapping, optional
         The synthetic set's options in full (e.g. with ``sr_native``), instead of
         ``n_per_class`` and ``data_seed``; ignored for a real dataset.
+    recipe : {"strong", "paper"}
+        The training recipe (:func:`specnb.training.recipe.recipe_config`), notebook 02's
+        ``RECIPE``. The images are uint8 (``TrainingJob.uint8_images``).
+    pretrained : str, optional
+        ``"imagenet"`` or a local weights file (``TrainConfig.pretrained``).
 
     Returns
     -------
@@ -90,10 +98,10 @@ def study_job(
     ('sbcnn', 2, {'n_per_class': 8, 'seed': 0})
     """
     synthetic = dataset == "synthetic"
-    config = TrainConfig(
-        model=model, epochs=epochs, n_folds=folds, test_size=test_size, patience=patience,
-        batch_size=batch_size, lr=lr, seed=seed, device=device,
-        official_test_fold=official_test_fold,
+    config = recipe_config(
+        recipe, model=model, epochs=epochs, n_folds=folds, test_size=test_size,
+        patience=patience, batch_size=batch_size, lr=lr, seed=seed, device=device,
+        official_test_fold=official_test_fold, pretrained=pretrained,
     )
     options = {"seed": data_seed, "n_per_class": n_per_class}
     if dataset_options is not None:
@@ -105,6 +113,7 @@ def study_job(
         setting=dict(setting),
         pitch_scales=PITCH_SCALES if augment else (),
         config=config,
+        uint8_images=True,
     )
 
 

@@ -1,8 +1,11 @@
 """The training protocol as a small frozen, validated, hashable setting.
 
 :class:`TrainConfig` fixes everything that shapes the trained models (architecture, schedule,
-split protocol, seed) plus two execution fields (``device``, ``amp``) that are left out of its
-key, so that a run started on a CPU and resumed on a GPU keeps its results-store identity.
+augmentation, early stopping, split protocol, seed) plus three execution fields (``device``,
+``amp``, ``channels_last``) that are left out of its key, so that a run started on a CPU and
+resumed on a GPU keeps its results-store identity. The recipe fields (:data:`RECIPE_FIELDS`)
+are left out of the key while they hold their neutral default, so the keys of runs made
+before they existed do not change.
 """
 
 from __future__ import annotations
@@ -15,12 +18,20 @@ from typing import Any, Union
 from specnb.errors import TrainingError, check_positive_int
 from specnb.models import MODELS
 from specnb.store import stable_key
+from specnb.training.schedule import SCHEDULES
 
-__all__ = ["EXECUTION_FIELDS", "TrainConfig", "TrainingError"]
+__all__ = ["EXECUTION_FIELDS", "RECIPE_FIELDS", "TrainConfig", "TrainingError"]
 
 #: Fields that choose where and how fast a run executes, not what it computes; left out of
 #: :attr:`TrainConfig.key` and :meth:`TrainConfig.protocol`.
-EXECUTION_FIELDS: frozenset[str] = frozenset({"device", "amp"})
+EXECUTION_FIELDS: frozenset[str] = frozenset({"device", "amp", "channels_last"})
+
+#: The training-recipe fields and their neutral values (the plain protocol of the paper);
+#: a field at its neutral value is left out of the key and of the protocol.
+RECIPE_FIELDS: dict[str, Any] = {
+    "schedule": "constant", "warmup_epochs": 0, "min_epochs": 0, "smoothing": 0.0,
+    "mixup": 0.0, "freq_masks": 0, "time_masks": 0, "mask_width": 0,
+}
 
 _OPTIMIZERS = ("adam", "sgd")
 _MONITORS = ("dev_loss", "dev_acc")
@@ -55,9 +66,12 @@ class TrainConfig:
         AdamW, or SGD with Nesterov momentum 0.9.
     patience : int
         Early stopping: training of a fold stops after ``patience`` epochs without
-        improvement of ``monitor`` on that fold's dev part; the best epoch's weights are kept.
+        improvement of ``monitor`` on that fold's dev part (of its moving average when
+        ``smoothing`` > 0, and never before ``min_epochs``); the best epoch's weights are kept
+        (see :mod:`specnb.training.early_stopping`).
     monitor : {"dev_loss", "dev_acc"}
-        Dev-set quantity early stopping watches (loss: lower is better; accuracy: higher).
+        Dev-set quantity early stopping watches (loss: lower is better; accuracy: higher,
+        ties broken by the lower dev loss).
     n_folds : int
         Folds of the cross-validation over the train+dev part (at least 2).
     test_size : float
@@ -65,17 +79,44 @@ class TrainConfig:
     seed : int
         Seed of the split, the initial weights, the batch order and dropout.
     official_test_fold : int or None
-        When set, the dataset's official fold of this number is the test split and the
-        remaining official folds are the cross-validation folds (``n_folds`` and
-        ``test_size`` are then unused).
+        When set, the dataset's official fold of this number is the test split and
+        ``n_folds`` fold models are trained on the remaining official folds: the first
+        ``n_folds`` of them serve once each as the dev part (``n_folds`` above the number of
+        remaining folds is refused when the split is made; ``test_size`` is unused).
     pretrained : str or None
-        Local ImageNet weights file passed to ``build_model`` (None: random initialisation).
+        ImageNet weights passed to ``build_model``: ``"imagenet"`` for torchvision's own
+        (downloaded into torch's cache once), or a local weights file; None: random
+        initialisation.
+    schedule : {"constant", "cosine"}
+        Learning-rate schedule (:func:`specnb.training.schedule.learning_rate`): ``lr``
+        throughout, or a linear warm-up over ``warmup_epochs`` to ``lr`` followed by a
+        cosine decay that ends at ``epochs``; updated every batch.
+    warmup_epochs : int
+        Warm-up length of the cosine schedule, in epochs (< ``epochs``).
+    min_epochs : int
+        Early stopping never fires before this many epochs.
+    smoothing : float in [0, 1)
+        Early stopping watches an exponential moving average of the monitored curve with
+        this weight of the past (0: the raw curve); see :mod:`specnb.training.early_stopping`.
+    mixup : float
+        Mixup concentration alpha (0: off); each training batch is blended with a shuffled
+        copy of itself by a Beta(alpha, alpha) weight.
+    freq_masks, time_masks : int
+        SpecAugment-style bands of rows (frequency) and columns (time) blanked per training
+        image (0: none).
+    mask_width : int
+        Widest band in pixels (each band's width is uniform in ``[0, mask_width]``).
     cuda_batch_scale : int
         Batch multiplier on CUDA (see ``batch_size``).
     device : str
         ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
     amp : bool
-        Mixed precision (float16 autocast with gradient scaling) on CUDA; ignored on CPU.
+        Mixed precision: float16 autocast with gradient scaling on CUDA, bfloat16 autocast on
+        a CPU with native bfloat16 (AVX512-BF16 or AMX; ignored on other CPUs). Dev scoring
+        uses it too; the test part is always scored in float32.
+    channels_last : bool
+        Keep the model and the batches in channels-last memory order (faster convolutions
+        on CPUs and recent GPUs; the same results up to rounding).
 
     Examples
     --------
@@ -101,9 +142,18 @@ class TrainConfig:
     seed: int = 0
     official_test_fold: Union[int, None] = None
     pretrained: Union[str, None] = None
+    schedule: str = "constant"
+    warmup_epochs: int = 0
+    min_epochs: int = 0
+    smoothing: float = 0.0
+    mixup: float = 0.0
+    freq_masks: int = 0
+    time_masks: int = 0
+    mask_width: int = 0
     cuda_batch_scale: int = 4
     device: str = "auto"
     amp: bool = True
+    channels_last: bool = True
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:
@@ -143,10 +193,50 @@ class TrainConfig:
             raise TrainingError(
                 f"TrainConfig.device={self.device!r}; use 'auto', 'cpu', 'cuda' or 'cuda:N'"
             )
-        if not isinstance(self.amp, bool):
-            raise TrainingError(f"TrainConfig.amp must be True or False, got {self.amp!r}")
-        for name in ("lr", "weight_decay", "test_size"):
+        for name in ("amp", "channels_last"):
+            if not isinstance(getattr(self, name), bool):
+                raise TrainingError(
+                    f"TrainConfig.{name} must be True or False, got {getattr(self, name)!r}"
+                )
+        self._check_recipe()
+        for name in ("lr", "weight_decay", "test_size", "smoothing", "mixup"):
             object.__setattr__(self, name, float(getattr(self, name)))
+
+    def _check_recipe(self) -> None:
+        if self.schedule not in SCHEDULES:
+            raise TrainingError(
+                f"TrainConfig.schedule={self.schedule!r}; choose one of {SCHEDULES}"
+            )
+        for name in ("warmup_epochs", "min_epochs", "freq_masks", "time_masks", "mask_width"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise TrainingError(f"TrainConfig.{name} must be an integer >= 0, got {value!r}")
+        if self.warmup_epochs >= self.epochs:
+            raise TrainingError(
+                f"TrainConfig.warmup_epochs={self.warmup_epochs} must be below "
+                f"epochs={self.epochs}"
+            )
+        if self.min_epochs > self.epochs:
+            raise TrainingError(
+                f"TrainConfig.min_epochs={self.min_epochs} exceeds epochs={self.epochs}"
+            )
+        _finite_number("smoothing", self.smoothing, low=0.0, low_inclusive=True)
+        if self.smoothing >= 1:
+            raise TrainingError(f"TrainConfig.smoothing must be < 1, got {self.smoothing}")
+        _finite_number("mixup", self.mixup, low=0.0, low_inclusive=True)
+        if (self.freq_masks or self.time_masks) and not self.mask_width:
+            raise TrainingError(
+                f"TrainConfig.mask_width=0 leaves freq_masks={self.freq_masks}, "
+                f"TrainConfig.time_masks={self.time_masks} without effect; set mask_width > 0 "
+                "(the widest band in pixels)"
+            )
+
+    def _keyed(self) -> dict[str, Any]:
+        """Fields that enter the key: all but execution fields and neutral recipe fields."""
+        return {
+            k: v for k, v in self.to_dict().items()
+            if k not in EXECUTION_FIELDS and not (k in RECIPE_FIELDS and v == RECIPE_FIELDS[k])
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """Every field, JSON-serialisable; inverse of :meth:`from_dict`."""
@@ -167,13 +257,10 @@ class TrainConfig:
 
     def protocol(self) -> dict[str, Any]:
         """The fields besides ``model`` and ``seed`` that shape the results (for ``run_key``)."""
-        return {
-            k: v
-            for k, v in self.to_dict().items()
-            if k not in EXECUTION_FIELDS and k not in ("model", "seed")
-        }
+        return {k: v for k, v in self._keyed().items() if k not in ("model", "seed")}
 
     @property
     def key(self) -> str:
-        """Stable 16-hex-digit hash of every field but :data:`EXECUTION_FIELDS`."""
-        return stable_key({k: v for k, v in self.to_dict().items() if k not in EXECUTION_FIELDS})
+        """Stable 16-hex-digit hash of every field but :data:`EXECUTION_FIELDS` (and the
+        :data:`RECIPE_FIELDS` at their neutral values)."""
+        return stable_key(self._keyed())

@@ -3,9 +3,10 @@
 Augmented copies follow their original; the test part holds original clips only.
 
 Seeding makes a run reproducible: on the CPU two runs with the same seed give identical
-curves and accuracies (deterministic algorithms are requested, batch orders come from
-per-epoch generators). On CUDA, runs are faster but not bit-identical: mixed precision and
-cuDNN autotuning are used.
+curves and accuracies (deterministic algorithms are requested; batch orders, masks and mixup
+weights come from per-epoch generators, and the learning rate is a function of the epoch, so
+a resumed run draws what an uninterrupted one does). On CUDA, runs are faster but not
+bit-identical: mixed precision and cuDNN autotuning are used.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from tqdm.auto import tqdm
 
 from specnb.data.clips import Clip
 from specnb.models import build_model, count_parameters
+from specnb.training import early_stopping
 from specnb.training.checkpoints import (
     atomic_save,
     atomic_write_json,
@@ -36,9 +38,10 @@ from specnb.training.checkpoints import (
     set_rng_state,
 )
 from specnb.training.config import TrainConfig, TrainingError
-from specnb.training.epochs import Plan, make_optimizer, score, train_epoch
+from specnb.training.epochs import Plan, batch_augment, make_optimizer, score, train_epoch
 from specnb.training.result import RESULT_FILE, TrainResult
 from specnb.training.run_folder import check_inputs, fingerprint, open_run_dir
+from specnb.training.schedule import learning_rate
 
 __all__ = ["derive_seed", "train_cv"]
 
@@ -103,13 +106,12 @@ def _start_fold(
     """A fresh model, optimiser and early-stopping state, or those of the last checkpoint."""
     model = build_model(
         config.model, num_classes, pretrained=config.pretrained, seed=fold_seed
-    ).to(plan.device)
+    ).to(plan.device, memory_format=plan.memory_format)
     optimizer = make_optimizer(model, config, plan)
-    scaler = torch.amp.GradScaler("cuda", enabled=plan.amp)
+    scaler = torch.amp.GradScaler("cuda", enabled=plan.grad_scaling)
     state: dict[str, Any] = {
         "epoch": 0, "curves": {k: [] for k in _CURVE_KEYS}, "best_state": None,
-        "best_epoch": 0, "best_value": math.inf, "bad_epochs": 0, "stopped": False,
-        "seconds": 0.0,
+        "best_epoch": 0, "seconds": 0.0, **early_stopping.initial_state(),
     }
     if not checkpoint_path.is_file():
         torch.manual_seed(fold_seed)
@@ -119,10 +121,10 @@ def _start_fold(
     saved = load_checkpoint(checkpoint_path)  # on the CPU; loading copies to the model's device
     model.load_state_dict(saved["model"])
     optimizer.load_state_dict(saved["optimizer"])
-    if plan.amp and saved["scaler"]:
+    if plan.grad_scaling and saved["scaler"]:
         scaler.load_state_dict(saved["scaler"])
     set_rng_state(saved["rng"])
-    state = {k: saved[k] for k in state}
+    state = {k: saved.get(k, v) for k, v in state.items()}
     state["curves"] = {k: list(v) for k, v in state["curves"].items()}
     return model, optimizer, scaler, state
 
@@ -154,11 +156,24 @@ def _train_fold(
         total=config.epochs, initial=resumed_from, unit="epoch", disable=not progress,
         desc=f"fold {fold + 1}/{len(split['folds'])}",
     )
+    augment = (
+        batch_augment(config, num_classes)
+        if config.mixup or config.freq_masks or config.time_masks else None
+    )
     while not state["stopped"] and state["epoch"] < config.epochs:
         started = time.perf_counter()
-        order = torch.Generator().manual_seed(derive_seed(config.seed, fold, state["epoch"]))
+        epoch = state["epoch"]
+        order = torch.Generator().manual_seed(derive_seed(config.seed, fold, epoch))
+
+        def lr_at(fraction: float, epoch: int = epoch) -> float:
+            return learning_rate(
+                epoch + fraction, peak=plan.lr, epochs=config.epochs,
+                warmup_epochs=config.warmup_epochs, schedule=config.schedule,
+            )
+
         train_loss, train_acc = train_epoch(
-            model, optimizer, scaler, images, labels, train_index, order, plan
+            model, optimizer, scaler, images, labels, train_index, order, plan,
+            augment=augment, lr_at=lr_at if config.schedule != "constant" else None,
         )
         if not math.isfinite(train_loss):
             raise TrainingError(
@@ -171,14 +186,15 @@ def _train_fold(
         state["epoch"] += 1
         for name, value in zip(_CURVE_KEYS, (train_loss, train_acc, dev_loss, dev_acc)):
             state["curves"][name].append(value)
-        value = dev_loss if config.monitor == "dev_loss" else -dev_acc
-        if state["best_state"] is None or value < state["best_value"]:
-            state["best_state"] = {k: v.detach().to("cpu", copy=True)
+        improved = early_stopping.update(
+            state, early_stopping.monitored(config.monitor, dev_loss, dev_acc),
+            epoch=state["epoch"], patience=config.patience, min_epochs=config.min_epochs,
+            smoothing=config.smoothing,
+        )
+        if improved or state["best_state"] is None:
+            state["best_state"] = {k: v.detach().to("cpu", copy=True).contiguous()
                                    for k, v in model.state_dict().items()}
-            state.update(best_epoch=state["epoch"], best_value=value, bad_epochs=0)
-        else:
-            state["bad_epochs"] += 1
-            state["stopped"] = state["bad_epochs"] >= config.patience
+            state["best_epoch"] = state["epoch"]
         state["seconds"] += time.perf_counter() - started
         atomic_save(
             {**state, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
@@ -194,7 +210,7 @@ def _train_fold(
     model.load_state_dict(state["best_state"])
     test_index = torch.as_tensor(split["test"], dtype=torch.int64)
     _, test_acc, test_predictions = score(
-        model, images, labels, test_index, batch_size=2 * plan.batch_size, amp=plan.amp
+        model, images, labels, test_index, batch_size=2 * plan.batch_size
     )
     atomic_save(
         {"model": state["best_state"], "fold": fold, "config_key": config.key,

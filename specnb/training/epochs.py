@@ -4,33 +4,60 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable, Union
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from specnb.devices import resolve_device
+from specnb.training.batch_augment import augment_batch
 from specnb.training.config import TrainConfig, TrainingError
 
-__all__ = ["Plan", "evaluate", "make_optimizer", "resolve_device", "score", "train_epoch"]
+__all__ = [
+    "BatchAugment", "Plan", "batch_augment", "cpu_bf16_supported", "evaluate", "make_optimizer",
+    "resolve_device", "score", "train_epoch",
+]
+
+
+def cpu_bf16_supported() -> bool:
+    """Whether this CPU runs bfloat16 convolutions natively (AVX512-BF16 or AMX)."""
+    if not torch.backends.mkldnn.is_available():
+        return False
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
 @dataclass(frozen=True)
 class Plan:
-    """Device-dependent execution choices (see ``TrainConfig.batch_size``)."""
+    """Device-dependent execution choices (see ``TrainConfig.batch_size`` and ``amp``)."""
 
     device: torch.device
     batch_size: int
     lr: float
     amp: bool
+    channels_last: bool = False
 
     @classmethod
     def for_config(cls, config: TrainConfig) -> "Plan":
         device = resolve_device(config.device)
         if device.type != "cuda":
-            return cls(device, config.batch_size, config.lr, False)
+            amp = config.amp and cpu_bf16_supported()
+            return cls(device, config.batch_size, config.lr, amp, config.channels_last)
         scale = config.cuda_batch_scale
-        return cls(device, config.batch_size * scale, config.lr * math.sqrt(scale), config.amp)
+        return cls(
+            device, config.batch_size * scale, config.lr * math.sqrt(scale), config.amp,
+            config.channels_last,
+        )
+
+    @property
+    def memory_format(self) -> torch.memory_format:
+        """Memory order of the model and of its input batches."""
+        return torch.channels_last if self.channels_last else torch.contiguous_format
+
+    @property
+    def grad_scaling(self) -> bool:
+        """float16 on CUDA needs gradient scaling; bfloat16 on a CPU does not."""
+        return self.amp and self.device.type == "cuda"
 
 
 def _as_input(images: torch.Tensor, index: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -103,6 +130,26 @@ def evaluate(
     return accuracy, predictions
 
 
+#: A training step's view of the recipe: ``(images, labels, generator) -> (images, targets)``.
+BatchAugment = Callable[
+    [torch.Tensor, torch.Tensor, torch.Generator], tuple[torch.Tensor, torch.Tensor]
+]
+
+
+def batch_augment(config: TrainConfig, num_classes: int) -> BatchAugment:
+    """The masks and mixup of ``config`` as one function of a batch (see ``augment_batch``)."""
+
+    def apply(
+        images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        return augment_batch(
+            images, labels, num_classes, generator, freq_masks=config.freq_masks,
+            time_masks=config.time_masks, max_width=config.mask_width, mixup_alpha=config.mixup,
+        )
+
+    return apply
+
+
 def train_epoch(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -112,14 +159,28 @@ def train_epoch(
     index: torch.Tensor,
     order: torch.Generator,
     plan: Plan,
+    *,
+    augment: Union[BatchAugment, None] = None,
+    lr_at: Union[Callable[[float], float], None] = None,
 ) -> tuple[float, float]:
     """One pass over ``index`` in the random order drawn from ``order``.
+
+    Parameters
+    ----------
+    augment : callable, optional
+        Turns a batch and its labels into augmented images and soft targets, drawing from
+        ``order`` after the permutation; None trains on the plain batch.
+    lr_at : callable, optional
+        Learning rate as a function of the fraction of this epoch done after each batch
+        (in (0, 1]); set on every parameter group before each step. None keeps the
+        optimiser's rate.
 
     Returns
     -------
     loss, accuracy : float
-        Mean cross-entropy of the main head and accuracy over the epoch's batches (training
-        mode). A final batch of one sample is skipped (batch normalisation needs two).
+        Mean cross-entropy of the main head (against the soft targets when augmenting) and
+        accuracy against the dominant target over the epoch's batches (training mode). A
+        final batch of one sample is skipped (batch normalisation needs two).
     """
     model.train()
     shuffled = index[torch.randperm(len(index), generator=order)]
@@ -127,16 +188,26 @@ def train_epoch(
     loss_sum = torch.zeros((), dtype=torch.float64, device=plan.device)
     correct = torch.zeros((), dtype=torch.int64, device=plan.device)
     seen = 0
-    for start in range(0, len(shuffled), plan.batch_size):
+    starts = range(0, len(shuffled), plan.batch_size)
+    for number, start in enumerate(starts, 1):
         chunk = shuffled[start : start + plan.batch_size]
         if len(chunk) < 2 and seen:  # a single-sample batch breaks batch normalisation
             break
         x = _as_input(images, chunk, plan.device)
         y = labels[chunk.to(labels.device)].to(plan.device)
+        target: Union[torch.Tensor, None] = None
+        if augment is not None:
+            x, target = augment(x, y, order)
+            y = target.argmax(1)
+        x = x.contiguous(memory_format=plan.memory_format)
+        if lr_at is not None:
+            for group in optimizer.param_groups:
+                group["lr"] = lr_at(number / len(starts))
         with torch.autocast(plan.device.type, enabled=plan.amp):
             logits = model(x)
-            loss = F.cross_entropy(logits.float(), y)
-            total = loss + aux_loss(x, y) if aux_loss is not None else loss
+            truth = y if target is None else target
+            loss = F.cross_entropy(logits.float(), truth)
+            total = loss + aux_loss(x, truth) if aux_loss is not None else loss
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(total).backward()
         scaler.step(optimizer)

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from specnb.data.clips import Clip
-from specnb.data.splits import cv_split, official_split
+from specnb.data.splits import Split, cv_split, official_split
 from specnb.models import IMAGE_SHAPE, build_model
 from specnb.store import stable_key
 from specnb.training.checkpoints import atomic_write_json, fold_model_path, load_checkpoint
@@ -25,6 +25,7 @@ __all__ = [
     "fingerprint",
     "load_fold_models",
     "load_split",
+    "make_split",
     "open_run_dir",
 ]
 
@@ -73,13 +74,22 @@ def check_inputs(
     return n_classes
 
 
-def _split_indices(clips: Sequence[Clip], config: TrainConfig) -> dict[str, Any]:
+def make_split(clips: Sequence[Clip], config: TrainConfig) -> Split:
+    """The split ``config`` asks for: ``cv_split``, or ``official_split`` with its folds.
+
+    With ``config.official_test_fold`` set, ``config.n_folds`` fold models are trained on the
+    remaining official folds (an impossible number is refused; see ``official_split``), and
+    ``config.test_size`` is unused.
+    """
     if config.official_test_fold is None:
-        split = cv_split(
+        return cv_split(
             clips, test_size=config.test_size, n_folds=config.n_folds, seed=config.seed
         )
-    else:
-        split = official_split(clips, test_fold=config.official_test_fold)
+    return official_split(clips, test_fold=config.official_test_fold, n_folds=config.n_folds)
+
+
+def _split_indices(clips: Sequence[Clip], config: TrainConfig) -> dict[str, Any]:
+    split = make_split(clips, config)
     position = {clip.clip_id: i for i, clip in enumerate(clips)}
     if len(position) != len(clips):
         raise TrainingError("clips must have unique clip_id values")

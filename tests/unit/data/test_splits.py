@@ -146,3 +146,31 @@ def test_bad_clip_lists():
     two_folds = tuple(c for c in clips if c.fold <= 2)
     with pytest.raises(SplitError, match="leaves 1 other fold"):
         official_split(two_folds, test_fold=1)
+
+
+def test_official_split_honours_n_folds_or_refuses_it():
+    clips = load_synthetic(n_per_class=20).clips
+    folds = sorted({c.fold for c in clips})
+    assert folds == [1, 2, 3, 4, 5]
+    every = official_split(clips, test_fold=5)
+    assert [f.dev[0].fold for f in every.folds] == [1, 2, 3, 4]
+    two = official_split(clips, test_fold=5, n_folds=2)
+    assert [{c.fold for c in f.dev} for f in two.folds] == [{1}, {2}]
+    # each model still trains on every other remaining fold, the unused dev folds included
+    assert [{c.fold for c in f.train} for f in two.folds] == [{2, 3, 4}, {1, 3, 4}]
+    assert two.test == every.test
+    assert official_split(clips, test_fold=5, n_folds=4) == every
+    with pytest.raises(SplitError, match=r"n_folds=5 \(FOLDS\).*remaining official folds are "
+                       r"\[1, 2, 3, 4\].*2\.\.4"):
+        official_split(clips, test_fold=5, n_folds=5)
+
+
+def test_training_split_follows_folds_with_an_official_test_fold():
+    from specnb.training import TrainConfig
+    from specnb.training.run_folder import make_split
+
+    clips = load_synthetic(n_per_class=20).clips
+    config = TrainConfig(n_folds=2, official_test_fold=3)
+    assert [f.dev[0].fold for f in make_split(clips, config).folds] == [1, 2]
+    with pytest.raises(SplitError, match="n_folds=5"):
+        make_split(clips, config.replace(n_folds=5))

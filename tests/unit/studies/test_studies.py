@@ -180,15 +180,18 @@ def test_write_transfers_records_every_budget(tmp_path):
 def test_study_job_has_the_key_of_notebook_02s_job():
     from specnb.data import PITCH_SCALES
     from specnb.runs import TrainingJob
-    from specnb.training import TrainConfig
+    from specnb.training.recipe import recipe_config
 
-    config = TrainConfig(model="alexnet", epochs=60, n_folds=5, test_size=0.3, patience=8,
-                         batch_size=32, lr=0.001, seed=0, official_test_fold=None,
-                         device="auto")
-    notebook_02 = TrainingJob(dataset="synthetic", dataset_options={"seed": 0, "n_per_class": 8},
-                              setting=STFT, pitch_scales=PITCH_SCALES, config=config)
-    study = study_job(setting=STFT, model="alexnet", epochs=60, folds=5, patience=8,
-                      batch_size=32, lr=0.001, augment=True)
-    assert study.run_key() == notebook_02.run_key()
+    for recipe in ("strong", "paper"):  # as notebook 02 builds its job
+        config = recipe_config(recipe, model="alexnet", epochs=60, n_folds=5, test_size=0.3,
+                               patience=8, batch_size=32, lr=0.001, seed=0,
+                               official_test_fold=None, pretrained=None, device="auto")
+        notebook_02 = TrainingJob(dataset="synthetic",
+                                  dataset_options={"seed": 0, "n_per_class": 8}, setting=STFT,
+                                  pitch_scales=PITCH_SCALES, config=config, uint8_images=True)
+        study = study_job(setting=STFT, model="alexnet", epochs=60, folds=5, patience=8,
+                          batch_size=32, lr=0.001, augment=True, recipe=recipe)
+        assert study.run_key() == notebook_02.run_key()
+    assert study_job(setting=STFT, recipe="paper").run_key() != study_job(setting=STFT).run_key()
     assert study_job(setting=STFT, model="alexnet", epochs=60, folds=5, patience=8,
                      batch_size=32, lr=0.001).run_key() != notebook_02.run_key()

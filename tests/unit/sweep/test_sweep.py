@@ -135,7 +135,7 @@ def test_quick_and_paper_sweep_files_are_valid():
                            and t.params["DATASET"] == point.params["DATASET"]
                            and all(t.params[k] == point.params[k] for k in
                                    ("EPOCHS", "FOLDS", "PATIENCE", "BATCH_SIZE", "LR",
-                                    "AUGMENT", "TEST_SIZE", "SEED"))
+                                    "AUGMENT", "TEST_SIZE", "SEED", "RECIPE"))
                            for t in trained), (setting, model)
     assert {p.params["DATASET"] for p in trained} == {"esc10", "esc50", "urbansound8k"}
     assert {p.params["SETTING"]["repr"] for p in trained} == {"mfcc", "stft", "mel", "wavelet"}
