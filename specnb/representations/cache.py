@@ -103,6 +103,26 @@ def _intact(path: Path) -> bool:
     return not dtype.hasobject and os.path.getsize(path) == expected
 
 
+def _read_npy(path: Path) -> Union[np.ndarray, None]:
+    """The array in ``path``; None when it is missing or damaged (a damaged file is removed).
+
+    Raises
+    ------
+    OSError
+        The file exists but cannot be read (too many open files, an I/O error); it is kept,
+        as only a file in the wrong format is removed.
+    """
+    try:
+        if _intact(path):
+            return np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        return None
+    except (ValueError, EOFError):
+        pass
+    path.unlink(missing_ok=True)
+    return None
+
+
 class FeatureCache:
     """Raw float32 representations on disk, keyed by (dataset key, clip id, setting).
 
@@ -155,15 +175,9 @@ class FeatureCache:
         error of the operating system is raised and leaves the file alone (as for :meth:`get`).
         """
         path = self.image_path(dataset_key, clip_id, setting, size)
-        try:
-            if _intact(path):
-                image = np.load(path, allow_pickle=False)
-                if image.dtype == np.uint8 and image.shape == (3, size, size):
-                    return image
-        except FileNotFoundError:
-            return None
-        except (ValueError, EOFError):
-            pass
+        image = _read_npy(path)
+        if image is None or (image.dtype == np.uint8 and image.shape == (3, size, size)):
+            return image
         path.unlink(missing_ok=True)
         return None
 
@@ -174,14 +188,14 @@ class FeatureCache:
 
         Raises
         ------
-        ValueError
+        ParameterError
             If ``image`` is not uint8 or not of shape (3, size, size).
         """
         image = np.asarray(image)
         if image.dtype != np.uint8 or image.ndim != 3 or image.shape[0] != 3 or (
             image.shape[1] != image.shape[2]
         ):
-            raise ValueError(
+            raise ParameterError(
                 f"image of clip {clip_id!r} must be uint8 of shape (3, size, size), got "
                 f"{image.dtype} {image.shape}"
             )
@@ -208,16 +222,8 @@ class FeatureCache:
             The file exists but cannot be read (too many open files, an I/O error); it is
             kept, as only a file in the wrong format is removed.
         """
-        path = self.path(dataset_key, clip_id, setting)
-        try:
-            if _intact(path):
-                return np.load(path, allow_pickle=False).astype(np.float32, copy=False)
-        except FileNotFoundError:
-            return None
-        except (ValueError, EOFError):
-            pass
-        path.unlink(missing_ok=True)
-        return None
+        array = _read_npy(self.path(dataset_key, clip_id, setting))
+        return None if array is None else array.astype(np.float32, copy=False)
 
     def put(self, dataset_key: str, clip_id: str, setting: Setting, array: np.ndarray) -> None:
         """Store ``array`` (as float32) atomically, with the setting's JSON beside it.
