@@ -9,8 +9,8 @@ import pytest
 import torch
 import torchvision.models as tvm
 
-from specnb.models import MODELS, build_model, model_info
 from specnb.errors import ModelError
+from specnb.models import MODELS, build_model, model_info
 from specnb.models.pretrained import IMAGENET_WEIGHTS, imagenet_weights_file
 from specnb.training import TrainConfig
 
