@@ -16,6 +16,7 @@ from specnb.representations.reference import check_waveform
 __all__ = [
     "fooled",
     "accuracy_summary",
+    "test_correct",
     "fooling_rate",
     "auc_score",
     "cost_to_reach",
@@ -61,6 +62,34 @@ def fooled(predictions: Any, labels: Any, targets: Any | None = None) -> Any:
     array([False,  True])
     """
     return predictions != labels if targets is None else predictions == targets
+
+
+def test_correct(predictions: np.ndarray, labels: np.ndarray) -> list[list[int]]:
+    """Whether each fold model classifies each test clip correctly, as stored with a run.
+
+    Parameters
+    ----------
+    predictions : array of int, shape (n_folds, n_test)
+        Predicted class of every test clip by every fold model.
+    labels : array of int, shape (n_test,)
+        The clips' true classes.
+
+    Returns
+    -------
+    list of list of int
+        ``[fold][clip]`` 1 when correct, else 0 (what the report's bootstrap over test clips
+        resamples).
+
+    Examples
+    --------
+    >>> test_correct(np.array([[0, 1, 1], [0, 0, 1]]), np.array([0, 1, 1]))
+    [[1, 1, 1], [1, 0, 1]]
+    """
+    p, y = np.asarray(predictions), np.asarray(labels)
+    if p.ndim != 2 or p.shape[1:] != y.shape:
+        raise ParameterError(
+            f"predictions {p.shape} must be (n_folds, n_test) with n_test = {y.shape}")
+    return (p == y[None, :]).astype(int).tolist()
 
 
 def fooling_rate(

@@ -1,8 +1,9 @@
 """The report: the paper's Tables 2–9 and Figures 1–6 rebuilt from the results store.
 
 :func:`build_report` reads a results store, builds every table with the paper's published
-numbers beside ours (:mod:`~specnb.report.tables`), one automatic verdict per table
-(:mod:`~specnb.report.verdicts`) and the figures (:mod:`~specnb.report.figures`), and
+numbers beside ours (:mod:`~specnb.report.tables`), a verdict with its bootstrap interval
+per claim of the paper (:mod:`~specnb.report.verdicts`) and the figures
+(:mod:`~specnb.report.figures`), and
 :meth:`Report.write_html` exports it as one HTML page. The paper's numbers come from the
 packaged data file read by :func:`load_paper_results`.
 
@@ -30,10 +31,12 @@ from specnb.report.figures import ReportFigure, build_figure, build_figures, fig
 from specnb.report.paper import load_paper_results, paper_csv_path
 from specnb.report.results import ATTACKS, GALLERY_KEY, HSV_COLORMAP, StoreResults, read_results
 from specnb.report.tables import ReportTable, build_table, build_tables
-from specnb.report.verdicts import NOT_ENOUGH, Verdict, table_verdicts
+from specnb.report.claims import CLAIMS
+from specnb.report.verdicts import NOT_ENOUGH, VERDICTS, Verdict, claim_verdicts
 
 __all__ = [
     "ATTACKS",
+    "CLAIMS",
     "GALLERY_KEY",
     "HSV_COLORMAP",
     "NOT_ENOUGH",
@@ -41,15 +44,16 @@ __all__ = [
     "ReportFigure",
     "ReportTable",
     "StoreResults",
+    "VERDICTS",
     "Verdict",
     "build_figure",
     "build_figures",
     "build_report",
     "build_table",
     "build_tables",
+    "claim_verdicts",
     "figure_data",
     "load_paper_results",
     "paper_csv_path",
     "read_results",
-    "table_verdicts",
 ]

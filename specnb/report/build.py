@@ -13,7 +13,7 @@ from specnb.report.html import report_html
 from specnb.report.paper import load_paper_results
 from specnb.report.results import StoreResults, read_results, target_hits
 from specnb.report.tables import ReportTable, build_tables
-from specnb.report.verdicts import Verdict, table_verdicts
+from specnb.report.verdicts import Verdict, claim_verdicts
 from specnb.store import ResultsStore
 
 __all__ = ["Report", "build_report"]
@@ -30,7 +30,7 @@ class Report:
     tables : dict of int to ReportTable
         Tables 2 to 9, ours beside the paper's.
     verdicts : list of Verdict
-        One or two per table.
+        One per claim of the paper (:data:`~specnb.report.claims.CLAIMS`).
     figures : list of ReportFigure
         Figures 1 to 6.
     victim : str
@@ -95,7 +95,8 @@ def build_report(
     results = read_results(store)
     tables = build_tables(results, numbers, victim)
     return Report(
-        results=results, tables=tables, verdicts=table_verdicts(tables, victim),
+        results=results, tables=tables,
+        verdicts=claim_verdicts(results, tables, victim=victim),
         figures=build_figures(results, victim), victim=victim,
         target_hits=target_hits(results),
     )

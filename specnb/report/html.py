@@ -23,10 +23,30 @@ table { border-collapse: collapse; font-size: 0.85em; margin: 1em 0; }
 th, td { border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: right; }
 caption { font-weight: bold; text-align: left; padding: 0.3em 0; }
 .missing { color: #a33; font-style: italic; }
-.verdicts li { margin: 0.2em 0; }
+.verdicts td, .verdicts th { text-align: left; vertical-align: top; padding: 0.3em; }
+.verdict-supported strong { color: #1a7f37; } .verdict-contradicted strong { color: #b42318; }
 img { max-width: 100%; }
 section { overflow-x: auto; }
 """
+
+
+def _verdict_table(report: "Report") -> str:
+    """One row per claim: where, the paper's claim, our verdict, numbers and interval, rule."""
+    head = ("<tr><th>where</th><th>the paper's claim</th><th>ours</th>"
+            "<th>our numbers, 95 % interval, over what</th><th>rule</th>"
+            "<th>paper's numbers</th></tr>")
+    rows = []
+    for v in report.verdicts:
+        note = "<br><em>synthetic data: proves the pipeline, not the paper</em>" if (
+            v.synthetic and v.decided) else ""
+        numbers = f"{_text(v.estimate)}<br>" if v.estimate else ""
+        rows.append(
+            f'<tr class="verdict-{_text(v.ours.split()[0])}"><td>{_text(v.where)}</td>'
+            f"<td>{_text(v.claim)}</td><td><strong>{_text(v.ours)}</strong>{note}</td>"
+            f"<td>{numbers}<small>{_text(v.over)}</small></td><td><small>{_text(v.rule)}"
+            f"</small></td><td>{_text(v.paper)}</td></tr>"
+        )
+    return f'<table class="verdicts">{head}{"".join(rows)}</table>'
 
 
 def report_html(report: "Report") -> str:
@@ -49,9 +69,7 @@ def report_html(report: "Report") -> str:
         f"Victim model: {_text(victim)}. Our numbers are beside the paper's; "
         "\u2014 marks a cell without a number.</p>",
         "<h2>Verdicts</h2>",
-        '<ul class="verdicts">',
-        *[f"<li>{_text(v.text())}</li>" for v in report.verdicts],
-        "</ul>",
+        _verdict_table(report),
         "<h2>Tables</h2>",
     ]
     for number, table in report.tables.items():

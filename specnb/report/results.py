@@ -16,18 +16,26 @@ Aggregation (documented once here, used by every table and figure)
   that it has; its ``cost`` is the mean ``cost_to_fr90`` over those that reached 0.9. L-BFGS,
   the paper's baseline, is kept per attack but left out of these means.
 * Attack names are compared in lower case with ``-`` read as ``_`` (``bim-a`` is ``bim_a``).
+
+What a bootstrap needs (:mod:`specnb.report.uncertainty`) is read beside the means: each run's
+``seed`` and ``clip_correct`` (per test clip, the share of fold models that classify it
+correctly, from ``artefacts_json["test_correct"]``); per attack row, the per-sample AUC and
+gradient count (:attr:`StoreResults.samples`, from ``misclassified_per_budget`` and
+``grad_counts_per_budget``); per transfer, its per-budget counts. Rows written before these
+were stored read as None: the verdicts then say what is missing.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional, Union
 
 import numpy as np
 import pandas as pd
 
+from specnb.metrics import auc_score
 from specnb.store import ResultsStore
 
 __all__ = [
@@ -59,7 +67,9 @@ SETTING_FIELDS = (
     "colormap",
 )
 
-_RUN_COLUMNS = ("run_key", "dataset", "repr", "model", "setting_key", "accuracy", "n_params")
+_SAMPLE_COLUMNS = ("run_key", "attack", "auc_units", "grads_units", "final_units")
+_RUN_COLUMNS = ("run_key", "dataset", "repr", "model", "setting_key", "seed", "accuracy",
+                "n_params", "clip_correct")
 
 
 def attack_name(name: str) -> str:
@@ -111,12 +121,20 @@ class StoreResults:
         (inside and present).
     store_path : Path
         The database file.
+    samples : pd.DataFrame
+        One row per finished attack row: ``run_key``, ``attack``, ``auc_units`` and
+        ``grads_units`` (per attacked sample: the AUC of its own misclassified-or-not curve,
+        whose mean is the attack's AUC, and its gradient computations averaged over the
+        budgets; arrays, or None when the row predates them) and ``final_units`` (1 when
+        misclassified at the largest budget).
     """
 
     runs: pd.DataFrame
     transfers: pd.DataFrame
     galleries: pd.DataFrame
     store_path: Path
+    samples: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(_SAMPLE_COLUMNS)))
 
     @property
     def empty(self) -> bool:
@@ -145,7 +163,8 @@ def open_results_store(store: Union[ResultsStore, str, Path]) -> ResultsStore:
 
 
 def read_results(
-    store: Union[ResultsStore, str, Path], run_keys: Optional[Iterable[str]] = None
+    store: Union[ResultsStore, str, Path], run_keys: Optional[Iterable[str]] = None,
+    *, any_seed: bool = False,
 ) -> StoreResults:
     """Read the finished runs, attacks and transfers of a results store.
 
@@ -156,6 +175,9 @@ def read_results(
     run_keys : iterable of str, optional
         Only these runs, their attacks and the transfers between them (e.g. the runs of one
         study in a store that others share); default every run.
+    any_seed : bool
+        With ``run_keys``: also every finished run of the same dataset, setting and model
+        trained with another seed (a study notebook's runs and their repetitions by a sweep).
 
     Returns
     -------
@@ -174,14 +196,20 @@ def read_results(
     opened = open_results_store(store)
     runs = _runs(opened.runs_df(status="done"))
     if run_keys is not None:
-        runs = runs[runs["run_key"].isin(set(run_keys))].reset_index(drop=True)
+        chosen = runs["run_key"].isin(set(run_keys))
+        if any_seed:
+            same = ["dataset", "setting_key", "model"]
+            studied = set(map(tuple, runs.loc[chosen, same].to_numpy()))
+            chosen = pd.Series([tuple(r) in studied for r in runs[same].to_numpy()],
+                               index=runs.index, dtype=bool)
+        runs = runs[chosen].reset_index(drop=True)
     attacks = opened.attacks_df(status="done")
     attacks = attacks[attacks["run_key"].isin(runs["run_key"])]
     runs = _with_attacks(runs, attacks)
     transfers = _transfers(opened.transfers_df(status="done"), runs)
     galleries = _galleries(attacks, runs, opened.path.parent)
     return StoreResults(runs=runs, transfers=transfers, galleries=galleries,
-                        store_path=opened.path)
+                        store_path=opened.path, samples=_samples(attacks))
 
 
 def _runs(frame: pd.DataFrame) -> pd.DataFrame:
@@ -195,8 +223,10 @@ def _runs(frame: pd.DataFrame) -> pd.DataFrame:
             "repr": record["repr"] or setting.get("repr"),
             "model": record["model"],
             "setting_key": record["setting_key"],
+            "seed": _number(record.get("seed")),
             "accuracy": 100.0 * float(record["acc_mean"]),
             "n_params": _number(record["n_params"]),
+            "clip_correct": _clip_correct(record.get("artefacts_json")),
         }
         for name in SETTING_FIELDS:
             row[name] = setting.get(name, math.nan)
@@ -206,6 +236,34 @@ def _runs(frame: pd.DataFrame) -> pd.DataFrame:
     runs["wavelet_family"] = [wavelet_family(w) for w in runs["wavelet"]]
     runs["standard"] = [c != HSV_COLORMAP for c in runs["colormap"]]
     return runs
+
+
+def _clip_correct(artefacts: Any) -> Optional[np.ndarray]:
+    """Per test clip, the share of fold models right about it (None when not stored)."""
+    flags = artefacts.get("test_correct") if isinstance(artefacts, dict) else None
+    if not flags:
+        return None
+    return np.asarray(flags, dtype=np.float64).mean(axis=0)
+
+
+def _samples(attacks: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for record in attacks.to_dict("records"):
+        artefacts = record.get("artefacts_json") or {}
+        flags = artefacts.get("misclassified_per_budget")
+        budgets = record.get("budgets_json")
+        auc_units = grads_units = final_units = None
+        if flags and budgets and len(flags) == len(budgets):
+            per_sample = np.asarray(flags, dtype=np.float64).T
+            auc_units = np.asarray([auc_score(budgets, curve) for curve in per_sample])
+            final_units = per_sample[:, int(np.argmax(budgets))]
+        counts = artefacts.get("grad_counts_per_budget")
+        if counts:
+            grads_units = np.asarray(counts, dtype=np.float64).mean(axis=0)
+        rows.append({"run_key": record["run_key"], "attack": attack_name(record["attack"]),
+                     "auc_units": auc_units, "grads_units": grads_units,
+                     "final_units": final_units})
+    return pd.DataFrame(rows, columns=list(_SAMPLE_COLUMNS))
 
 
 def _number(value: Any) -> float:
@@ -289,8 +347,8 @@ def target_hits(results: StoreResults) -> pd.DataFrame:
 
 
 def _transfers(frame: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
-    columns = ["dataset", "repr", "source", "target", "attack", "ratio"]
-    info = runs.set_index("run_key")[["dataset", "repr", "model"]]
+    columns = ["dataset", "repr", "source", "target", "attack", "ratio", "seed", "counts"]
+    info = runs.set_index("run_key")[["dataset", "repr", "model", "seed"]]
     frame = frame[frame["ratio"].notna()]
     known = frame["source_run_key"].isin(info.index) & frame["target_run_key"].isin(info.index)
     frame = frame[known]
@@ -305,10 +363,22 @@ def _transfers(frame: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
             "target": target["model"],
             "attack": [attack_name(a) for a in frame["attack"]],
             "ratio": frame["ratio"].astype("float64").to_numpy(),
+            "seed": source["seed"],
+            "counts": [_transfer_counts(r) for r in frame.to_dict("records")],
         },
         columns=columns,
     )
     return out[same.to_numpy()].reset_index(drop=True)
+
+
+def _transfer_counts(record: dict[str, Any]) -> Optional[np.ndarray]:
+    """Per budget: samples, examples fooling the source, fooling both; shape (n_budgets, 3)."""
+    params = record.get("params_json") or {}
+    source, both = params.get("fooling_source"), params.get("fooling_both")
+    n = record.get("n_samples")
+    if not source or both is None or len(both) != len(source) or n is None or pd.isna(n):
+        return None
+    return np.asarray([[int(n), s, b] for s, b in zip(source, both)], dtype=np.int64)
 
 
 def _galleries(attacks: pd.DataFrame, runs: pd.DataFrame, root: Path) -> pd.DataFrame:

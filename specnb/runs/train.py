@@ -18,6 +18,7 @@ from typing import Any, Union
 
 import torch
 
+from specnb.metrics import test_correct
 from specnb.representations.cache import FeatureCache
 from specnb.representations.features import dataset_images
 from specnb.runs.job import TrainingJob
@@ -141,6 +142,8 @@ def run_training_job(
         fields["artefacts_json"] = {
             **fields["artefacts_json"], **artefacts, "figures": figures,
             "test_clip_ids": [clips[i].clip_id for i in result.test_indices],
+            "test_correct": test_correct(result.test_predictions,
+                                         labels.numpy()[result.test_indices]),
         }
         results.upsert_run(key, **fields)
     except BaseException as error:
