@@ -244,7 +244,7 @@ def _row_groups(data: ClaimData, runs: pd.DataFrame, field: str, quantity: str,
 def _model_groups(quantity: str) -> Callable[[ClaimData], Selection]:
     """Every model on the (dataset, setting) pairs it shares with ResNet-18."""
     def select(data: ClaimData) -> Selection:
-        runs = data.runs[data.runs["standard"]]
+        runs = data.runs[data.runs["standard"].astype(bool)]
         keys = ["dataset", "setting_key"]
         reference = set(map(tuple, runs.loc[runs["model"] == "resnet18", keys].to_numpy()))
         shared = runs.loc[np.array([tuple(k) in reference for k in runs[keys].to_numpy()],
