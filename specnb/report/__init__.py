@@ -32,7 +32,13 @@ from specnb.report.paper import load_paper_results, paper_csv_path
 from specnb.report.results import ATTACKS, GALLERY_KEY, HSV_COLORMAP, StoreResults, read_results
 from specnb.report.tables import ReportTable, build_table, build_tables
 from specnb.report.claims import CLAIMS
-from specnb.report.verdicts import NOT_ENOUGH, VERDICTS, Verdict, claim_verdicts
+from specnb.report.verdicts import (
+    NOT_ENOUGH,
+    VERDICTS,
+    Verdict,
+    claim_verdicts,
+    study_verdicts,
+)
 
 __all__ = [
     "ATTACKS",
@@ -56,4 +62,5 @@ __all__ = [
     "load_paper_results",
     "paper_csv_path",
     "read_results",
+    "study_verdicts",
 ]

@@ -20,14 +20,18 @@ The study notebooks 04–07 print their verdict lines from :func:`claim_verdicts
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Optional
+from pathlib import Path
+from typing import Iterable, Mapping, Optional, Union
 
 from specnb.report.claims import CLAIMS, Claim, ClaimData
-from specnb.report.results import StoreResults
-from specnb.report.tables import ReportTable
+from specnb.report.paper import load_paper_results
+from specnb.report.results import StoreResults, read_results
+from specnb.report.tables import ReportTable, build_tables
 from specnb.report.uncertainty import MIN_SEEDS, bootstrap
+from specnb.store import ResultsStore
 
-__all__ = ["NOT_ENOUGH", "SYNTHETIC_NOTE", "VERDICTS", "Verdict", "claim_verdicts"]
+__all__ = ["NOT_ENOUGH", "SYNTHETIC_NOTE", "VERDICTS", "Verdict", "claim_verdicts",
+           "study_verdicts"]
 
 #: The answer when the results a claim needs are missing.
 NOT_ENOUGH = "not enough results"
@@ -118,6 +122,35 @@ def claim_verdicts(
         raise ValueError(f"keys: unknown claim {unknown[0]!r}; known: {sorted(CLAIMS)}")
     data = ClaimData(results, victim)
     return [_verdict(CLAIMS[key], data, tables) for key in chosen]
+
+
+def study_verdicts(
+    store: Union[ResultsStore, str, Path],
+    run_keys: Iterable[str],
+    keys: list[str],
+    victim: str = "resnet18",
+) -> list[Verdict]:
+    """A study notebook's verdict lines: its runs and their repetitions with other seeds.
+
+    Parameters
+    ----------
+    store : ResultsStore, str or Path
+    run_keys : iterable of str
+        The notebook's runs; finished runs of the same dataset, setting and model trained
+        with other seeds (e.g. by a sweep sharing the store) count too.
+    keys : list of str
+        The claims the notebook is about (keys of :data:`~specnb.report.claims.CLAIMS`).
+    victim : str
+        As for :func:`claim_verdicts`.
+
+    Examples
+    --------
+    >>> for verdict in study_verdicts(store, run_keys.values(), ["table6_accuracy"]):
+    ...     print(verdict.text())  # doctest: +SKIP
+    """
+    results = read_results(store, run_keys=list(run_keys), any_seed=True)
+    tables = build_tables(results, load_paper_results(), victim)
+    return claim_verdicts(results, tables, keys, victim)
 
 
 def _verdict(claim: Claim, data: ClaimData, tables: Mapping[int, ReportTable]) -> Verdict:
