@@ -23,6 +23,7 @@ __all__ = [
     "MAX_SECONDS",
     "SILENCE_PEAK",
     "SilentClipWarning",
+    "TruncatedAudioWarning",
     "check_rate",
     "fix_length",
     "load_audio",
@@ -41,6 +42,11 @@ _RESAMPLER_MARGIN = 0.25
 
 class SilentClipWarning(UserWarning):
     """A clip is digitally silent; the message names the file."""
+
+
+class TruncatedAudioWarning(UserWarning):
+    """An audio file ends before its stream does; the message names the file and the length
+    that could be decoded."""
 
 
 def check_rate(sr: object, owner: str = "sr") -> int:
@@ -102,6 +108,9 @@ def load_audio(path: str | PathLike[str], sr: int, *, duration: float | None = N
 
     Warns
     -----
+    TruncatedAudioWarning
+        The file ends before its stream does (an OGG file without its last page, a WAV file
+        shorter than its data chunk declares): the readable part is returned.
     SilentClipWarning
         The clip's peak is at most :data:`SILENCE_PEAK`. Silent clips are returned unchanged
         (all zeros, or nearly so): they are legitimate members of a dataset, and later stages
@@ -124,8 +133,8 @@ def load_audio(path: str | PathLike[str], sr: int, *, duration: float | None = N
         raise FileNotFoundError(f"audio file not found: {path}")
     try:
         with sf.SoundFile(path) as handle:
-            native = handle.samplerate
-            wanted = _frames_to_read(path, handle.frames, native, duration)
+            native, readable = handle.samplerate, handle.frames
+            wanted = _frames_to_read(path, readable, native, duration)
             frames = handle.read(wanted, dtype="float32", always_2d=True)
     except (sf.SoundFileError, RuntimeError) as exc:
         raise AudioError(f"{path}: cannot decode audio ({exc})") from exc
@@ -133,6 +142,14 @@ def load_audio(path: str | PathLike[str], sr: int, *, duration: float | None = N
         raise AudioError(f"{path}: the file holds no audio samples")
     if not np.all(np.isfinite(frames)):
         raise AudioError(f"{path}: the file holds NaN or infinite samples")
+    cut = _truncation(path)
+    if cut:
+        warnings.warn(
+            f"{path}: the file is truncated ({cut}); it decodes to only {readable} samples "
+            f"({readable / native:.2f} s at {native} Hz)",
+            TruncatedAudioWarning,
+            stacklevel=2,
+        )
     y = np.mean(frames.T, axis=0)
     if float(np.max(np.abs(y))) <= SILENCE_PEAK:
         warnings.warn(f"{path}: the clip is silent", SilentClipWarning, stacklevel=2)
@@ -151,6 +168,34 @@ def _frames_to_read(path: Path, total: int, native: int, duration: float | None)
             "read whole (pass duration= to read the start of a longer file)"
         )
     return total
+
+
+def _truncation(path: Path) -> str:
+    """Why ``path`` looks cut short ("" when it does not, or its format declares no end)."""
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        head = handle.read(12)
+        if head[:4] == b"OggS":
+            handle.seek(max(0, size - 65536))
+            tail = handle.read()
+            page = tail.rfind(b"OggS")
+            if page < 0 or len(tail) < page + 27:
+                return "its last Ogg page is incomplete"
+            segments = tail[page + 27:page + 27 + tail[page + 26]]
+            if len(tail) < page + 27 + len(segments) + sum(segments):
+                return "its last Ogg page is incomplete"
+            return "" if tail[page + 5] & 0x04 else "no end-of-stream page"
+        if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+            offset = 12
+            while offset + 8 <= size:
+                handle.seek(offset)
+                chunk = handle.read(8)
+                length = int.from_bytes(chunk[4:8], "little")
+                if chunk[:4] == b"data":
+                    end = offset + 8 + length
+                    return f"its data chunk declares {end - size} more bytes" if end > size else ""
+                offset += 8 + length + (length & 1)
+    return ""
 
 
 def fix_length(y: np.ndarray, n: int) -> np.ndarray:

@@ -90,6 +90,9 @@ class AudioDataset:
         metadata file and the folder to ``name`` (``"esc50-3f1c9a0e5b7d2c41"``), so two copies
         never share cached features; empty means ``key`` (the synthetic set, whose key already
         fixes its content).
+    skipped : int
+        Clips the metadata lists whose audio file is absent, left out under
+        ``missing="skip"`` (a partial copy).
     """
 
     name: str
@@ -100,6 +103,7 @@ class AudioDataset:
     reader: Callable[[Clip, int], np.ndarray] = field(repr=False)
     root: Path | None = None
     cache_key: str = ""
+    skipped: int = 0
 
     def __post_init__(self) -> None:
         if not self.cache_key:

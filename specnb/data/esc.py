@@ -147,4 +147,5 @@ def _load(root: Path, *, esc10_only: bool, missing: str) -> AudioDataset:
         reader=FixedLengthReader(ESC_DURATION),
         root=root,
         cache_key=content_key(name, table, root),
+        skipped=present.count(False),
     )

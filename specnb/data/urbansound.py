@@ -130,4 +130,5 @@ def load_urbansound8k(root: str | PathLike[str], *, missing: str = "error") -> A
         reader=FixedLengthReader(URBANSOUND_DURATION),
         root=root,
         cache_key=content_key("urbansound8k", table, root),
+        skipped=present.count(False),
     )

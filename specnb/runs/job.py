@@ -108,6 +108,8 @@ class TrainingJob:
                 f"TrainingJob.dataset_options: {self.dataset} takes no option {unknown[0]!r}; "
                 f"known: {sorted(allowed)}"
             )
+        if options.get("missing") == "error":  # the loader's default: the same job, the same key
+            del options["missing"]
         pairs = sorted((k, _scalar(f"dataset_options[{k!r}]", v)) for k, v in options.items())
         object.__setattr__(self, "dataset_options", tuple(pairs))
         setting = self.setting

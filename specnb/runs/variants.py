@@ -52,6 +52,7 @@ def study_job(
     official_test_fold: int | None = None,
     dataset_options: Mapping[str, Any] | None = None,
     pretrained: str | None = None,
+    missing: str = "error",
 ) -> TrainingJob:
     """A training job from a notebook's flat parameters of those names (notebooks 02 to 07).
 
@@ -81,6 +82,9 @@ def study_job(
         ``RECIPE``. The images are uint8 (``TrainingJob.uint8_images``).
     pretrained : str, optional
         ``"imagenet"`` or a local weights file (``TrainConfig.pretrained``).
+    missing : {"error", "skip"}
+        A real dataset's listed clips whose audio file is absent: an error, or skipped (a
+        partial copy; notebook 02's ``MISSING``).
 
     Returns
     -------
@@ -109,7 +113,7 @@ def study_job(
     return TrainingJob(
         dataset=dataset,
         data_path=None if data_path is None or synthetic else str(Path(data_path).resolve()),
-        dataset_options=options if synthetic else {},
+        dataset_options=options if synthetic else {"missing": missing},
         setting=dict(setting),
         pitch_scales=PITCH_SCALES if augment else (),
         config=config,

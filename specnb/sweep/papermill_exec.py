@@ -9,7 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-__all__ = ["NOTEBOOKS", "NOTEBOOK_DIR", "notebook_path", "quiet_papermill", "run_notebook"]
+__all__ = ["NOTEBOOKS", "NOTEBOOK_DIR", "ipc_kernel_manager", "notebook_path", "quiet_papermill",
+           "run_notebook"]
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 
@@ -60,6 +61,23 @@ def notebook_path(name: str | Path, notebook_dir: Path | None = None) -> Path:
         f"unknown notebook {name!r}: neither a short name ({', '.join(NOTEBOOKS)}) nor a "
         f".ipynb file in {folder}"
     )
+
+
+def ipc_kernel_manager() -> type:
+    """The kernel manager of headless executions: kernels on local IPC sockets.
+
+    Jupyter's default transport is TCP on 127.0.0.1, unencrypted, so every kernel warns
+    "Kernel is running over TCP without encryption" (into the sweep's progress bar) and any
+    local user could connect. A kernel on IPC sockets (files in the private Jupyter runtime
+    folder) is reachable by nothing else and has nothing to warn about.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import CaselessStrEnum
+
+    class IpcKernelManager(AsyncKernelManager):
+        transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+    return IpcKernelManager
 
 
 @contextmanager
@@ -129,6 +147,7 @@ def run_notebook(
             pm.execute_notebook(
                 str(source), str(partial), parameters=params, cwd=str(out_dir),
                 progress_bar=False, execution_timeout=timeout,
+                kernel_manager_class=ipc_kernel_manager(),
             )
     except Exception as error:
         if partial.exists():

@@ -182,3 +182,23 @@ def test_cutting_equals_reading_whole_then_cutting(tmp_path):
         whole = load_audio(path, sr)[: 5 * sr]
         clip = FixedLengthReader(5.0)(Clip("s", 0, 1, "s", path=path), sr)
         np.testing.assert_array_equal(clip, whole)
+
+
+def test_truncated_files_warn_naming_the_file_and_the_decoded_length(tmp_path):
+    from specnb.data.audio import TruncatedAudioWarning
+
+    rng = np.random.default_rng(0)
+    noise = (0.1 * rng.standard_normal(44100 * 3)).astype(np.float32)
+    for suffix in ("ogg", "wav"):
+        full = tmp_path / f"full.{suffix}"
+        sf.write(full, noise, 44100)
+        cut = tmp_path / f"cut.{suffix}"
+        cut.write_bytes(full.read_bytes()[: full.stat().st_size // 3])
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", TruncatedAudioWarning)
+            assert len(load_audio(full, 44100)) == len(noise)  # a whole file is silent
+        with pytest.warns(TruncatedAudioWarning) as caught:
+            y = load_audio(cut, 44100)
+        message = str(caught[0].message)
+        assert str(cut) in message and f"decodes to only {len(y)} samples" in message
+        assert 0 < len(y) < len(noise)

@@ -213,6 +213,7 @@ def test_missing_files_error_or_skip(tmp_path):
     with pytest.warns(DatasetWarning, match="skipping 2 rows"):
         data = load_esc50(root, missing="skip")
     assert len(data) == 4 and "2-200-A-1" not in {c.clip_id for c in data.clips}
+    assert data.skipped == 2 and load_esc50(write_esc_tree(tmp_path / "whole")).skipped == 0
     with pytest.warns(DatasetWarning, match="skipping 1 rows"):
         assert len(load_esc10(root, missing="skip")) == 3
     with pytest.raises(ValueError, match="missing must be one of"):
@@ -387,3 +388,34 @@ def test_urbansound_names_cannot_leave_the_audio_folder(tmp_path: Path) -> None:
     _write_csv(root / "metadata" / "UrbanSound8K.csv", US_HEADER, rows)
     with pytest.raises(DatasetError, match="outside"):
         load_urbansound8k(root)
+
+
+def test_missing_reaches_the_loader_from_a_notebook_parameter(tmp_path):
+    from specnb.experiments import TrainingJob
+
+    root = write_esc_tree(tmp_path / "esc")
+    (root / "audio" / "2-200-A-1.wav").unlink()
+    setting = {"repr": "stft", "sr": 8000, "n_fft": 256}
+    strict = TrainingJob("esc50", data_path=root, dataset_options={"missing": "error"},
+                         setting=setting)
+    assert strict == TrainingJob("esc50", data_path=root, setting=setting)  # the default
+    with pytest.raises(DatasetError, match="1 of 6 audio files listed are missing"):
+        strict.load_dataset()
+    partial = TrainingJob("esc50", data_path=root, dataset_options={"missing": "skip"},
+                          setting=setting)
+    with pytest.warns(DatasetWarning, match="skipping 1 rows"):
+        assert partial.load_dataset().skipped == 1
+
+
+@pytest.mark.slow
+def test_notebook_shows_how_many_clips_a_partial_copy_skips(tmp_path):
+    from specnb.notebook_runner import run_notebook
+
+    root = write_esc_tree(tmp_path / "esc")
+    (root / "audio" / "2-200-A-1.wav").unlink()
+    (root / "audio" / "2-400-A-2.wav").unlink()
+    executed = run_notebook("representations", tmp_path / "run", {
+        "DATASET": "esc50", "DATA_PATH": str(root), "MISSING": "skip", "INTERACTIVE": False,
+        "SETTINGS": [{"repr": "stft", "sr": 8000, "n_fft": 256}], "MAX_CLASSES": 2,
+    }, timeout=300)
+    assert "esc50: 4 clips, 3 classes; 2 listed clips skipped" in executed.read_text()
