@@ -38,6 +38,7 @@ from .grid import Point, expand
 from .spec import SweepError, SweepSpec, load_sweep
 from .state import RunnerLock, WorkerId, new_session, stale_owner, stop_here
 from .summary import PointOutcome, SweepSummary
+from .validate import check_points
 
 if TYPE_CHECKING:
     from distributed.security import Security
@@ -116,7 +117,9 @@ def run_sweep(
     Raises
     ------
     SweepError
-        An invalid sweep file, or another runner working in ``out``.
+        An invalid sweep file, a point whose setting, model, dataset or attacks no notebook
+        could use (checked for every point before anything runs, dry runs included), or
+        another runner working in ``out``.
 
     Examples
     --------
@@ -128,6 +131,7 @@ def run_sweep(
     """
     spec = load_sweep(path)
     points = expand(spec)
+    check_points(spec, points)
     out = Path(out if out is not None else default_out(spec)).resolve()
     if dry_run:
         if workers is None:

@@ -119,7 +119,8 @@ def test_quick_and_paper_sweep_files_are_valid():
     points = expand(load_sweep(REPO / "sweeps" / "quick.yaml"))
     steps = {p.step: [q for q in points if q.step == p.step] for p in points}
     assert list(steps) == ["representations", "train", "attack", "report"]
-    assert {p.params["SETTING"]["repr"] for p in steps["attack"]} == {"stft", "mfcc"}
+    assert {p.params["SETTING"]["repr"] for p in steps["attack"]} == {"stft", "mfcc", "wavelet"}
+    assert {p.params["SEED"] for p in steps["attack"]} == {0, 1, 2}
     assert all(p.params["INTERACTIVE"] is False for p in points if "INTERACTIVE" in p.params)
     paper = expand(load_sweep(REPO / "sweeps" / "paper.yaml"))
     trained = [p for p in paper if p.step == "train"]
@@ -141,6 +142,30 @@ def test_quick_and_paper_sweep_files_are_valid():
     assert {p.params["SETTING"]["repr"] for p in trained} == {"mfcc", "stft", "mel", "wavelet"}
     assert {p.params["MODEL"] for p in trained} == {
         "resnet18", "resnet34", "resnet56", "alexnet", "googlenet", "sbcnn", "lstm"}
+
+
+@pytest.mark.parametrize("values, words", [
+    ("SETTING: {repr: stft, n_fft: -5}", "SETTING: stft.n_fft must be a positive integer"),
+    ("MODEL: resnet99", "MODEL: unknown model 'resnet99'; known: resnet18"),
+    ("DATASET: esc11", "DATASET: unknown dataset 'esc11'; known: esc50"),
+])
+def test_dry_run_checks_every_point_before_anything_runs(tmp_path, capsys, values, words):
+    sweep = write(tmp_path / "bad.yaml", f"""
+name: bad-point
+defaults: {{DATASET: synthetic, MODEL: sbcnn, SETTING: {{repr: stft, sr: 8000, n_fft: 256}}}}
+steps:
+  - name: train
+    notebook: training
+    points:
+      - {{}}
+      - {{{values}}}
+""")
+    out = tmp_path / "out"
+    assert main([str(sweep), "--dry-run", "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    bad = [p for p in expand(load_sweep(sweep)) if p.params != expand(load_sweep(sweep))[0].params]
+    assert f"steps[0] (train), point {bad[0].key}: {words}" in error and str(sweep) in error
+    assert not out.exists()  # nothing ran, nothing was written
 
 
 def test_declared_parameters_include_lines_papermill_cannot_read():
@@ -398,24 +423,23 @@ steps:
 def test_sweep_of_notebook_01_with_a_failing_point(tmp_path, on_cluster):
     sweep = write(tmp_path / "nb01.yaml", """
 name: nb01
-defaults: {DATASET: synthetic, DATA_SEED: 0}
+defaults: {DATASET: synthetic, DATA_SEED: 0, DATA_PATH: null}
 steps:
   - name: representations
     notebook: representations
     parameters: {INTERACTIVE: false, MAX_CLASSES: 1, CLIPS_PER_CLASS: 1}
-    product:
-      SETTINGS:
-        - [{repr: mfcc, sr: 8000, n_mfcc: 13}]
-        - [{repr: stft, sr: 8000, n_fft: 256}]
-        - [{repr: mfcc, sr: 8000, n_mfcc: 0}]
+    points:
+      - {SETTINGS: [{repr: mfcc, sr: 8000, n_mfcc: 13}]}
+      - {SETTINGS: [{repr: stft, sr: 8000, n_fft: 256}]}
+      - {SETTINGS: [{repr: mfcc, sr: 8000, n_mfcc: 20}], DATASET: esc10, DATA_PATH: /nonexistent}
 """)
     out = tmp_path / "out"
     summary = run_sweep(sweep, out=out, **on_cluster, progress=False)
     good, other, bad = summary.points
     assert (good.status, other.status, bad.status) == ("done", "done", "failed")
-    assert "SettingError" in bad.error and "n_mfcc" in bad.error
+    assert "DatasetError" in bad.error and "/nonexistent" in bad.error
     failed_nb = nbformat.read(bad.notebook_path, as_version=4)
-    assert any(o.get("ename") == "SettingError" for c in failed_nb.cells
+    assert any(o.get("ename") == "DatasetError" for c in failed_nb.cells
                for o in c.get("outputs", []))
     for point in (good, other):
         run_dir = out / "representations" / point.key
