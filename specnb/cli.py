@@ -99,9 +99,11 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="the main job: the notebook chain, then the report")
     run.add_argument(
         "--data", "--path", type=Path, default=None, dest="data",
-        help="folder of a real ESC-50 copy (its ESC-10 subset is used); default: synthetic",
+        help="folder of a real ESC-50 copy: run sweeps/esc10_cpu.yaml on its ESC-10 subset "
+             "(default: sweeps/quick.yaml on the synthetic set)",
     )
-    run.add_argument("--out", type=Path, default=Path("runs") / "main", help="run folder")
+    run.add_argument("--out", type=Path, default=None,
+                     help="run folder (default: runs/main, with --data runs/esc10_cpu)")
     run.add_argument("--workers", type=int, default=None, help="Dask workers (default: 1 on CPU)")
     return parser
 

@@ -1,4 +1,8 @@
-"""The main job: the quick sweep (the notebook chain on the embedded default), then the report."""
+"""The main job: the quick sweep (the notebook chain on the embedded default), then the report.
+
+With a real ESC-50 copy (``specnb run --data PATH``) the job is the real-data study instead,
+``sweeps/esc10_cpu.yaml``: ESC-10, three seeds, sized for one 2-core CPU.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,26 @@ import yaml
 
 from specnb.sweep import SweepError, run_sweep
 
-__all__ = ["QUICK_SWEEP", "REPORT_STEP", "run_main_job"]
+__all__ = ["ESC10_SWEEP", "QUICK_SWEEP", "REPORT_STEP", "main_sweep", "run_main_job"]
 
 QUICK_SWEEP = Path(__file__).resolve().parents[2] / "sweeps" / "quick.yaml"
+#: The real-data study that ``--data`` runs.
+ESC10_SWEEP = QUICK_SWEEP.with_name("esc10_cpu.yaml")
 #: The step of the quick sweep that renders the report.
 REPORT_STEP = "report"
+
+
+def main_sweep(data: Path | None) -> tuple[Path, Path]:
+    """The main job's sweep file and default output folder, without or with a real copy.
+
+    Examples
+    --------
+    >>> main_sweep(None)[0].name, main_sweep(Path("/data/esc50"))[0].name
+    ('quick.yaml', 'esc10_cpu.yaml')
+    """
+    if data is None:
+        return QUICK_SWEEP, Path("runs") / "main"
+    return ESC10_SWEEP, Path("runs") / "esc10_cpu"
 
 
 def _sweep_file(sweep: Path, out: Path, data: Path | None) -> Path:
@@ -20,7 +39,8 @@ def _sweep_file(sweep: Path, out: Path, data: Path | None) -> Path:
     if data is None:
         return sweep
     spec = yaml.safe_load(sweep.read_text())
-    spec.setdefault("defaults", {}).update({"DATASET": "esc10", "DATA_PATH": str(data)})
+    spec.setdefault("defaults", {}).update(
+        {"DATASET": "esc10", "DATA_PATH": str(Path(data).resolve())})
     derived = out / f"{sweep.stem}_esc10.yaml"
     derived.write_text(yaml.safe_dump(spec, sort_keys=False))
     return derived
@@ -28,22 +48,24 @@ def _sweep_file(sweep: Path, out: Path, data: Path | None) -> Path:
 
 def run_main_job(
     data: Path | None = None,
-    out: Path = Path("runs") / "main",
+    out: Path | None = None,
     workers: int | None = None,
-    sweep: Path = QUICK_SWEEP,
+    sweep: Path | None = None,
 ) -> Path:
-    """Run ``sweeps/quick.yaml`` into ``out`` (resumable) and return the HTML report's path.
+    """Run the main job's sweep into ``out`` (resumable) and return the HTML report's path.
 
     Parameters
     ----------
     data : Path, optional
-        A real ESC-50 copy to use instead of the synthetic set (its ESC-10 subset is used).
-    out : Path
-        Sweep output folder: run folders, the results database and the feature cache.
+        A real ESC-50 copy: run ``sweeps/esc10_cpu.yaml`` on its ESC-10 subset instead of
+        ``sweeps/quick.yaml`` on the synthetic set.
+    out : Path, optional
+        Sweep output folder: run folders, the results database and the feature cache
+        (default ``runs/main``, with ``data`` ``runs/esc10_cpu``).
     workers : int, optional
         Dask workers (default: one per GPU, else one).
-    sweep : Path
-        The sweep file; it must end with a step named ``report`` that runs notebook 08.
+    sweep : Path, optional
+        Another sweep file; it must end with a step named ``report`` that runs notebook 08.
 
     Raises
     ------
@@ -51,9 +73,11 @@ def run_main_job(
         When a point of the chain failed; the message names the failed points and their
         executed notebooks.
     """
-    out = Path(out).resolve()
+    default_sweep, default_out = main_sweep(data)
+    sweep = Path(sweep) if sweep is not None else default_sweep
+    out = Path(out if out is not None else default_out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    summary = run_sweep(_sweep_file(Path(sweep), out, data), out=out, workers=workers)
+    summary = run_sweep(_sweep_file(sweep, out, data), out=out, workers=workers)
     if not summary.ok:
         failed = [f"{p.step}/{p.key}: {p.status} {p.error or ''} "
                   f"({p.notebook_path or 'no notebook'})"
