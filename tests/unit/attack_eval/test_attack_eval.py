@@ -349,3 +349,23 @@ def test_explorer_without_audio_for_wavelets_and_listening(clip):
     assert heard[0].adversarial.shape == y.shape and heard[0].check["snr_db"] > 0
     with pytest.raises(ValueError, match="cannot be turned back into audio"):
         listen_to_attacks([ev], lambda i: y, wavelet, model, [0])
+
+
+def test_explorer_clip_is_confident_and_flips_inside_the_slider() -> None:
+    from torch import nn
+
+    from specnb.attack_widgets import explorer_clip
+
+    net = nn.Sequential(nn.Flatten(), nn.Linear(12, 2))
+    with torch.no_grad():  # logit 0 = 10 * sum of the pixels, logit 1 = 60
+        net[1].weight.copy_(torch.stack([torch.full((12,), 10.0), torch.zeros(12)]))
+        net[1].bias.copy_(torch.tensor([0.0, 60.0]))
+    margins = {"confident": 2.0, "saturated": 59.0, "unsure": 0.4, "wrong": -10.0}
+    images = torch.stack([torch.full((3, 2, 2), (60.0 + m) / 120.0) for m in margins.values()])
+    labels = torch.zeros(4, dtype=torch.long)
+    clip = explorer_clip(net, images, labels)
+    assert clip.index == 0  # not the saturated clip (no gradient), not the unsure one
+    assert clip.probability == pytest.approx(torch.sigmoid(torch.tensor(2.0)).item(), abs=1e-4)
+    assert clip.flips_at == 0.02  # FGSM lowers the margin by 120 * eps
+    unsure = explorer_clip(net, images[1:], labels[1:])  # none confident that flips
+    assert unsure.index == 1 and unsure.flips_at == 0.005 and unsure.probability < 0.8
