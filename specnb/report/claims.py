@@ -178,11 +178,11 @@ def _paired_drop(g: Mapping[str, np.ndarray]) -> np.ndarray:
 
 
 def _correlation(g: Mapping[str, np.ndarray]) -> np.ndarray:
-    """Pearson r across rows ``dataset|row`` of accuracy and AUC, centred per dataset."""
+    """Pearson r across rows ``<row> @<dataset>`` of accuracy and AUC, centred per dataset."""
     rows = sorted({k.rpartition(":")[0] for k in g})
     acc = np.stack([g[f"{r}:acc"] for r in rows])
     auc = np.stack([g[f"{r}:auc"] for r in rows])
-    datasets = np.array([r.partition("|")[0] for r in rows])
+    datasets = np.array([r.rpartition("@")[2] for r in rows])
     for d in set(datasets):
         acc[datasets == d] -= acc[datasets == d].mean(axis=0)
         auc[datasets == d] -= auc[datasets == d].mean(axis=0)
@@ -203,7 +203,7 @@ def _inverse_groups(tables: tuple[int, ...]) -> Callable[[ClaimData], Selection]
             runs = data.victim_runs(representation)
             runs = runs[runs[field].notna()]
             for (dataset, value), part in runs.groupby(["dataset", field]):
-                row = f"{dataset}|{_REPR_LABELS[representation]} {value:g}"
+                row = f"{_REPR_LABELS[representation]} {value:g} @{dataset}"
                 spec[f"{row}:acc"] = (part, "accuracy")
                 spec[f"{row}:auc"] = (part, "auc")
         selection = data.select(spec)
