@@ -203,3 +203,38 @@ def test_synthetic_results_are_marked_and_the_report_shows_the_rule(tmp_path) ->
     html = report.to_html()
     assert "proves the pipeline, not the paper" in html and "95 % interval" in html
     assert "lies above 0" in html
+
+
+def test_the_store_keeps_what_the_bootstrap_resamples(tmp_path) -> None:
+    import torch
+    from torch import nn
+
+    from specnb.attack_eval import evaluate_attack, fgsm_grid
+    from specnb.attack_eval.records import write_attack
+    from specnb.metrics import test_correct
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(12, 3))
+    x = torch.rand(10, 3, 2, 2)
+    y = net(x).argmax(1)
+    store = ResultsStore(tmp_path / "results.sqlite")
+    key = run_key(dataset="d", setting={"repr": "stft"}, model="m", seed=1, protocol={})
+    predictions = np.stack([y.numpy(), np.where(np.arange(10) < 5, y.numpy(), -1)])
+    store.upsert_run(key, dataset="d", repr="stft", model="m", seed=1, status="done",
+                     acc_mean=0.75, artefacts_json={
+                         "test_correct": test_correct(predictions, y.numpy())})
+    evaluation = evaluate_attack(net, "fgsm", x, y, budgets=fgsm_grid([0.0, 0.1, 0.3, 0.6]),
+                                 targeted=False)
+    write_attack(store, key, evaluation)
+    results = read_results(store.path)
+    run = results.runs.iloc[0]
+    assert run["seed"] == 1 and list(run["clip_correct"]) == [1.0] * 5 + [0.5] * 5
+    sample = results.samples.iloc[0]
+    assert len(sample["auc_units"]) == 10
+    assert sample["auc_units"].mean() == pytest.approx(evaluation.auc)
+    assert sample["grads_units"].mean() == pytest.approx(np.mean(evaluation.grads_per_sample))
+    # a row written before the per-sample results were stored reads as None
+    store.upsert_attack(attack_key(run_key=key, attack="bim-a", params={}), run_key=key,
+                        attack="bim-a", status="done", auc=0.5, budgets_json=[0.1, 0.2])
+    old = read_results(store.path).samples.set_index("attack").loc["bim_a"]
+    assert old["auc_units"] is None and old["grads_units"] is None

@@ -249,7 +249,8 @@ def _clip_correct(artefacts: Any) -> Optional[np.ndarray]:
 def _samples(attacks: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for record in attacks.to_dict("records"):
-        artefacts = record.get("artefacts_json") or {}
+        artefacts = record.get("artefacts_json")
+        artefacts = artefacts if isinstance(artefacts, dict) else {}
         flags = artefacts.get("misclassified_per_budget")
         budgets = record.get("budgets_json")
         auc_units = grads_units = final_units = None
@@ -373,7 +374,8 @@ def _transfers(frame: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
 
 def _transfer_counts(record: dict[str, Any]) -> Optional[np.ndarray]:
     """Per budget: samples, examples fooling the source, fooling both; shape (n_budgets, 3)."""
-    params = record.get("params_json") or {}
+    params = record.get("params_json")
+    params = params if isinstance(params, dict) else {}
     source, both = params.get("fooling_source"), params.get("fooling_both")
     n = record.get("n_samples")
     if not source or both is None or len(both) != len(source) or n is None or pd.isna(n):
