@@ -98,9 +98,9 @@ def explorer_clip(
 
     Among the correctly classified clips whose prediction the attack (untargeted) changes at
     some ε of :data:`EPSILONS`, the most probable one among those at ``min_probability`` or
-    more, else the most probable one; without any flip, the most probable correct clip. A clip
-    classified with probability 1.0 in float32 has a zero loss gradient, so FGSM and BIM
-    cannot move it: it is no example to teach with.
+    more, else the most probable one; without any flip, the most probable correct clip. The
+    most confident clip is often no example to teach with: it can sit so far from the
+    decision boundary that no ε of the slider moves it.
 
     Parameters
     ----------
