@@ -27,11 +27,11 @@ Modules
 """
 
 from specnb.report.build import Report, build_report
+from specnb.report.claims import CLAIMS
 from specnb.report.figures import ReportFigure, build_figure, build_figures, figure_data
 from specnb.report.paper import load_paper_results, paper_csv_path
 from specnb.report.results import ATTACKS, GALLERY_KEY, HSV_COLORMAP, StoreResults, read_results
 from specnb.report.tables import ReportTable, build_table, build_tables
-from specnb.report.claims import CLAIMS
 from specnb.report.verdicts import (
     NOT_ENOUGH,
     VERDICTS,

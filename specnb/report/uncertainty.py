@@ -137,8 +137,9 @@ def mean_item(items: Sequence[Item]) -> Item:
     def draw(rng: np.random.Generator, n: int) -> np.ndarray:
         return np.mean([item.draw(rng, n) for item in items], axis=0)
 
-    return Item(float(np.mean([i.value for i in items])), draw,
-                int(np.median([i.n_units for i in items])))
+    return Item(
+        float(np.mean([i.value for i in items])), draw, int(np.median([i.n_units for i in items]))
+    )
 
 
 @dataclass(frozen=True)
@@ -170,13 +171,19 @@ class Group:
     @property
     def value(self) -> float:
         """Mean over seeds of the mean of each seed's items."""
-        return float(np.mean([np.mean([i.value for i in items])
-                              for items in self.seeds.values() if items]))
+        return float(
+            np.mean([np.mean([i.value for i in items]) for items in self.seeds.values() if items])
+        )
 
     def replicates(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """``n`` bootstrap replicates of :attr:`value`: seeds resampled, then units."""
-        per_seed = np.stack([np.mean([i.draw(rng, n) for i in items], axis=0)
-                             for items in self.seeds.values() if items])
+        per_seed = np.stack(
+            [
+                np.mean([i.draw(rng, n) for i in items], axis=0)
+                for items in self.seeds.values()
+                if items
+            ]
+        )
         picks = rng.integers(0, per_seed.shape[0], size=(n, per_seed.shape[0]))
         return per_seed[picks, np.arange(n)[:, None]].mean(axis=1)
 
@@ -239,8 +246,10 @@ def bootstrap(
     """
     point = statistic({name: np.array([g.value]) for name, g in groups.items()})
     rng = np.random.default_rng(seed)
-    draws = np.asarray(statistic({name: g.replicates(rng, n_draws)
-                                  for name, g in groups.items()}), dtype=np.float64)
+    draws = np.asarray(
+        statistic({name: g.replicates(rng, n_draws) for name, g in groups.items()}),
+        dtype=np.float64,
+    )
     draws = draws[np.isfinite(draws)]
     tail = 100.0 * (1.0 - LEVEL) / 2.0
     if draws.size == 0:

@@ -30,8 +30,14 @@ from specnb.report.tables import ReportTable, build_tables
 from specnb.report.uncertainty import MIN_SEEDS, bootstrap
 from specnb.store import ResultsStore
 
-__all__ = ["NOT_ENOUGH", "SYNTHETIC_NOTE", "VERDICTS", "Verdict", "claim_verdicts",
-           "study_verdicts"]
+__all__ = [
+    "NOT_ENOUGH",
+    "SYNTHETIC_NOTE",
+    "VERDICTS",
+    "Verdict",
+    "claim_verdicts",
+    "study_verdicts",
+]
 
 #: The answer when the results a claim needs are missing.
 NOT_ENOUGH = "not enough results"
@@ -87,8 +93,10 @@ class Verdict:
         """One line: the claim, our verdict, the numbers and their interval, the rule."""
         numbers = f" — {self.estimate}" if self.estimate else ""
         note = f" [{SYNTHETIC_NOTE}]" if self.synthetic and self.decided else ""
-        return (f"{self.where} — the paper: {self.claim}. Ours: {self.ours}{numbers} "
-                f"({self.over}){note}. Rule: {self.rule} The paper's numbers: {self.paper}.")
+        return (
+            f"{self.where} — the paper: {self.claim}. Ours: {self.ours}{numbers} "
+            f"({self.over}){note}. Rule: {self.rule} The paper's numbers: {self.paper}."
+        )
 
 
 def claim_verdicts(
@@ -157,20 +165,31 @@ def _verdict(claim: Claim, data: ClaimData, tables: Mapping[int, ReportTable]) -
     paper = claim.paper(tables) if claim.paper is not None else claim.paper_text
     selection = claim.groups(data)
     groups, missing = selection.groups, selection.missing
-    common = dict(key=claim.key, where=claim.where, claim=claim.text, rule=claim.rule_text(),
-                  paper=paper, synthetic=selection.synthetic)
+    common = dict(
+        key=claim.key,
+        where=claim.where,
+        claim=claim.text,
+        rule=claim.rule_text(),
+        paper=paper,
+        synthetic=selection.synthetic,
+    )
     few = {n: g.n_seeds for n, g in groups.items() if g.n_seeds < MIN_SEEDS}
     if missing or few or len(groups) < claim.min_groups:
         needs = missing or (
             f"needs ≥ {MIN_SEEDS} training seeds per group, have "
             + ", ".join(f"{n} {k}" for n, k in few.items())
-            if few else f"needs {claim.min_groups} groups, have {len(groups)}")
+            if few
+            else f"needs {claim.min_groups} groups, have {len(groups)}"
+        )
         return Verdict(ours=NOT_ENOUGH, estimate="", over=needs, **common)
     estimate = bootstrap(groups, claim.statistic)
-    text = (f"{claim.statistic_name} = {claim.fmt(estimate.value)}, 95 % interval "
-            f"[{claim.fmt(estimate.low)}, {claim.fmt(estimate.high)}]")
+    text = (
+        f"{claim.statistic_name} = {claim.fmt(estimate.value)}, 95 % interval "
+        f"[{claim.fmt(estimate.low)}, {claim.fmt(estimate.high)}]"
+    )
     values = ", ".join(f"{n} {claim.fmt_group(g.value)}" for n, g in groups.items())
-    over = (f"{values}; bootstrap of {estimate.n_draws} draws over training seeds and "
-            f"{claim.unit} per run: " + ", ".join(g.describe() for g in groups.values()))
+    over = (
+        f"{values}; bootstrap of {estimate.n_draws} draws over training seeds and "
+        f"{claim.unit} per run: " + ", ".join(g.describe() for g in groups.values())
+    )
     return Verdict(ours=estimate.decide(claim.threshold), estimate=text, over=over, **common)
-

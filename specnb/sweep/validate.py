@@ -64,14 +64,19 @@ def _attacks(value: Any) -> None:
         try:
             canonical_attack(name)
         except (KeyError, ValueError):
-            raise ValueError(
-                f"unknown attack {name!r}; known: {', '.join(ATTACK_NAMES)}") from None
+            raise ValueError(f"unknown attack {name!r}; known: {', '.join(ATTACK_NAMES)}") from None
 
 
 #: The notebook parameters checked, and how.
 CHECKS: dict[str, Callable[[Any], None]] = {
-    "SETTING": _setting, "SETTINGS": _settings, "MODEL": _model, "VICTIM": _model,
-    "MODEL_2D": _model, "MODEL_1D": _model, "MODELS": _models, "DATASET": _dataset,
+    "SETTING": _setting,
+    "SETTINGS": _settings,
+    "MODEL": _model,
+    "VICTIM": _model,
+    "MODEL_2D": _model,
+    "MODEL_1D": _model,
+    "MODELS": _models,
+    "DATASET": _dataset,
     "ATTACKS": _attacks,
 }
 
@@ -107,6 +112,5 @@ def check_points(spec: SweepSpec, points: Iterable[Point]) -> None:
                 check_value(name, value)
             except ValueError as error:  # SettingError is a ValueError too
                 raise SweepError(
-                    f"{spec.path}: {where[point.step]}, point {point.key}: "
-                    f"{name}: {error}"
+                    f"{spec.path}: {where[point.step]}, point {point.key}: {name}: {error}"
                 ) from None

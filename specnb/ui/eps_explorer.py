@@ -133,7 +133,7 @@ def explorer_clip(
         adv = _explorer_attack(model, attack, eps, targeted=False)(
             images[left].to(device), labels[left].to(device), None)
         with torch.no_grad():
-            moved = model(adv).argmax(dim=1).cpu() != labels[left]
+            moved = fooled(model(adv).argmax(dim=1).cpu(), labels[left])
         flips.update({i: eps for i, m in zip(left, moved.tolist()) if m})
     pool = [i for i in flips if truth[i] >= min_probability] or list(flips) or correct
     best = max(pool, key=lambda i: float(truth[i]))

@@ -391,7 +391,7 @@ def test_urbansound_names_cannot_leave_the_audio_folder(tmp_path: Path) -> None:
 
 
 def test_missing_reaches_the_loader_from_a_notebook_parameter(tmp_path):
-    from specnb.experiments import TrainingJob
+    from specnb.runs import TrainingJob
 
     root = write_esc_tree(tmp_path / "esc")
     (root / "audio" / "2-200-A-1.wav").unlink()
@@ -409,7 +409,7 @@ def test_missing_reaches_the_loader_from_a_notebook_parameter(tmp_path):
 
 @pytest.mark.slow
 def test_notebook_shows_how_many_clips_a_partial_copy_skips(tmp_path):
-    from specnb.notebook_runner import run_notebook
+    from specnb.sweep.papermill_exec import run_notebook
 
     root = write_esc_tree(tmp_path / "esc")
     (root / "audio" / "2-200-A-1.wav").unlink()

@@ -72,7 +72,7 @@ def test_main_job_renders_the_report_from_the_sweep_store(tmp_path):
 def test_kernels_run_without_the_tcp_warning(tmp_path, capfd):
     import nbformat
 
-    from specnb.notebook_runner import run_notebook
+    from specnb.sweep.papermill_exec import run_notebook
 
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_code_cell("X = 1", metadata={"tags": ["parameters"]}),

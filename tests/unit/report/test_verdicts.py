@@ -23,8 +23,11 @@ from specnb.report import (
 from specnb.representations import make_setting
 from specnb.store import ResultsStore, attack_key, run_key, transfer_key
 
-SETTINGS = {"mfcc": {"repr": "mfcc", "sr": 16000}, "stft": {"repr": "stft", "n_fft": 512},
-            "wavelet": {"repr": "wavelet", "sr": 8000}}
+SETTINGS = {
+    "mfcc": {"repr": "mfcc", "sr": 16000},
+    "stft": {"repr": "stft", "n_fft": 512},
+    "wavelet": {"repr": "wavelet", "sr": 8000},
+}
 BUDGETS = [0.0, 0.01, 0.02, 0.05]
 
 
@@ -35,18 +38,35 @@ class Builder:
         self.store = ResultsStore(path)
         self.rng = np.random.default_rng(seed)
 
-    def run(self, model: str, setting: dict[str, Any], seed: int, p_correct: float, *,
-            dataset: str = "esc10", n_clips: int = 60, attacks: dict[str, tuple] = (),
-            per_clip: bool = True) -> str:
+    def run(
+        self,
+        model: str,
+        setting: dict[str, Any],
+        seed: int,
+        p_correct: float,
+        *,
+        dataset: str = "esc10",
+        n_clips: int = 60,
+        attacks: dict[str, tuple] = (),
+        per_clip: bool = True,
+    ) -> str:
         s = make_setting(**setting)
-        key = run_key(dataset=dataset, setting=s.to_dict(), model=model, seed=seed,
-                      protocol={})
+        key = run_key(dataset=dataset, setting=s.to_dict(), model=model, seed=seed, protocol={})
         correct = (self.rng.random((2, n_clips)) < p_correct).astype(int)
         artefacts = {"test_correct": correct.tolist()} if per_clip else {}
         self.store.upsert_run(
-            key, dataset=dataset, repr=s.kind, setting_key=s.key, setting_json=s.to_dict(),
-            model=model, seed=seed, status="done", acc_mean=float(correct.mean()),
-            n_params=1000, artefacts_json=artefacts)
+            key,
+            dataset=dataset,
+            repr=s.kind,
+            setting_key=s.key,
+            setting_json=s.to_dict(),
+            model=model,
+            seed=seed,
+            status="done",
+            acc_mean=float(correct.mean()),
+            n_params=1000,
+            artefacts_json=artefacts,
+        )
         for attack, (p_fooled, grads) in dict(attacks).items():
             self.attack(key, attack, p_fooled, grads)
         return key
@@ -56,23 +76,35 @@ class Builder:
         flags = (self.rng.random((len(BUDGETS), n)) < p_fooled * rises[:, None]).astype(int)
         counts = self.rng.poisson(grads, (len(BUDGETS), n))
         self.store.upsert_attack(
-            attack_key(run_key=key, attack=attack, params={}), run_key=key, attack=attack,
-            status="done", auc=0.5, budgets_json=BUDGETS,
+            attack_key(run_key=key, attack=attack, params={}),
+            run_key=key,
+            attack=attack,
+            status="done",
+            auc=0.5,
+            budgets_json=BUDGETS,
             fooling_rates_json=flags.mean(axis=1).tolist(),
             grads_per_sample_json=counts.mean(axis=1).tolist(),
-            artefacts_json={"misclassified_per_budget": flags.tolist(),
-                            "grad_counts_per_budget": counts.tolist()})
+            artefacts_json={
+                "misclassified_per_budget": flags.tolist(),
+                "grad_counts_per_budget": counts.tolist(),
+            },
+        )
 
     def transfer(self, source: str, target: str, ratio: float, n: int = 40) -> None:
         fooled = [n // 2, n]
         both = [int(self.rng.binomial(f, ratio)) for f in fooled]
         self.store.upsert_transfer(
-            transfer_key(source_run_key=source, target_run_key=target, attack="fgsm",
-                         params={}),
-            source_run_key=source, target_run_key=target, attack="fgsm", status="done",
-            ratio=float(np.mean([b / f for b, f in zip(both, fooled)])), n_samples=n,
-            n_fooling_source=sum(fooled), n_fooling_both=sum(both),
-            params_json={"fooling_source": fooled, "fooling_both": both})
+            transfer_key(source_run_key=source, target_run_key=target, attack="fgsm", params={}),
+            source_run_key=source,
+            target_run_key=target,
+            attack="fgsm",
+            status="done",
+            ratio=float(np.mean([b / f for b, f in zip(both, fooled)])),
+            n_samples=n,
+            n_fooling_source=sum(fooled),
+            n_fooling_both=sum(both),
+            params_json={"fooling_source": fooled, "fooling_both": both},
+        )
 
 
 def _verdicts(path: Path, victim: str = "resnet18", **kw: Any) -> dict[str, Any]:
@@ -89,11 +121,14 @@ def _representations(tmp_path: Path, accuracy: dict[str, float], seeds=(0, 1, 2)
     return b.store.path
 
 
-@pytest.mark.parametrize("accuracy, expected", [
-    ({"wavelet": 0.92, "stft": 0.75, "mfcc": 0.55}, "supported"),
-    ({"wavelet": 0.55, "stft": 0.75, "mfcc": 0.92}, "contradicted"),
-    ({"wavelet": 0.75, "stft": 0.75, "mfcc": 0.75}, "inconclusive"),
-])
+@pytest.mark.parametrize(
+    "accuracy, expected",
+    [
+        ({"wavelet": 0.92, "stft": 0.75, "mfcc": 0.55}, "supported"),
+        ({"wavelet": 0.55, "stft": 0.75, "mfcc": 0.92}, "contradicted"),
+        ({"wavelet": 0.75, "stft": 0.75, "mfcc": 0.75}, "inconclusive"),
+    ],
+)
 def test_representation_ranking_follows_the_truth(tmp_path, accuracy, expected) -> None:
     verdicts = _verdicts(_representations(tmp_path, accuracy))
     assert verdicts["table4_dwt"].ours == expected
@@ -124,23 +159,34 @@ def _models(tmp_path: Path, accuracy: dict[str, float], grads: dict[str, float])
     b = Builder(tmp_path / "results.sqlite")
     for seed in range(3):
         for model, p in accuracy.items():
-            b.run(model, SETTINGS["stft"], seed, p,
-                  attacks={"fgsm": (0.8, grads[model]), "bim-a": (0.8, grads[model])})
+            b.run(
+                model,
+                SETTINGS["stft"],
+                seed,
+                p,
+                attacks={"fgsm": (0.8, grads[model]), "bim-a": (0.8, grads[model])},
+            )
     return b.store.path
 
 
 def test_table6_states_the_papers_claim_whatever_the_victim(tmp_path) -> None:
     # ResNet-18 cheap to attack, SB-CNN costliest: the paper's claim is contradicted, and
     # with SB-CNN as our victim the verdict still speaks of ResNet-18.
-    path = _models(tmp_path, {"resnet18": 0.6, "sbcnn": 0.9, "alexnet": 0.8},
-                   {"resnet18": 20.0, "sbcnn": 80.0, "alexnet": 40.0})
+    path = _models(
+        tmp_path,
+        {"resnet18": 0.6, "sbcnn": 0.9, "alexnet": 0.8},
+        {"resnet18": 20.0, "sbcnn": 80.0, "alexnet": 40.0},
+    )
     verdicts = _verdicts(path, victim="sbcnn")
     cost, accuracy = verdicts["table6_costliest"], verdicts["table6_accuracy"]
     assert cost.claim.startswith("ResNet-18 is the costliest") and cost.paper == "yes"
     assert cost.ours == "contradicted" and "SB-CNN" in cost.over
     assert accuracy.ours == "contradicted"
-    path = _models(tmp_path / "b", {"resnet18": 0.9, "sbcnn": 0.6, "alexnet": 0.5},
-                   {"resnet18": 80.0, "sbcnn": 20.0, "alexnet": 40.0})
+    path = _models(
+        tmp_path / "b",
+        {"resnet18": 0.9, "sbcnn": 0.6, "alexnet": 0.5},
+        {"resnet18": 80.0, "sbcnn": 20.0, "alexnet": 40.0},
+    )
     verdicts = _verdicts(path, victim="sbcnn")
     assert verdicts["table6_costliest"].ours == "supported"
     assert verdicts["table6_accuracy"].ours == "supported"
@@ -155,19 +201,26 @@ def test_weak_models_close_together_are_inconclusive(tmp_path) -> None:
     assert _verdicts(b.store.path)["table6_accuracy"].ours == "inconclusive"
 
 
-@pytest.mark.parametrize("cw, expected", [(400.0, "supported"), (10.0, "contradicted"),
-                                          (100.0, "inconclusive")])
+@pytest.mark.parametrize(
+    "cw, expected", [(400.0, "supported"), (10.0, "contradicted"), (100.0, "inconclusive")]
+)
 def test_cw_costliest_follows_the_gradient_counts(tmp_path, cw, expected) -> None:
     b = Builder(tmp_path / "results.sqlite")
     for seed in range(3):
-        b.run("resnet18", SETTINGS["stft"], seed, 0.8,
-              attacks={"fgsm": (0.5, 100.0), "deepfool": (0.5, 50.0), "cw": (0.5, cw)})
+        b.run(
+            "resnet18",
+            SETTINGS["stft"],
+            seed,
+            0.8,
+            attacks={"fgsm": (0.5, 100.0), "deepfool": (0.5, 50.0), "cw": (0.5, cw)},
+        )
     verdict = _verdicts(b.store.path)["cw_costliest"]
     assert verdict.ours == expected and verdict.paper == "yes"
 
 
-@pytest.mark.parametrize("mfcc, expected", [(0.2, "supported"), (0.9, "contradicted"),
-                                            (0.55, "inconclusive")])
+@pytest.mark.parametrize(
+    "mfcc, expected", [(0.2, "supported"), (0.9, "contradicted"), (0.55, "inconclusive")]
+)
 def test_mfcc_transfers_least_from_the_counts(tmp_path, mfcc, expected) -> None:
     b = Builder(tmp_path / "results.sqlite")
     for seed in range(3):
@@ -184,8 +237,13 @@ def test_inverse_relation_follows_the_rows(tmp_path) -> None:
     rows = {256: (0.5, 0.3), 512: (0.7, 0.6), 1024: (0.9, 0.95)}  # AUC rises with accuracy
     for seed in range(3):
         for n_fft, (acc, fooled) in rows.items():
-            b.run("resnet18", {"repr": "stft", "n_fft": n_fft}, seed, acc,
-                  attacks={"fgsm": (fooled, 10.0)})
+            b.run(
+                "resnet18",
+                {"repr": "stft", "n_fft": n_fft},
+                seed,
+                acc,
+                attacks={"fgsm": (fooled, 10.0)},
+            )
     verdicts = _verdicts(b.store.path)
     assert verdicts["table3_inverse"].ours == "supported"
     assert verdicts["pooled_inverse"].ours == "supported"
@@ -210,7 +268,7 @@ def test_the_store_keeps_what_the_bootstrap_resamples(tmp_path) -> None:
     from torch import nn
 
     from specnb.attack_eval import evaluate_attack, fgsm_grid
-    from specnb.attack_eval.records import write_attack
+    from specnb.attack_eval.run import write_attack
     from specnb.metrics import test_correct
 
     torch.manual_seed(0)
@@ -220,11 +278,19 @@ def test_the_store_keeps_what_the_bootstrap_resamples(tmp_path) -> None:
     store = ResultsStore(tmp_path / "results.sqlite")
     key = run_key(dataset="d", setting={"repr": "stft"}, model="m", seed=1, protocol={})
     predictions = np.stack([y.numpy(), np.where(np.arange(10) < 5, y.numpy(), -1)])
-    store.upsert_run(key, dataset="d", repr="stft", model="m", seed=1, status="done",
-                     acc_mean=0.75, artefacts_json={
-                         "test_correct": test_correct(predictions, y.numpy())})
-    evaluation = evaluate_attack(net, "fgsm", x, y, budgets=fgsm_grid([0.0, 0.1, 0.3, 0.6]),
-                                 targeted=False)
+    store.upsert_run(
+        key,
+        dataset="d",
+        repr="stft",
+        model="m",
+        seed=1,
+        status="done",
+        acc_mean=0.75,
+        artefacts_json={"test_correct": test_correct(predictions, y.numpy())},
+    )
+    evaluation = evaluate_attack(
+        net, "fgsm", x, y, budgets=fgsm_grid([0.0, 0.1, 0.3, 0.6]), targeted=False
+    )
     write_attack(store, key, evaluation)
     results = read_results(store.path)
     run = results.runs.iloc[0]
@@ -234,7 +300,13 @@ def test_the_store_keeps_what_the_bootstrap_resamples(tmp_path) -> None:
     assert sample["auc_units"].mean() == pytest.approx(evaluation.auc)
     assert sample["grads_units"].mean() == pytest.approx(np.mean(evaluation.grads_per_sample))
     # a row written before the per-sample results were stored reads as None
-    store.upsert_attack(attack_key(run_key=key, attack="bim-a", params={}), run_key=key,
-                        attack="bim-a", status="done", auc=0.5, budgets_json=[0.1, 0.2])
+    store.upsert_attack(
+        attack_key(run_key=key, attack="bim-a", params={}),
+        run_key=key,
+        attack="bim-a",
+        status="done",
+        auc=0.5,
+        budgets_json=[0.1, 0.2],
+    )
     old = read_results(store.path).samples.set_index("attack").loc["bim_a"]
     assert old["auc_units"] is None and old["grads_units"] is None
