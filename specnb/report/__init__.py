@@ -3,8 +3,7 @@
 :func:`build_report` reads a results store, builds every table with the paper's published
 numbers beside ours (:mod:`~specnb.report.tables`), a verdict with its bootstrap interval
 per claim of the paper (:mod:`~specnb.report.verdicts`) and the figures
-(:mod:`~specnb.report.figures`), and
-:meth:`Report.write_html` exports it as one HTML page. The paper's numbers come from the
+(:mod:`~specnb.report.figures`), and :meth:`Report.write_html` exports it as one HTML page. The paper's numbers come from the
 packaged data file read by :func:`load_paper_results`.
 
 Examples
@@ -17,13 +16,17 @@ Examples
 Modules
 -------
 - ``build`` -- The whole report: tables, verdicts and figures from one results store.
+- ``claims`` -- The paper's claims: which of our runs each compares, its statistic and the paper's
+  answer.
 - ``figures`` -- The paper's Figures 1–6 drawn from our results.
 - ``html`` -- The report as one standalone HTML page: verdicts, tables, figures embedded as images.
 - ``paper`` -- The paper's published numbers (Tables 2–9), read from the package's data file.
 - ``results`` -- Our results, read from the results store into tidy frames for the report.
 - ``tables`` -- The paper's Tables 2–9 rebuilt from our results, with the paper's numbers beside
   ours.
-- ``verdicts`` -- One short automatic verdict per table: does the paper's claim hold in our numbers?
+- ``uncertainty`` -- How much one seed or one clip could move our numbers: a two-level bootstrap.
+- ``verdicts`` -- The paper's claims checked against our results: supported, contradicted or
+  inconclusive.
 """
 
 from specnb.report.build import Report, build_report

@@ -26,7 +26,7 @@ Modules
   it.
 - ``grid`` -- Grid expansion: the points of a sweep, their stable keys and their dependencies.
 - ``main_job`` -- The main job: the quick sweep (the notebook chain on the embedded default), then
-  the report.
+  the report; with ``--data``, the real-data study ``sweeps/esc10_cpu.yaml``.
 - ``no_http`` -- Dask plugins that close the HTTP servers Dask opens even when no dashboard is
   wanted.
 - ``notebooks`` -- Which notebook a sweep step runs, and which parameters its ``parameters`` cell
@@ -38,6 +38,8 @@ Modules
 - ``state`` -- Crash safety: who runs a point, whether that process still lives, one runner per
   folder.
 - ``summary`` -- What a sweep did (or, dry, would do): one outcome per grid point.
+- ``validate`` -- Every point's values checked before anything runs: settings, models, datasets,
+  attacks.
 """
 
 from .cli import main
