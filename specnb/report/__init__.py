@@ -3,8 +3,8 @@
 :func:`build_report` reads a results store, builds every table with the paper's published
 numbers beside ours (:mod:`~specnb.report.tables`), a verdict with its bootstrap interval
 per claim of the paper (:mod:`~specnb.report.verdicts`) and the figures
-(:mod:`~specnb.report.figures`), and :meth:`Report.write_html` exports it as one HTML page. The paper's numbers come from the
-packaged data file read by :func:`load_paper_results`.
+(:mod:`~specnb.report.figures`), and :meth:`Report.write_html` exports it as one HTML page.
+The paper's numbers come from the packaged data file read by :func:`load_paper_results`.
 
 Examples
 --------
