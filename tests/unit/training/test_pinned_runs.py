@@ -1,0 +1,75 @@
+"""Seeded runs pinned to recorded numbers: images and waveforms share one training loop.
+
+The numbers were recorded on the CPU before the waveform models moved onto
+:func:`specnb.training.train_cv`; a change to the loop that alters a seeded result fails here.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from specnb.data import load_synthetic
+from specnb.data.clips import Clip
+from specnb.raw_audio import WaveformTrainConfig, train_waveform_model
+from specnb.store import ResultsStore
+from specnb.training import TrainConfig, train_cv
+
+TOLERANCE = 1e-6
+
+#: Per-fold test accuracies and per-epoch train and dev losses of the seeded image run.
+IMAGE_ACCURACIES = (0.3333333333333333, 0.6666666666666666)
+IMAGE_TRAIN_LOSS = (
+    (1.0984214544296265, 1.0758397579193115, 1.0751677751541138, 1.0531235933303833),
+    (1.1179308891296387, 1.1326731443405151, 1.1153171062469482, 1.089951515197754),
+)
+IMAGE_DEV_LOSS = (
+    (1.094472885131836, 1.0916715463002522, 1.084790309270223, 1.0800108909606934),
+    (1.1003938515981038, 1.0950435002644856, 1.092012087504069, 1.0814748605092366),
+)
+
+#: Per-fold test accuracies and test cross-entropies and epochs run of the seeded waveform run.
+WAVEFORM_ACCURACIES = (0.3333333333333333, 0.3333333333333333)
+WAVEFORM_TEST_LOSS = (2.2778255939483643, 2.2287228107452393)
+WAVEFORM_EPOCHS = (4, 4)
+
+
+def _images() -> tuple[torch.Tensor, torch.Tensor, list[Clip]]:
+    """3 classes x 3 sources x 2 fragments; a class brightens one band of one channel."""
+    generator = torch.Generator().manual_seed(1)
+    clips, images = [], []
+    for label in range(3):
+        for source in range(3):
+            for fragment in range(2):
+                clips.append(
+                    Clip(f"c{label}-s{source}-{fragment}", label, 1 + source, f"c{label}-s{source}")
+                )
+                image = torch.rand(3, 128, 128, generator=generator) * 0.6
+                image[label, 40 * label : 40 * label + 30] += 0.4
+                images.append(image)
+    return torch.stack(images), torch.tensor([c.label for c in clips]), clips
+
+
+def test_seeded_image_run_gives_the_recorded_numbers(one_thread, tmp_path) -> None:
+    config = TrainConfig(
+        model="sbcnn", epochs=4, batch_size=8, n_folds=2, patience=1, seed=5, device="cpu"
+    )
+    result = train_cv(*_images(), config, tmp_path, progress=False)
+    assert result.fold_accuracies == pytest.approx(IMAGE_ACCURACIES, abs=TOLERANCE)
+    for curves, train_loss, dev_loss in zip(result.curves, IMAGE_TRAIN_LOSS, IMAGE_DEV_LOSS):
+        assert curves["train_loss"] == pytest.approx(train_loss, abs=TOLERANCE)
+        assert curves["dev_loss"] == pytest.approx(dev_loss, abs=TOLERANCE)
+
+
+def test_seeded_waveform_run_gives_the_recorded_numbers(one_thread, tmp_path) -> None:
+    data = load_synthetic(n_per_class=6, sr_native=16000)
+    clips = [clip for clip in data.clips if clip.label < 3]
+    config = WaveformTrainConfig(epochs=4, patience=1, n_folds=2, seed=3, sr=4000, device="cpu")
+    store = ResultsStore(tmp_path / "r.sqlite")
+    run = train_waveform_model(data, config, tmp_path, store, clips=clips)
+    with torch.no_grad():
+        losses = [float(F.cross_entropy(m(run.test_inputs), run.test_labels)) for m in run.models]
+    assert run.fold_accuracies == pytest.approx(WAVEFORM_ACCURACIES, abs=TOLERANCE)
+    assert losses == pytest.approx(WAVEFORM_TEST_LOSS, abs=TOLERANCE)
+    assert tuple(store.get_run(run.run_key)["epochs_json"]) == WAVEFORM_EPOCHS
