@@ -37,7 +37,7 @@ from specnb.models.waveform import WAVEFORM_HEADROOM, ConvNet1D
 
 __all__ = [
     "IMAGE_SHAPE", "MODELS", "WAVEFORM_MODELS", "WAVEFORM_SHAPE", "ArchSpec", "build_model",
-    "count_parameters", "model_info",
+    "count_parameters", "input_shape", "model_info",
 ]
 
 #: Shape (C, H, W) of the images every model is built for.
@@ -141,6 +141,32 @@ def _spec(name: str, num_classes: int) -> ArchSpec:
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
         raise ModelError(f"num_classes must be an integer >= 2, got {num_classes!r}")
     return _SPECS[name]
+
+
+def input_shape(name: str) -> tuple[int, int, int]:
+    """(C, H, W) of the inputs model ``name`` takes; -1 stands for any size.
+
+    Parameters
+    ----------
+    name : str
+        A registered model.
+
+    Returns
+    -------
+    tuple of int
+        :data:`IMAGE_SHAPE` or :data:`WAVEFORM_SHAPE`.
+
+    Raises
+    ------
+    ModelError
+        For an unknown name.
+
+    Examples
+    --------
+    >>> input_shape("convnet1d")
+    (1, 1, -1)
+    """
+    return _spec(name, 2).input_shape
 
 
 def _construct(spec: ArchSpec, num_classes: int) -> Classifier:

@@ -13,8 +13,8 @@ Modules
   model.
 - ``restoration`` -- The random-scalar restoration of paper §5.6: multiply an adversarial example by
   s ≈ 1.
-- ``training`` -- Training an end-to-end waveform model with the protocol of the 2D models (paper
-  §4.2).
+- ``training`` -- A waveform run: an end-to-end waveform model trained by ``train_cv`` with the
+  protocol of the 2D models, keyed in the results store.
 - ``waveforms`` -- Fixed-length waveform tensors of a dataset, and the [0, 1] layout the models and
   attacks use.
 """
@@ -40,8 +40,8 @@ from specnb.raw_audio.restoration import (
     scale_inputs,
 )
 from specnb.raw_audio.training import (
+    WAVEFORM_TRAINING,
     WaveformRun,
-    WaveformTrainConfig,
     train_waveform_model,
 )
 from specnb.raw_audio.waveforms import (
@@ -59,10 +59,10 @@ __all__ = [
     "WAVEFORM_EPS",
     "WAVEFORM_FILE",
     "WAVEFORM_REPR",
+    "WAVEFORM_TRAINING",
     "RestorationCurve",
     "WaveformPipeline",
     "WaveformRun",
-    "WaveformTrainConfig",
     "accuracy_under_attack",
     "attack_waveforms",
     "fooled_snr_db",

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 from specnb.errors import TrainingError, check_positive_int
-from specnb.models import MODELS
+from specnb.models.registry import MODELS, WAVEFORM_MODELS
 from specnb.store import stable_key
 from specnb.training.schedule import SCHEDULES
 
@@ -52,7 +52,9 @@ class TrainConfig:
     Parameters
     ----------
     model : str
-        Architecture name for :func:`specnb.models.build_model` (``"resnet18"``...).
+        Architecture name for :func:`specnb.models.build_model`: an image model of
+        :data:`~specnb.models.registry.MODELS` (``"resnet18"``...) or a waveform model of
+        :data:`~specnb.models.registry.WAVEFORM_MODELS` (``"convnet1d"``).
     epochs : int
         Maximum number of epochs per fold.
     batch_size : int
@@ -156,9 +158,10 @@ class TrainConfig:
     channels_last: bool = True
 
     def __post_init__(self) -> None:
-        if self.model not in MODELS:
+        if self.model not in MODELS + WAVEFORM_MODELS:
             raise TrainingError(
-                f"TrainConfig.model={self.model!r} is not a model; choose one of {MODELS}"
+                f"TrainConfig.model={self.model!r} is not a model; "
+                f"choose one of {MODELS + WAVEFORM_MODELS}"
             )
         for name in ("epochs", "batch_size", "patience", "cuda_batch_scale"):
             check_positive_int(f"TrainConfig.{name}", getattr(self, name), TrainingError)

@@ -248,8 +248,10 @@ def train_cv(
 
     Parameters
     ----------
-    images : torch.Tensor, shape (N, 3, 128, 128)
-        Float images in [0, 1] (or uint8 in [0, 255]); ``images[i]`` belongs to ``clips[i]``.
+    images : torch.Tensor, shape (N, 3, 128, 128) or (N, 1, 1, n_samples)
+        The model's inputs, float in [0, 1] (or uint8 in [0, 255]): images for an image
+        model, waveforms in the layout of :func:`specnb.raw_audio.to_unit` for a waveform
+        model (``config.model`` in ``WAVEFORM_MODELS``); ``images[i]`` belongs to ``clips[i]``.
         On CUDA the whole tensor is moved to the GPU when it takes less than half the free
         GPU memory, otherwise batches are copied as needed.
     labels : torch.Tensor, shape (N,), int
@@ -286,7 +288,7 @@ def train_cv(
     if not isinstance(config, TrainConfig):
         raise TrainingError(f"config must be a TrainConfig, got {type(config).__name__}")
     clips = list(clips)
-    n_classes = check_inputs(images, labels, clips, num_classes)
+    n_classes = check_inputs(images, labels, clips, num_classes, config.model)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     split = open_run_dir(run_dir, config, fingerprint(images, labels, clips), clips, n_classes)

@@ -13,7 +13,7 @@ from torch import nn
 
 from specnb.data.clips import Clip
 from specnb.data.splits import Split, cv_split, official_split
-from specnb.models import IMAGE_SHAPE, build_model
+from specnb.models.registry import build_model, input_shape
 from specnb.store import stable_key
 from specnb.training.checkpoints import atomic_write_json, fold_model_path, load_checkpoint
 from specnb.training.config import EXECUTION_FIELDS, TrainConfig, TrainingError
@@ -34,9 +34,16 @@ RUN_FILE = "train.json"
 
 
 def check_inputs(
-    images: torch.Tensor, labels: torch.Tensor, clips: Sequence[Clip], num_classes: int | None
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    clips: Sequence[Clip],
+    num_classes: int | None,
+    model: str,
 ) -> int:
-    """Check the training inputs agree with each other; return the number of classes.
+    """Check the training inputs agree with each other and ``model``; return the class count.
+
+    ``images`` are the model's inputs: (N, 3, 128, 128) images for an image model,
+    (N, 1, 1, n_samples) waveforms in the [0, 1] layout for a waveform model.
 
     Raises
     ------
@@ -44,11 +51,15 @@ def check_inputs(
         Naming the offending input: wrong shape or dtype, NaN, values outside [0, 1],
         lengths that differ, labels that disagree with ``clips``, classes out of range.
     """
-    if not isinstance(images, torch.Tensor) or images.ndim != 4 or (
-        tuple(images.shape[1:]) != IMAGE_SHAPE
+    expected = input_shape(model)
+    if not isinstance(images, torch.Tensor) or images.ndim != 4 or any(
+        want not in (-1, got) for want, got in zip(expected, images.shape[1:])
     ):
         shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images)
-        raise TrainingError(f"images must be a tensor of shape (N, *{IMAGE_SHAPE}), got {shape}")
+        raise TrainingError(
+            f"images must be a tensor of shape (N, *{expected}) for {model!r} "
+            f"(-1: any size), got {shape}"
+        )
     if not len(images):
         raise TrainingError("images is empty")
     if images.dtype != torch.uint8 and not images.is_floating_point():

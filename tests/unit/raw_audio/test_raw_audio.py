@@ -22,21 +22,22 @@ from specnb.data import load_synthetic
 from specnb.models.registry import MODELS, WAVEFORM_MODELS, build_model, model_info
 from specnb.raw_audio import (
     IMAGE_TOLERANCE,
+    WAVEFORM_TRAINING,
     WaveformPipeline,
-    WaveformTrainConfig,
     attack_waveforms,
     from_unit,
     load_waveforms,
     restoration_curve,
     scale_inputs,
     to_unit,
+    train_waveform_model,
     waveform_grid,
 )
 from specnb.representations import make_setting
 from specnb.representations.compute import represent
 from specnb.representations.images import to_image
 from specnb.store import ResultsStore
-from specnb.training import TrainingError
+from specnb.training import TrainConfig, TrainingError, train_cv
 
 
 @pytest.fixture(scope="module")
@@ -218,10 +219,15 @@ def test_attack_rows_carry_the_snr_and_the_waveform_input(tmp_path, waves) -> No
                          labels[:2], tmp_path)
 
 
-@pytest.mark.parametrize("field, value", [
-    ("model", "sbcnn"), ("epochs", 0), ("n_folds", 1), ("lr", -1.0), ("test_size", 1.0),
-    ("sr", 0), ("seed", -1),
-])
-def test_waveform_config_names_the_bad_field(field: str, value: object) -> None:
-    with pytest.raises(TrainingError, match=field):
-        WaveformTrainConfig(**{field: value})
+def test_waveform_run_refuses_an_image_model_and_train_cv_the_wrong_inputs(tmp_path) -> None:
+    data = load_synthetic(n_per_class=2)
+    store = ResultsStore(tmp_path / "r.sqlite")
+    with pytest.raises(TrainingError, match="'sbcnn' is not a waveform model"):
+        train_waveform_model(data, WAVEFORM_TRAINING.replace(model="sbcnn"), tmp_path, store)
+    clips = data.clips[:4]
+    labels = torch.tensor([clip.label for clip in clips])
+    with pytest.raises(TrainingError, match=r"\(N, \*\(1, 1, -1\)\) for 'convnet1d'"):
+        train_cv(torch.rand(4, 3, 128, 128), labels, clips, WAVEFORM_TRAINING, tmp_path / "a")
+    with pytest.raises(TrainingError, match=r"\(N, \*\(3, 128, 128\)\) for 'sbcnn'"):
+        train_cv(torch.rand(4, 1, 1, 800), labels, clips, TrainConfig(model="sbcnn"),
+                 tmp_path / "b")
