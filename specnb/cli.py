@@ -49,9 +49,11 @@ def _download(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from specnb.bench.notebook_costs import register_notebook_costs
     from specnb.sweep import SweepError
     from specnb.sweep.main_job import run_main_job
 
+    register_notebook_costs()
     try:
         report = run_main_job(data=args.data, out=args.out, workers=args.workers)
     except SweepError as exc:

@@ -14,7 +14,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from specnb.bench.notebook_costs import register_notebook_costs
 from specnb.data import AudioDataset, load_dataset
+from specnb.sweep.cost_registry import clear_costs
 from specnb.sweep.papermill_exec import run_notebook
 
 REPO = Path(__file__).resolve().parents[1]
@@ -39,6 +41,14 @@ def one_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
+
+
+@pytest.fixture
+def notebook_costs() -> Iterator[None]:
+    """The notebooks' cost models registered with the sweep's estimate, as the CLI does."""
+    register_notebook_costs()
+    yield
+    clear_costs()
 
 
 @pytest.fixture(scope="session")

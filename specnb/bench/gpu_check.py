@@ -180,11 +180,13 @@ def paper_slice(path: Path, **changes: dict[str, Any]) -> Path:
 def part_slice(out: Path, sweep: Path | None = None) -> dict[str, Any]:
     """Run a sweep (default :func:`paper_slice`) in ``out/slice``; give each point's measured
     seconds beside those projected from the GPU's unit costs (when measured)."""
+    from specnb.bench.notebook_costs import register_notebook_costs
     from specnb.bench.unit_costs import UnitCostsError
     from specnb.store import ResultsStore
     from specnb.sweep import expand, load_sweep, run_sweep
     from specnb.sweep.estimate import point_seconds
 
+    register_notebook_costs()
     sweep = sweep if sweep is not None else paper_slice(out / "slice.yaml")
     summary = run_sweep(sweep, out=out / "slice", workers=1, progress=False)
     try:
@@ -210,9 +212,11 @@ def part_slice(out: Path, sweep: Path | None = None) -> dict[str, Any]:
 
 def part_projection(out: Path) -> dict[str, Any]:
     """The paper grid's hours on one GPU from its unit costs, by step and part."""
+    from specnb.bench.notebook_costs import register_notebook_costs
     from specnb.sweep import expand, load_sweep
     from specnb.sweep.estimate import estimate
 
+    register_notebook_costs()
     costs = _gpu_costs(out)
     projection = estimate(expand(load_sweep(PAPER)), {}, {}, workers=1, costs=costs)
     (out / "paper_projection.txt").write_text(str(projection) + "\n")

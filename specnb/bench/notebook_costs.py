@@ -6,7 +6,7 @@ Each notebook of the chain has a function ``cost(params, unit_costs) -> seconds`
 to train, per forward pass and per input gradient of each architecture, and the gradients
 each attack takes per sample on its grids. Training epochs are upper bounds (early stopping
 ends folds sooner), and every point is charged for its features (a shared feature cache
-computes them once).
+computes them once). :func:`register_notebook_costs` puts them in the sweep's cost registry.
 """
 
 from __future__ import annotations
@@ -14,7 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from specnb.bench.unit_costs import CLIP_SECONDS, REFERENCE_SETTINGS, UnitCosts
+from specnb.bench.unit_costs import (
+    CLIP_SECONDS,
+    REFERENCE_SETTINGS,
+    UnitCosts,
+    projection_costs,
+)
+from specnb.sweep.cost_registry import register_costs
 
 __all__ = [
     "ATTACK_FIGURE_SECONDS",
@@ -28,6 +34,7 @@ __all__ = [
     "architectures_seconds",
     "attacks_seconds",
     "colour_maps_seconds",
+    "register_notebook_costs",
     "report_seconds",
     "representations_seconds",
     "training_seconds",
@@ -186,3 +193,17 @@ NOTEBOOK_COSTS: dict[str, CostFunction] = {
     "07_architectures.ipynb": architectures_seconds,
     "08_report.ipynb": report_seconds,
 }
+
+
+def register_notebook_costs() -> None:
+    """Register :data:`NOTEBOOK_COSTS` and the unit-costs chooser
+    (:func:`~specnb.bench.unit_costs.projection_costs`) with the sweep's estimate.
+
+    Examples
+    --------
+    >>> from specnb.sweep.cost_registry import cost_model
+    >>> register_notebook_costs()
+    >>> cost_model("02_training.ipynb") is training_seconds
+    True
+    """
+    register_costs(NOTEBOOK_COSTS, projection_costs)

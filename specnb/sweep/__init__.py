@@ -21,6 +21,8 @@ Modules
 - ``cli`` -- ``specnb sweep FILE``: run a sweep file from the command line.
 - ``cluster`` -- Where the points run: a local Dask cluster (one worker per GPU) or an existing
   scheduler.
+- ``cost_registry`` -- The cost registry: each notebook's cost model, and the unit costs they are
+  computed from.
 - ``estimate`` -- What a sweep will cost: points per step and the seconds per point.
 - ``execute`` -- One grid point on a Dask worker: claim it, execute its notebook atomically, record
   it.

@@ -96,6 +96,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         an unreachable scheduler or an error of the file system (an output folder that cannot
         be written).
     """
+    from specnb.bench.notebook_costs import register_notebook_costs
+
+    register_notebook_costs()
     args = _parser().parse_args(sys.argv[1:] if argv is None else list(argv))
     if args.scheduler is not None and args.scheduler.startswith("tcp://"):
         print(f"specnb sweep: warning: {args.scheduler} is plain tcp://: whoever reaches it "

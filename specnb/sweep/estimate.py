@@ -2,11 +2,11 @@
 
 The seconds of a notebook's point come from the finished points of that notebook in the
 sweep's own results store when there are some, otherwise from a cost model: a function of
-the point's parameters (:data:`specnb.bench.notebook_costs.NOTEBOOK_COSTS`, one per
-notebook) over the unit costs measured on a CPU or a GPU (:mod:`specnb.bench.unit_costs`). A
-notebook with neither has no estimate. Training epochs are upper bounds (early stopping ends
-folds sooner), and features are counted as computed by every point (a shared feature cache
-computes them once).
+the point's parameters over the unit costs measured on a CPU or a GPU, both taken from the
+cost registry (:mod:`specnb.sweep.cost_registry`, filled by :mod:`specnb.bench.notebook_costs`
+when a command line starts). A notebook with neither has no estimate. Training epochs are
+upper bounds (early stopping ends folds sooner), and features are counted as computed by every
+point (a shared feature cache computes them once).
 
 The cost models are linear in the unit costs, so a projection splits exactly into
 :data:`PARTS`: each part is the cost with every other unit cost set to zero, less the fixed
@@ -25,10 +25,10 @@ from typing import Any
 
 import pandas as pd
 
-from specnb.bench.notebook_costs import NOTEBOOK_COSTS
-from specnb.bench.unit_costs import UnitCosts, UnitCostsError, load_unit_costs
+from specnb.errors import UnitCostsError
 from specnb.store import ResultsStore
 
+from .cost_registry import UnitCostTable, cost_model, projection_costs
 from .grid import Point
 from .spec import SweepError
 
@@ -88,10 +88,10 @@ def notebook_defaults(notebook: Path) -> dict[str, Any]:
         return {}
 
 
-def point_seconds(point: Point, costs: UnitCosts) -> float | None:
-    """Projected seconds of one point, or None when its notebook has no cost model or the
-    unit costs lack what it needs (an architecture, a grid, an attack)."""
-    cost = NOTEBOOK_COSTS.get(point.notebook.name)
+def point_seconds(point: Point, costs: UnitCostTable) -> float | None:
+    """Projected seconds of one point, or None when its notebook has no registered cost model
+    or the unit costs lack what it needs (an architecture, a grid, an attack)."""
+    cost = cost_model(point.notebook.name)
     if cost is None:
         return None
     params = {**notebook_defaults(point.notebook), **point.params}
@@ -101,7 +101,7 @@ def point_seconds(point: Point, costs: UnitCosts) -> float | None:
         return None
 
 
-def _only(costs: UnitCosts, fields: Sequence[str]) -> UnitCosts:
+def _only(costs: UnitCostTable, fields: Sequence[str]) -> UnitCostTable:
     """``costs`` with every unit cost of :data:`PARTS` and the notebook start set to zero,
     but ``fields``."""
     zeroed: dict[str, Any] = {"notebook_start": 0.0}
@@ -112,7 +112,7 @@ def _only(costs: UnitCosts, fields: Sequence[str]) -> UnitCosts:
     return replace(costs, **zeroed)
 
 
-def point_parts(point: Point, costs: UnitCosts) -> dict[str, float] | None:
+def point_parts(point: Point, costs: UnitCostTable) -> dict[str, float] | None:
     """Projected seconds of one point by part (:data:`PARTS` with the attack gradients split
     into ``"attack <name>"`` parts, and ``"start and figures"``), or None when
     :func:`point_seconds` has no projection; the parts sum to it.
@@ -120,7 +120,9 @@ def point_parts(point: Point, costs: UnitCosts) -> dict[str, float] | None:
     Examples
     --------
     >>> from specnb.sweep.papermill_exec import notebook_path
+    >>> from specnb.bench.notebook_costs import register_notebook_costs
     >>> from specnb.bench.unit_costs import load_unit_costs
+    >>> register_notebook_costs()
     >>> point = Point("report", "r", notebook_path("report"), {})
     >>> parts = point_parts(point, load_unit_costs())
     >>> parts["training"], parts["start and figures"] > 0
@@ -199,7 +201,7 @@ class Estimate:
         One entry per step, in grid order.
     workers : int
         Workers the wall time is divided over.
-    costs : UnitCosts or None
+    costs : UnitCostTable or None
         The unit costs projections used (None when none was needed).
     longest : float
         Seconds of the longest point left with an estimate.
@@ -209,7 +211,7 @@ class Estimate:
 
     steps: tuple[StepEstimate, ...]
     workers: int
-    costs: UnitCosts | None = None
+    costs: UnitCostTable | None = None
     longest: float = 0.0
     note: str = ""
 
@@ -296,7 +298,7 @@ def estimate(
     statuses: Mapping[str, str],
     timings: Mapping[str, tuple[int, float]],
     workers: int = 1,
-    costs: UnitCosts | str | Path | None = None,
+    costs: UnitCostTable | str | Path | None = None,
     note: str = "",
 ) -> Estimate:
     """Project the cost of the points not done yet.
@@ -311,10 +313,9 @@ def estimate(
         :func:`measured_timings`; they take precedence over projections.
     workers : int
         Workers running in parallel.
-    costs : UnitCosts, str or Path, optional
-        Unit costs, or their file; default the packaged
-        :data:`~specnb.bench.unit_costs.UNIT_COSTS_FILE`, read only when a notebook without
-        timings has a cost model.
+    costs : unit costs, str or Path, optional
+        Unit costs, or their file read by the registered chooser; default the CPU's packaged
+        table, read only when a notebook without timings has a registered cost model.
     note : str
         A line the estimate prints about the choice of unit costs.
 
@@ -342,7 +343,7 @@ def estimate(
             order.append(ident)
             by_step[ident] = []
         by_step[ident].append(point)
-    needs_costs = any(nb not in timings and nb in NOTEBOOK_COSTS for _, nb in order)
+    needs_costs = any(nb not in timings and cost_model(nb) is not None for _, nb in order)
     unit = _unit_costs(costs) if needs_costs else None
     steps, longest = [], 0.0
     for step, name in order:
@@ -374,13 +375,16 @@ def estimate(
     return Estimate(tuple(steps), max(1, int(workers)), unit, longest, note)
 
 
-def _unit_costs(costs: UnitCosts | str | Path | None) -> UnitCosts:
-    if isinstance(costs, UnitCosts):
+def _unit_costs(costs: UnitCostTable | str | Path | None) -> UnitCostTable:
+    if costs is not None and not isinstance(costs, (str, Path)):
         return costs
     try:
-        return load_unit_costs() if costs is None else load_unit_costs(costs)
+        table, _ = projection_costs("cpu", {}, costs)
     except UnitCostsError as error:
         raise SweepError(str(error)) from error
+    if table is None:
+        raise SweepError("no unit costs are registered (see specnb.sweep.cost_registry)")
+    return table
 
 
 def format_duration(seconds: float | None) -> str:

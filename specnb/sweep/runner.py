@@ -27,11 +27,12 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from specnb.bench.unit_costs import UnitCosts, UnitCostsError, projection_costs
+from specnb.errors import UnitCostsError
 from specnb.store import ResultsStore
 from specnb.store.point_stores import remove_store_files, seed_point_store
 
 from .cluster import connect, cuda_devices
+from .cost_registry import UnitCostTable, projection_costs
 from .estimate import estimate, measured_timings
 from .execute import PointResult, PointTask, execute_point
 from .grid import Point, expand
@@ -105,7 +106,7 @@ def run_sweep(
         Serve the local cluster's dashboard on this port of 127.0.0.1. Default: none.
     device : {"auto", "cpu", "cuda"}, optional
         Dry run: the device whose unit costs it projects from (default the sweep's
-        ``DEVICE``; see :func:`specnb.bench.unit_costs.projection_costs`).
+        ``DEVICE``; see :func:`specnb.sweep.cost_registry.projection_costs`).
     unit_costs : str or Path, optional
         Dry run: a unit costs file to project from instead.
 
@@ -150,7 +151,12 @@ def run_sweep(
 
 
 def _dry_run(
-    spec: SweepSpec, points: list[Point], out: Path, workers: int, costs: UnitCosts, note: str
+    spec: SweepSpec,
+    points: list[Point],
+    out: Path,
+    workers: int,
+    costs: UnitCostTable | None,
+    note: str,
 ) -> SweepSummary:
     """Each point with its stored status (``done`` only with its notebook in place)."""
     store_path = out / STORE_NAME

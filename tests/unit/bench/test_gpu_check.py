@@ -19,6 +19,8 @@ from specnb.bench.unit_costs import load_unit_costs, write_unit_costs
 from specnb.sweep import expand, load_sweep
 from specnb.sweep.estimate import estimate
 
+pytestmark = pytest.mark.usefixtures("notebook_costs")
+
 REPO = Path(__file__).resolve().parents[3]
 
 

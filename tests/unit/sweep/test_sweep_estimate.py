@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import json
+import subprocess
+import sys
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -21,6 +23,7 @@ from specnb.bench.unit_costs import (
 )
 from specnb.store import ResultsStore
 from specnb.sweep import Point, SweepError, expand, load_sweep, main
+from specnb.sweep.cost_registry import clear_costs, register_costs
 from specnb.sweep.estimate import (
     estimate,
     measured_timings,
@@ -267,3 +270,20 @@ def test_study_notebooks_cost_their_variants(costs):
     double = point_seconds(Point("t", "t", Path("04_transferability.ipynb"),
                                  {**transfer, "SETTINGS": {"A": stft, "B": stft}}), costs)
     assert double - single == pytest.approx(single - costs.notebook_start - FIGURE_SECONDS)
+
+
+def test_the_sweep_engine_imports_no_benchmark_and_estimates_from_the_registry(costs, tmp_path):
+    code = ("import sys, specnb.sweep, specnb.sweep.estimate; "
+            "print(sorted(m for m in sys.modules if m.startswith('specnb.bench')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"
+    point = train_point()
+    projected = estimate([point], {}, {}, costs=costs).steps[0]
+    assert projected.source == "projected" and projected.seconds == point_seconds(point, costs) > 0
+    clear_costs()
+    assert point_seconds(point, costs) is None
+    assert estimate([point], {}, {}, costs=costs).steps[0].source == "none"
+    register_costs({"02_training.ipynb": lambda params, unit: 2.0 * params["EPOCHS"]},
+                   lambda device, defaults, source: (costs, "test table"))
+    assert estimate([point], {}, {}).steps[0].seconds == 20.0
