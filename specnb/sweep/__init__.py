@@ -24,8 +24,6 @@ Modules
 - ``cost_registry`` -- The cost registry: each notebook's cost model, and the unit costs they are
   computed from.
 - ``estimate`` -- What a sweep will cost: points per step and the seconds per point.
-- ``execute`` -- One grid point on a Dask worker: claim it, execute its notebook atomically, record
-  it.
 - ``grid`` -- Grid expansion: the points of a sweep, their stable keys and their dependencies.
 - ``main_job`` -- The main job: the quick sweep (the notebook chain on the embedded default), then
   the report; with ``--data``, the real-data study ``sweeps/esc10_cpu.yaml``.
@@ -33,8 +31,8 @@ Modules
   wanted.
 - ``notebooks`` -- Which notebook a sweep step runs, and which parameters its ``parameters`` cell
   declares.
-- ``papermill_exec`` -- Execute the numbered notebooks headlessly with papermill, one run folder per
-  execution.
+- ``papermill_exec`` -- Papermill execution: the notebooks of the chain, one atomic execution, one
+  sweep point.
 - ``runner`` -- Run a sweep: register its points, skip the finished ones, execute the rest on Dask.
 - ``spec`` -- The sweep file: YAML loading and validation into a :class:`SweepSpec`.
 - ``state`` -- Crash safety: who runs a point, whether that process still lives, one runner per

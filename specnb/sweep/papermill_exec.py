@@ -1,16 +1,35 @@
-"""Execute the numbered notebooks headlessly with papermill, one run folder per execution."""
+"""Papermill execution: the notebooks of the chain, one atomic execution, one sweep point.
+
+:func:`run_notebook` is the one path by which a notebook is executed (by the sweep's workers,
+the main job and the tests); :func:`execute_point` is what a Dask task runs for a grid point.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
+import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-__all__ = ["NOTEBOOKS", "NOTEBOOK_DIR", "ipc_kernel_manager", "notebook_path", "quiet_papermill",
-           "run_notebook"]
+from specnb.store import ResultsStore
+
+from .state import WorkerId, stale_owner
+
+__all__ = [
+    "NOTEBOOKS",
+    "NOTEBOOK_DIR",
+    "PointResult",
+    "PointTask",
+    "execute_point",
+    "ipc_kernel_manager",
+    "notebook_path",
+    "quiet_papermill",
+    "run_notebook",
+]
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 
@@ -108,7 +127,9 @@ def run_notebook(
 
     The notebook runs with ``out_dir`` as its working directory and ``OUT_DIR`` set to it, so
     every artefact it writes lands in the run folder; the parameters are also written to
-    ``out_dir/parameters.json``. Papermill writes to ``.<stem>.partial.ipynb``; on success the
+    ``out_dir/parameters.json``. An earlier attempt's partial or failed notebook is removed,
+    the rest of the folder kept, so a retried training point resumes from its checkpoints.
+    Papermill writes to ``.<stem>.partial.ipynb``; on success the
     file is synced and renamed to ``<out_dir>/<notebook name>`` in one step, so a notebook
     under its final name is always a complete execution. On failure it becomes
     ``<stem>.failed.ipynb`` and the raised error carries its path as ``failed_notebook``.
@@ -132,7 +153,7 @@ def run_notebook(
     Raises
     ------
     papermill.PapermillExecutionError
-        A cell raised.
+        A cell raised; the exception carries ``failed_notebook`` (the failed copy's path).
     """
     import papermill as pm
 
@@ -142,6 +163,9 @@ def run_notebook(
     params = {"OUT_DIR": str(out_dir), **dict(parameters or {})}
     (out_dir / "parameters.json").write_text(json.dumps(params, indent=2, default=str))
     partial = out_dir / f".{source.stem}.partial.ipynb"
+    failed = out_dir / f"{source.stem}.failed.ipynb"
+    partial.unlink(missing_ok=True)
+    failed.unlink(missing_ok=True)
     try:
         with quiet_papermill():
             pm.execute_notebook(
@@ -151,7 +175,6 @@ def run_notebook(
             )
     except Exception as error:
         if partial.exists():
-            failed = out_dir / f"{source.stem}.failed.ipynb"
             os.replace(partial, failed)
             error.failed_notebook = failed  # type: ignore[attr-defined]
         raise
@@ -160,3 +183,124 @@ def run_notebook(
     final = out_dir / source.name
     os.replace(partial, final)
     return final
+
+
+@dataclass(frozen=True)
+class PointTask:
+    """Everything a worker needs to execute one point (picklable).
+
+    Attributes
+    ----------
+    key : str
+        The point key (row of ``sweep_points``).
+    notebook : Path
+        The notebook to execute.
+    params : mapping
+        Its parameters, those the runner fills included.
+    run_dir : Path
+        The point's run folder (the notebook's working directory).
+    store : Path or None
+        The results database the worker claims and records the point in; None when the
+        sweep's driver does both (a sweep across hosts: the worker never opens it).
+    session : str
+        The submitting runner's session id.
+    timeout : int or None
+        Per-cell timeout in seconds.
+    """
+
+    key: str
+    notebook: Path
+    params: Mapping[str, Any]
+    run_dir: Path
+    store: Path | None
+    session: str
+    timeout: int | None = None
+
+
+@dataclass(frozen=True)
+class PointResult:
+    """What became of one point on its worker.
+
+    Attributes
+    ----------
+    key : str
+        The point key.
+    status : {"done", "failed", "busy"}
+        ``busy``: another process holds the point, nothing was executed.
+    error : str or None
+        Why it failed.
+    notebook_path : str or None
+        The executed notebook (the partly executed one for a failure).
+    seconds : float
+        Wall time of the execution.
+    worker : str
+        The executing process (``host/pid/session``).
+    """
+
+    key: str
+    status: str
+    error: str | None
+    notebook_path: str | None
+    seconds: float
+    worker: str
+
+
+def execute_point(task: PointTask) -> PointResult:
+    """Claim, execute and record one point (the function each Dask task runs).
+
+    The point is claimed in the store (``running``, with this process's
+    :class:`~specnb.sweep.state.WorkerId`) before anything runs, and marked ``done`` only
+    after its executed notebook is in place; a failing notebook marks it ``failed`` with
+    the error and the failed notebook's path. A point another live process holds is left
+    alone (``busy``). Without a store (``task.store`` None) the point is only executed:
+    the driver claimed it and records the outcome returned.
+
+    Parameters
+    ----------
+    task : PointTask
+        The point.
+
+    Returns
+    -------
+    PointResult
+        Its outcome.
+    """
+    me = str(WorkerId.here(task.session))
+    store = ResultsStore(task.store) if task.store is not None else None
+    if store is not None and not _claim(store, task.key, me, task.session):
+        row = store.get_point(task.key) or {}
+        return PointResult(task.key, "busy", None, row.get("notebook_path"), 0.0, me)
+    start = time.perf_counter()
+    try:
+        executed = run_notebook(task.notebook, task.run_dir, task.params, timeout=task.timeout)
+    except Exception as error:
+        message = _describe(error)
+        failed = getattr(error, "failed_notebook", None)
+        path = str(failed) if failed is not None else None
+        if store is not None:
+            store.mark_point(task.key, "failed", error=message, notebook_path=path, worker=me)
+        return PointResult(task.key, "failed", message, path, time.perf_counter() - start, me)
+    if store is not None:
+        store.mark_point(task.key, "done", notebook_path=str(executed), error=None, worker=me)
+    return PointResult(task.key, "done", None, str(executed), time.perf_counter() - start, me)
+
+
+def _claim(store: ResultsStore, key: str, me: str, session: str) -> bool:
+    """Claim ``key``; a point left ``running`` by a dead worker is retaken."""
+    if store.claim_point(key, worker=me):
+        return True
+    row = store.get_point(key)
+    if row is None or row["status"] != "running" or not stale_owner(row, session):
+        return False
+    store.mark_point(key, "pending")
+    return store.claim_point(key, worker=me)
+
+
+def _describe(error: Exception) -> str:
+    """One line for a failure: the notebook's exception, or the execution error."""
+    ename = getattr(error, "ename", None)
+    if ename is not None:
+        cell = getattr(error, "cell_index", None)
+        where = f"cell {cell}: " if cell is not None else ""
+        return f"{where}{ename}: {getattr(error, 'evalue', '')}"
+    return f"{type(error).__name__}: {error}"

@@ -34,8 +34,8 @@ from specnb.store.point_stores import remove_store_files, seed_point_store
 from .cluster import connect, cuda_devices
 from .cost_registry import UnitCostTable, projection_costs
 from .estimate import estimate, measured_timings
-from .execute import PointResult, PointTask, execute_point
 from .grid import Point, expand
+from .papermill_exec import PointResult, PointTask, execute_point
 from .spec import SweepError, SweepSpec, load_sweep
 from .state import RunnerLock, WorkerId, new_session, stale_owner, stop_here
 from .summary import PointOutcome, SweepSummary
