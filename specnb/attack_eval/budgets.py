@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Union
 
+from specnb.attacks import ATTACKS, BIM, BIM_VARIANTS
 from specnb.errors import ParameterError
 
 __all__ = ["ATTACK_NAMES", "GRID_NAMES", "BudgetGrid", "attack_label", "canonical_attack"]
@@ -25,8 +26,8 @@ ATTACK_NAMES = ("fgsm", "deepfool", "bim-a", "bim-b", "jsma", "cw", "lbfgs")
 GRID_NAMES = ("quick", "paper")
 
 _LABELS = {
-    "fgsm": "FGSM", "deepfool": "DeepFool", "bim-a": "BIM-a", "bim-b": "BIM-b",
-    "jsma": "JSMA", "cw": "CWA", "lbfgs": "L-BFGS",
+    name: f"{BIM.label}-{BIM_VARIANTS[name]}" if name in BIM_VARIANTS else ATTACKS[name].label
+    for name in ATTACK_NAMES
 }
 
 Point = tuple[Any, ...]

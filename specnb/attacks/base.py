@@ -175,6 +175,14 @@ class Attack:
 
     Attributes
     ----------
+    label : str
+        The paper's spelling of the attack (``"FGSM"``, ``"CWA"``...).
+    norms : tuple of str
+        The norms the attack's perturbation is measured in (``"l0"``, ``"l2"``, ``"linf"``);
+        ``norm`` is the one an instance uses (the first unless the constructor takes ``norm``).
+    supported_modes : tuple of str
+        ``"default"`` (untargeted) and/or ``"targeted"``, as in torchattacks; constructing an
+        attack in another mode is an error.
     grad_counts : torch.Tensor, shape (B,), int64
         Gradient computations per sample in the last call (see the module docstring).
     total_grads : int
@@ -184,6 +192,9 @@ class Attack:
     """
 
     name: ClassVar[str] = ""
+    label: ClassVar[str] = ""
+    norms: ClassVar[tuple[str, ...]] = ()
+    supported_modes: ClassVar[tuple[str, ...]] = ()
     budget: ClassVar[str] = ""
     param_names: ClassVar[tuple[str, ...]] = ()
     #: Constructor parameter along which runs are nested (the run at a smaller value is the
@@ -194,6 +205,12 @@ class Attack:
     def __init__(self, model: nn.Module, *, targeted: bool, seed: int) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        mode = "targeted" if targeted else "default"
+        if mode not in self.supported_modes:
+            raise ParameterError(
+                f"{type(self).__name__} supports the modes {self.supported_modes}, "
+                f"not targeted={targeted!r}"
+            )
         self.model = model
         self.targeted = bool(targeted)
         self.seed = check_count("seed", seed, minimum=0)
@@ -204,6 +221,15 @@ class Attack:
         self._first_parameter: tuple[nn.Module | None, Tensor | None] = (None, None)
         self._recorder: CurveRecorder | None = None
         self.curve_grad_counts: list[Tensor] = []
+
+    @property
+    def norm(self) -> str:
+        """The norm this instance's perturbation is measured in (one of :attr:`norms`)."""
+        return self.__dict__.get("norm", self.norms[0])
+
+    @norm.setter
+    def norm(self, value: str) -> None:
+        self.__dict__["norm"] = value
 
     @property
     def params(self) -> dict[str, Any]:

@@ -70,6 +70,9 @@ class BIM(Attack):
     """
 
     name: ClassVar[str] = "bim"
+    label: ClassVar[str] = "BIM"
+    norms: ClassVar[tuple[str, ...]] = ("linf",)
+    supported_modes: ClassVar[tuple[str, ...]] = ("default", "targeted")
     budget: ClassVar[str] = "eps"
     param_names: ClassVar[tuple[str, ...]] = ("eps", "alpha", "steps", "variant")
 

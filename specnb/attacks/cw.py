@@ -131,6 +131,9 @@ class CW(Attack):
     """
 
     name: ClassVar[str] = "cw"
+    label: ClassVar[str] = "CWA"
+    norms: ClassVar[tuple[str, ...]] = ("l2",)
+    supported_modes: ClassVar[tuple[str, ...]] = ("default", "targeted")
     budget: ClassVar[str] = "max_iterations"
     curve_param: ClassVar[str | None] = "search_steps"
     param_names: ClassVar[tuple[str, ...]] = (

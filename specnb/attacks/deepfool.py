@@ -63,6 +63,9 @@ class DeepFool(Attack):
     """
 
     name: ClassVar[str] = "deepfool"
+    label: ClassVar[str] = "DeepFool"
+    norms: ClassVar[tuple[str, ...]] = ("l2", "linf")
+    supported_modes: ClassVar[tuple[str, ...]] = ("default", "targeted")
     budget: ClassVar[str] = "max_iter"
     curve_param: ClassVar[str | None] = "max_iter"
     param_names: ClassVar[tuple[str, ...]] = ("norm", "overshoot", "max_iter", "candidates")

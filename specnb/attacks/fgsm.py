@@ -68,6 +68,9 @@ class FGSM(Attack):
     """
 
     name: ClassVar[str] = "fgsm"
+    label: ClassVar[str] = "FGSM"
+    norms: ClassVar[tuple[str, ...]] = ("linf", "l2")
+    supported_modes: ClassVar[tuple[str, ...]] = ("default", "targeted")
     budget: ClassVar[str] = "eps"
     curve_param: ClassVar[str | None] = "eps"
     param_names: ClassVar[tuple[str, ...]] = ("eps", "norm")

@@ -170,6 +170,9 @@ class JSMA(Attack):
     """
 
     name: ClassVar[str] = "jsma"
+    label: ClassVar[str] = "JSMA"
+    norms: ClassVar[tuple[str, ...]] = ("l0",)
+    supported_modes: ClassVar[tuple[str, ...]] = ("targeted",)
     budget: ClassVar[str] = "gamma"
     curve_param: ClassVar[str | None] = "gamma"
     param_names: ClassVar[tuple[str, ...]] = ("theta", "gamma", "variant", "candidates")

@@ -51,6 +51,9 @@ class LBFGS(Attack):
     """
 
     name: ClassVar[str] = "lbfgs"
+    label: ClassVar[str] = "L-BFGS"
+    norms: ClassVar[tuple[str, ...]] = ("l2",)
+    supported_modes: ClassVar[tuple[str, ...]] = ("targeted",)
     budget: ClassVar[str] = "max_iterations"
     param_names: ClassVar[tuple[str, ...]] = ("c_min", "c_max", "search_steps", "max_iterations")
 
