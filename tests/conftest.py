@@ -1,6 +1,7 @@
-"""Shared fixtures: the real ESC-50 copy, one-thread torch, executed notebooks, tiny data,
-small notebooks written by tests, and a small classifier trained in seconds on pattern
-images for the attack tests."""
+"""Shared fixtures: the real ESC-50 copy, one-thread torch, the notebooks' cost models,
+notebook paths, executed notebooks and their printed output, tiny data, small notebooks
+written by tests, and a small classifier trained in seconds on pattern images for the attack
+tests."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import pytest
 import torch
 import torch.nn.functional as F
@@ -17,7 +19,7 @@ from torch import Tensor, nn
 from specnb.bench.notebook_costs import register_notebook_costs
 from specnb.data import AudioDataset, load_dataset
 from specnb.sweep.cost_registry import clear_costs
-from specnb.sweep.papermill_exec import run_notebook
+from specnb.sweep.papermill_exec import NOTEBOOKS, notebook_path, run_notebook
 
 REPO = Path(__file__).resolve().parents[1]
 ESC50_ROOT = Path(os.environ.get("SPECNB_ESC50", REPO.parent / "shared" / "data" / "esc50"))
@@ -49,6 +51,29 @@ def notebook_costs() -> Iterator[None]:
     register_notebook_costs()
     yield
     clear_costs()
+
+
+@pytest.fixture(scope="session")
+def notebook_paths() -> dict[str, Path]:
+    """The chain's source notebooks by short name (``"training"`` -> ``notebooks/02_...``)."""
+    return {name: notebook_path(name) for name in NOTEBOOKS}
+
+
+@pytest.fixture(scope="session")
+def notebook_stdout() -> Callable[[Path], str]:
+    """A function ``(executed notebook) -> everything its code cells printed to stdout``."""
+
+    def stdout(notebook: Path) -> str:
+        nb = nbformat.read(notebook, as_version=4)
+        return "".join(
+            output.get("text", "")
+            for cell in nb.cells
+            if cell.cell_type == "code"
+            for output in cell.get("outputs", [])
+            if output.get("name") == "stdout"
+        )
+
+    return stdout
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import nbformat
 import pytest
 import torch
 
@@ -28,10 +27,11 @@ PARAMETERS = {
 
 
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory, execute_notebook):
+def executed(tmp_path_factory, execute_notebook, notebook_paths):
     """The executed notebook, its run folder and its store (the kernel on one thread)."""
     out = tmp_path_factory.mktemp("nb03")
     notebook = execute_notebook("attacks", out, PARAMETERS, timeout=300)
+    assert notebook == out / notebook_paths["attacks"].name
     return notebook, out, ResultsStore(out / "results.sqlite")
 
 
@@ -90,14 +90,9 @@ def test_gallery_and_adversarial_examples_are_on_disk_and_in_the_report(executed
     assert report.galleries["exists"].all()
 
 
-def test_notebook_prints_the_run_and_builds_the_explorer(executed):
+def test_notebook_prints_the_run_and_builds_the_explorer(executed, notebook_stdout):
     notebook, _, store = executed
-    nb = nbformat.read(notebook, as_version=4)
-    text = "".join(
-        output.get("text", "")
-        for cell in nb.cells if cell.cell_type == "code"
-        for output in cell.get("outputs", []) if output.get("name") == "stdout"
-    )
+    text = notebook_stdout(notebook)
     assert f"run key {store.runs_df().iloc[0]['run_key']}" in text
     assert text.count("gradients per clip on average") == len(ATTACKS)
     assert text.count("(target hits ") == 1  # FGSM, the one targeted attack here

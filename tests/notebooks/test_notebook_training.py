@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
 
@@ -24,20 +23,12 @@ PARAMETERS = {
 
 
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory, execute_notebook):
+def executed(tmp_path_factory, execute_notebook, notebook_paths):
     """The executed notebook and its run folder (the kernel on one thread)."""
     out = tmp_path_factory.mktemp("nb02")
     notebook = execute_notebook("training", out, PARAMETERS, timeout=300)
+    assert notebook == out / notebook_paths["training"].name
     return notebook, out
-
-
-def _stdout(notebook: Path) -> str:
-    nb = nbformat.read(notebook, as_version=4)
-    return "".join(
-        output.get("text", "")
-        for cell in nb.cells if cell.cell_type == "code"
-        for output in cell.get("outputs", []) if output.get("name") == "stdout"
-    )
 
 
 def test_notebook_stores_a_done_run_with_consistent_values(executed):
@@ -68,10 +59,10 @@ def test_notebook_leaves_figures_and_loadable_checkpoints(executed):
     assert len(models) == 2 and all(m.arch == "sbcnn" for m in models)
 
 
-def test_notebook_prints_the_run_and_the_reload_check(executed):
+def test_notebook_prints_the_run_and_the_reload_check(executed, notebook_stdout):
     notebook, out = executed
     row = ResultsStore(out / "results.sqlite").runs_df().iloc[0]
-    text = _stdout(notebook)
+    text = notebook_stdout(notebook)
     assert f"run key {row['run_key']}" in text
     assert f"checkpoint: {out / 'train' / 'fold1' / 'model.pt'}" in text
     assert "largest difference 0.0000" in text

@@ -168,9 +168,9 @@ steps:
     assert not out.exists()  # nothing ran, nothing was written
 
 
-def test_declared_parameters_include_lines_papermill_cannot_read():
+def test_declared_parameters_include_lines_papermill_cannot_read(notebook_paths):
     # papermill's line reader skips assignments whose comment holds "=" (MAX_CLASSES here)
-    names = declared_parameters(REPO / "notebooks" / "01_representations.ipynb")
+    names = declared_parameters(notebook_paths["representations"])
     assert {"DATASET", "DATA_PATH", "MAX_CLASSES", "SETTINGS", "INTERACTIVE"} <= names
     assert "STORE" not in names
 

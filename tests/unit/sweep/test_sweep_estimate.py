@@ -214,8 +214,8 @@ def test_packaged_unit_costs_cover_every_model_representation_and_attack():
     assert json.loads(UNIT_COSTS_FILE.read_text()) == asdict(costs)
 
 
-def test_notebook_defaults_fill_parameters_a_sweep_leaves_out():
-    defaults = notebook_defaults(notebook_path("training"))
+def test_notebook_defaults_fill_parameters_a_sweep_leaves_out(notebook_paths):
+    defaults = notebook_defaults(notebook_paths["training"])
     assert {"EPOCHS", "FOLDS", "MODEL", "SETTING"} <= set(defaults)
     assert notebook_defaults(Path("no/such.ipynb")) == {}
 
