@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import nbformat
 import pytest
 import torch
 
@@ -96,6 +97,7 @@ def test_notebook_prints_the_run_and_builds_the_explorer(executed, notebook_stdo
     assert f"run key {store.runs_df().iloc[0]['run_key']}" in text
     assert text.count("gradients per clip on average") == len(ATTACKS)
     assert text.count("(target hits ") == 1  # FGSM, the one targeted attack here
+    nb = nbformat.read(notebook, as_version=4)
     widgets = [output for cell in nb.cells if cell.cell_type == "code"
                for output in cell.get("outputs", [])
                if "application/vnd.jupyter.widget-view+json" in output.get("data", {})]

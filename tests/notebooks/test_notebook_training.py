@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from specnb.training.figures import FIGURE_FILES
 from specnb.store import ResultsStore
 from specnb.training import load_fold_models
+from specnb.training.figures import FIGURE_FILES
 
 PARAMETERS = {
     "N_PER_CLASS": 6,
