@@ -98,8 +98,6 @@ def tiny_synthetic() -> AudioDataset:
 
 
 def _write_notebook(path: Path, parameters: str, body: str) -> Path:
-    import nbformat
-
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {
         "name": "python3",
