@@ -204,8 +204,8 @@ def restoration_curve(
         for _ in range(n_draws):
             scalars = 1.0 - r + 2.0 * r * torch.rand(len(chosen), generator=rng)
             out = predict(model, scale_inputs(subset, scalars, domain), batch_size)
-            shares.append(float((out == labels[chosen]).float().mean()))
-            rates.append(float(fooling(out, chosen).float().mean()) if adversarial else 0.0)
+            shares.append(float((out == labels[chosen]).double().mean()))
+            rates.append(float(fooling(out, chosen).double().mean()) if adversarial else 0.0)
         restored.append(float(np.mean(shares)))
         spread.append(float(np.std(shares)))
         fools.append(float(np.mean(rates)))
