@@ -2,7 +2,8 @@
 
 The numbers were recorded on the CPU before the waveform models moved onto
 :func:`specnb.training.train_cv` (the image run's again after the training recipe landed, which
-changed its losses, not its accuracies); a change to the loop that alters a seeded result fails here.
+changed its losses, not its accuracies); a change to the loop that alters a seeded result
+fails here.
 The waveform losses are those of the former waveform loop with its batch orders drawn like
 ``train_cv``'s (epoch ``e`` shuffles with ``derive_seed(seed, fold, e - 1)``; the former loop
 used ``e``): with that one change the two loops gave these numbers bit for bit.
