@@ -71,7 +71,10 @@ def _parser() -> argparse.ArgumentParser:
     feat.add_argument("audio", type=Path, help="audio file (any rate/channels libsndfile reads)")
     feat.add_argument("--repr", required=True, choices=["mfcc", "stft", "mel", "wavelet"])
     feat.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE",
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="a setting field, e.g. --set n_fft=1024 (repeatable)",
     )
     feat.add_argument("--backend", choices=["reference", "torch"], default="torch")
@@ -90,22 +93,32 @@ def _parser() -> argparse.ArgumentParser:
     down.add_argument("--path", type=Path, default=None, help="destination folder")
 
     sub.add_parser(
-        "doctor", add_help=False,
+        "doctor",
+        add_help=False,
         help="check the CUDA paths against the CPU and measure the GPU's unit costs (--gpu)",
     )
     sub.add_parser(
-        "sweep", add_help=False,
+        "sweep",
+        add_help=False,
         help="run a sweep file: one notebook execution per grid point, on Dask",
     )
 
     run = sub.add_parser("run", help="the main job: the notebook chain, then the report")
     run.add_argument(
-        "--data", "--path", type=Path, default=None, dest="data",
+        "--data",
+        "--path",
+        type=Path,
+        default=None,
+        dest="data",
         help="folder of a real ESC-50 copy: run sweeps/esc10_cpu.yaml on its ESC-10 subset "
-             "(default: sweeps/quick.yaml on the synthetic set)",
+        "(default: sweeps/quick.yaml on the synthetic set)",
     )
-    run.add_argument("--out", type=Path, default=None,
-                     help="run folder (default: runs/main, with --data runs/esc10_cpu)")
+    run.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="run folder (default: runs/main, with --data runs/esc10_cpu)",
+    )
     run.add_argument("--workers", type=int, default=None, help="Dask workers (default: 1 on CPU)")
     return parser
 

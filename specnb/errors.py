@@ -91,9 +91,7 @@ class StoreError(SpecnbError, RuntimeError):
     """A bad write or an unusable database; the message names the table, column or file."""
 
 
-def check_positive_int(
-    name: str, value: Any, error: type[ParameterError] = ParameterError
-) -> None:
+def check_positive_int(name: str, value: Any, error: type[ParameterError] = ParameterError) -> None:
     """Check that ``value`` is a positive ``int`` (``bool`` is refused).
 
     Parameters

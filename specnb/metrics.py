@@ -88,7 +88,8 @@ def test_correct(predictions: np.ndarray, labels: np.ndarray) -> list[list[int]]
     p, y = np.asarray(predictions), np.asarray(labels)
     if p.ndim != 2 or p.shape[1:] != y.shape:
         raise ParameterError(
-            f"predictions {p.shape} must be (n_folds, n_test) with n_test = {y.shape}")
+            f"predictions {p.shape} must be (n_folds, n_test) with n_test = {y.shape}"
+        )
     return (p == y[None, :]).astype(int).tolist()
 
 
@@ -129,8 +130,9 @@ def fooling_rate(
     arrays = {name: np.asarray(_np(a)) for name, a in named.items()}
     shapes = {name: a.shape for name, a in arrays.items()}
     if any(len(shape) != 1 for shape in shapes.values()) or len(set(shapes.values())) > 1:
-        sizes = ", ".join(f"{name} {'x'.join(map(str, shape)) or 'scalar'}"
-                          for name, shape in shapes.items())
+        sizes = ", ".join(
+            f"{name} {'x'.join(map(str, shape)) or 'scalar'}" for name, shape in shapes.items()
+        )
         raise ParameterError(f"fooling_rate needs 1-D arrays of one length, got {sizes}")
     adv, y, clean = arrays["adv_pred"], arrays["labels"], arrays["clean_pred"]
     correct = clean == y
@@ -177,9 +179,7 @@ def auc_score(budgets: Sequence[float], rates: Sequence[float]) -> float:
     return float(np.sum((x[1:] - x[:-1]) * (r[1:] + r[:-1]) / 2.0))
 
 
-def cost_to_reach(
-    costs: Sequence[float], rates: Sequence[float], threshold: float = 0.9
-) -> float:
+def cost_to_reach(costs: Sequence[float], rates: Sequence[float], threshold: float = 0.9) -> float:
     """Attack cost (gradient computations per sample) at which the fooling rate first reaches
     ``threshold``, scanning the grid in increasing cost; NaN if it never does."""
     c = np.asarray(costs, dtype=np.float64)

@@ -116,9 +116,7 @@ class BudgetGrid:
         names = tuple(str(n) for n in self.param_names)
         if not names:
             raise ParameterError("BudgetGrid.param_names is empty")
-        values = tuple(
-            tuple(v) if isinstance(v, (tuple, list)) else (v,) for v in self.values
-        )
+        values = tuple(tuple(v) if isinstance(v, (tuple, list)) else (v,) for v in self.values)
         budgets = tuple(float(b) for b in self.budgets)
         if not values:
             raise ParameterError(f"BudgetGrid.values of {self.attack} is empty")
@@ -162,8 +160,13 @@ class BudgetGrid:
         """
         fixed = {**dict(self.fixed), **params}
         return BudgetGrid(
-            self.attack, self.param_names, self.values, self.budgets, self.budget_name,
-            fixed, self.name,
+            self.attack,
+            self.param_names,
+            self.values,
+            self.budgets,
+            self.budget_name,
+            fixed,
+            self.name,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -182,7 +185,11 @@ class BudgetGrid:
     def from_dict(cls, fields: Mapping[str, Any]) -> "BudgetGrid":
         """Inverse of :meth:`to_dict`."""
         return cls(
-            fields["attack"], tuple(fields["param_names"]),
-            tuple(tuple(v) for v in fields["values"]), tuple(fields["budgets"]),
-            fields["budget_name"], dict(fields.get("fixed", {})), fields.get("name", "custom"),
+            fields["attack"],
+            tuple(fields["param_names"]),
+            tuple(tuple(v) for v in fields["values"]),
+            tuple(fields["budgets"]),
+            fields["budget_name"],
+            dict(fields.get("fixed", {})),
+            fields.get("name", "custom"),
         )

@@ -54,20 +54,35 @@ __all__ = [
 #: attacks (i.e., FGSM, JSMA, and CWA) we randomly select targeted wrong labels"; BIM and
 #: DeepFool are untargeted in its Table 1; L-BFGS, Eq. 2, aims at a target label).
 PAPER_TARGETED = {
-    "fgsm": True, "deepfool": False, "bim-a": False, "bim-b": False, "jsma": True,
-    "cw": True, "lbfgs": True,
+    "fgsm": True,
+    "deepfool": False,
+    "bim-a": False,
+    "bim-b": False,
+    "jsma": True,
+    "cw": True,
+    "lbfgs": True,
 }
 
 #: The targeting modes each attack supports.
 TARGETING = {
-    "fgsm": (True, False), "deepfool": (True, False), "bim-a": (True, False),
-    "bim-b": (True, False), "jsma": (True,), "cw": (True, False), "lbfgs": (True,),
+    "fgsm": (True, False),
+    "deepfool": (True, False),
+    "bim-a": (True, False),
+    "bim-b": (True, False),
+    "jsma": (True,),
+    "cw": (True, False),
+    "lbfgs": (True,),
 }
 
 #: Norm of each attack when its parameters name none (the attack classes' defaults).
 _NORMS = {
-    "fgsm": "linf", "deepfool": "l2", "bim-a": "linf", "bim-b": "linf", "jsma": "l0",
-    "cw": "l2", "lbfgs": "l2",
+    "fgsm": "linf",
+    "deepfool": "l2",
+    "bim-a": "linf",
+    "bim-b": "linf",
+    "jsma": "l0",
+    "cw": "l2",
+    "lbfgs": "l2",
 }
 
 
@@ -116,7 +131,7 @@ def predict(
     try:
         with torch.no_grad():
             chunks = [
-                model(images[i:i + batch_size].to(device)).argmax(dim=1).cpu()
+                model(images[i : i + batch_size].to(device)).argmax(dim=1).cpu()
                 for i in range(0, images.shape[0], batch_size)
             ]
     finally:
@@ -226,8 +241,18 @@ def evaluate_attack(
     holding = set(range(len(grid))) if keep_every else {kept}
     for run_params, point_indices in curve_runs(grid):
         run = _run_curve(
-            model, grid, run_params, point_indices, chosen, chosen_labels, targets,
-            is_targeted, seed, batch_size, target_device, holding,
+            model,
+            grid,
+            run_params,
+            point_indices,
+            chosen,
+            chosen_labels,
+            targets,
+            is_targeted,
+            seed,
+            batch_size,
+            target_device,
+            holding,
         )
         spent += run.spent
         results.update(zip(point_indices, run.results))
@@ -235,12 +260,21 @@ def evaluate_attack(
     kept_adv, kept_pred = held[kept]
     params = grid.points()[kept]
     return AttackEvaluation(
-        grid=grid, targeted=is_targeted, seed=seed, n_samples=len(labels),
-        n_correct=int(correct.numel()), indices=indices, labels=chosen_labels,
-        targets=targets, results=[results[i] for i in range(len(grid))], kept=kept,
-        adv_images=kept_adv, adv_pred=kept_pred,
+        grid=grid,
+        targeted=is_targeted,
+        seed=seed,
+        n_samples=len(labels),
+        n_correct=int(correct.numel()),
+        indices=indices,
+        labels=chosen_labels,
+        targets=targets,
+        results=[results[i] for i in range(len(grid))],
+        kept=kept,
+        adv_images=kept_adv,
+        adv_pred=kept_pred,
         norm=str(params.get("norm", _NORMS[grid.attack])),
-        seconds=time.perf_counter() - start, max_samples=max_samples,
+        seconds=time.perf_counter() - start,
+        max_samples=max_samples,
         spent_grads_per_sample=spent,
         point_adv=[held[i] for i in range(len(grid))] if keep_every else None,
     )
@@ -286,9 +320,9 @@ def _run_curve(
     ]
     spent = []
     for lo in range(0, images.shape[0], batch_size):
-        x = images[lo:lo + batch_size].to(device)
-        y = labels[lo:lo + batch_size].to(device)
-        t = None if targets is None else targets[lo:lo + batch_size].to(device)
+        x = images[lo : lo + batch_size].to(device)
+        y = labels[lo : lo + batch_size].to(device)
+        t = None if targets is None else targets[lo : lo + batch_size].to(device)
         if key is None:
             batch_advs, batch_counts = [attack(x, y, t)], [attack.grad_counts]
         else:
@@ -309,18 +343,22 @@ def _run_curve(
         adv_pred = torch.cat(slot["pred"])
         missed = fooled(adv_pred, labels)
         counts = slot["counts"]
-        results.append(BudgetResult(
-            params=grid.points()[index], budget=grid.budgets[index],
-            # every attacked sample is classified correctly: labels stand for clean predictions
-            fooling_rate=fooling_rate(adv_pred, labels, labels),
-            grad_counts=torch.cat(counts).numpy().astype(np.int64),
-            grads_per_batch=float(np.mean([int(c.sum()) for c in counts])),
-            norms=_norm_stats({n: torch.cat(slot[n]) for n in _SIZES}, missed),
-            seconds=seconds if index == largest else 0.0,
-            target_rate=None if targets is None else fooling_rate(
-                adv_pred, labels, labels, targets),
-            fooled=missed.numpy(),
-        ))
+        results.append(
+            BudgetResult(
+                params=grid.points()[index],
+                budget=grid.budgets[index],
+                # every attacked sample is classified correctly: labels stand for clean predictions
+                fooling_rate=fooling_rate(adv_pred, labels, labels),
+                grad_counts=torch.cat(counts).numpy().astype(np.int64),
+                grads_per_batch=float(np.mean([int(c.sum()) for c in counts])),
+                norms=_norm_stats({n: torch.cat(slot[n]) for n in _SIZES}, missed),
+                seconds=seconds if index == largest else 0.0,
+                target_rate=None
+                if targets is None
+                else fooling_rate(adv_pred, labels, labels, targets),
+                fooled=missed.numpy(),
+            )
+        )
         if index in holding:
             held[index] = (torch.cat(slot["adv"]), adv_pred)
     return _Run(results, held, float(torch.cat(spent).double().mean()))

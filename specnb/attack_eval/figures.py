@@ -131,8 +131,11 @@ def gallery_figure(
         raise ParameterError(f"sample {missing[0]} was not attacked by every attack")
     columns = 1 + len(evaluations)
     fig, axes = plt.subplots(
-        2 * len(chosen), columns, figsize=(1.9 * columns, 4.1 * len(chosen)),
-        layout="constrained", squeeze=False,
+        2 * len(chosen),
+        columns,
+        figsize=(1.9 * columns, 4.1 * len(chosen)),
+        layout="constrained",
+        squeeze=False,
     )
     for row, index in enumerate(chosen):
         top, bottom = axes[2 * row], axes[2 * row + 1]
@@ -140,8 +143,14 @@ def gallery_figure(
         label = int(evaluations[0].labels[evaluations[0].indices.tolist().index(index)])
         _show(top[0], clean.permute(1, 2, 0).numpy(), f"original #{index}\ntrue: {classes[label]}")
         bottom[0].axis("off")
-        bottom[0].text(0.5, 0.5, "perturbation δ\n(amplified;\ngrey = unchanged)",
-                       ha="center", va="center", fontsize="small")
+        bottom[0].text(
+            0.5,
+            0.5,
+            "perturbation δ\n(amplified;\ngrey = unchanged)",
+            ha="center",
+            va="center",
+            fontsize="small",
+        )
         for column, ev in enumerate(evaluations, start=1):
             at = ev.indices.tolist().index(index)
             adv = ev.adv_images[at]
@@ -150,12 +159,15 @@ def gallery_figure(
             lines = [f"{ev.label} @ {ev.results[ev.kept].budget:g}", f"→ {classes[pred]}"]
             if ev.targets is not None:
                 lines.append(f"target: {classes[int(ev.targets[at])]}")
-            _show(top[column], adv.permute(1, 2, 0).numpy(), "\n".join(lines),
-                  _FOOLED if fooled else _NOT_FOOLED)
+            _show(
+                top[column],
+                adv.permute(1, 2, 0).numpy(),
+                "\n".join(lines),
+                _FOOLED if fooled else _NOT_FOOLED,
+            )
             delta = adv - clean
             picture, factor = amplified(delta)
-            caption = (f"×{factor:.3g}, ℓ∞ {float(delta.abs().max()):.3g}" if factor
-                       else "δ = 0")
+            caption = f"×{factor:.3g}, ℓ∞ {float(delta.abs().max()):.3g}" if factor else "δ = 0"
             _show(bottom[column], picture, caption)
     if title:
         fig.suptitle(title)
@@ -190,14 +202,26 @@ def curves_frame(evaluations: Sequence[AttackEvaluation]) -> pd.DataFrame:
         budgets = np.asarray(ev.budgets, dtype=np.float64)
         span = budgets[-1] - budgets[0]
         normalised = (budgets - budgets[0]) / span if span > 0 else np.zeros_like(budgets)
-        frames.append(pd.DataFrame({
-            "attack": ev.label, "budget": budgets, "budget_normalised": normalised,
-            "fooling_rate": ev.fooling_rates,
-            "target_rate": ev.target_rates or [np.nan] * len(budgets),
-            "grads_per_sample": ev.grads_per_sample,
-        }))
-    columns = ["attack", "budget", "budget_normalised", "fooling_rate", "target_rate",
-               "grads_per_sample"]
+        frames.append(
+            pd.DataFrame(
+                {
+                    "attack": ev.label,
+                    "budget": budgets,
+                    "budget_normalised": normalised,
+                    "fooling_rate": ev.fooling_rates,
+                    "target_rate": ev.target_rates or [np.nan] * len(budgets),
+                    "grads_per_sample": ev.grads_per_sample,
+                }
+            )
+        )
+    columns = [
+        "attack",
+        "budget",
+        "budget_normalised",
+        "fooling_rate",
+        "target_rate",
+        "grads_per_sample",
+    ]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
 
@@ -230,14 +254,32 @@ def fooling_curves_figure(evaluations: Sequence[AttackEvaluation], title: str = 
         (axes[0], "budget_normalised", "budget, normalised to [0, 1]"),
         (axes[1], "grads_per_sample", "gradient computations per sample"),
     ):
-        sns.lineplot(data=frame, x=x, y="fooling_rate", hue="attack", style="attack",
-                     hue_order=order, palette=palette, markers=True, dashes=False,
-                     estimator=None, sort=False, ax=ax, legend=ax is axes[0])
+        sns.lineplot(
+            data=frame,
+            x=x,
+            y="fooling_rate",
+            hue="attack",
+            style="attack",
+            hue_order=order,
+            palette=palette,
+            markers=True,
+            dashes=False,
+            estimator=None,
+            sort=False,
+            ax=ax,
+            legend=ax is axes[0],
+        )
         ax.axhline(0.9, color="grey", linestyle=":", linewidth=1)
         ax.set(xlabel=label, ylabel="fooling rate", ylim=(-0.02, 1.02))
     for name, curve in frame[frame["target_rate"].notna()].groupby("attack", sort=False):
-        axes[0].plot(curve["budget_normalised"], curve["target_rate"], linestyle="--",
-                     linewidth=1, color=palette[name], label="_target hits")
+        axes[0].plot(
+            curve["budget_normalised"],
+            curve["target_rate"],
+            linestyle="--",
+            linewidth=1,
+            color=palette[name],
+            label="_target hits",
+        )
     axes[1].set_xscale("symlog", linthresh=1)
     axes[1].set_xlim(left=0)
     axes[0].set_title("fooling rate vs budget (dashed: target hits)")

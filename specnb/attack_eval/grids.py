@@ -102,8 +102,13 @@ def bim_grid(eps: Sequence[float], variant: str = "b", *, name: str = "custom") 
         raise ParameterError(f"variant must be 'a' or 'b', got {variant!r}")
     values = [(float(e), bim_steps(e)) for e in eps]
     return BudgetGrid(
-        f"bim-{variant}", ("eps", "steps"), values, [v[0] for v in values], "eps",
-        {"alpha": BIM_STEP}, name,
+        f"bim-{variant}",
+        ("eps", "steps"),
+        values,
+        [v[0] for v in values],
+        "eps",
+        {"alpha": BIM_STEP},
+        name,
     )
 
 
@@ -164,8 +169,13 @@ def cw_grid(
         seen.setdefault(int(steps) * int(iters), (int(steps), int(iters)))
     ordered = sorted(seen.items())
     return BudgetGrid(
-        "cw", ("search_steps", "max_iterations"), [p for _, p in ordered],
-        [b for b, _ in ordered], "search_steps x max_iterations", {"kappa": 0.0}, name,
+        "cw",
+        ("search_steps", "max_iterations"),
+        [p for _, p in ordered],
+        [b for b, _ in ordered],
+        "search_steps x max_iterations",
+        {"kappa": 0.0},
+        name,
     )
 
 
@@ -181,8 +191,13 @@ def lbfgs_grid(
     """
     values = [int(m) for m in max_iterations]
     return BudgetGrid(
-        "lbfgs", ("max_iterations",), values, values, "max_iterations",
-        {"search_steps": search_steps}, name,
+        "lbfgs",
+        ("max_iterations",),
+        values,
+        values,
+        "max_iterations",
+        {"search_steps": search_steps},
+        name,
     )
 
 

@@ -210,7 +210,9 @@ class AttackEvaluation:
     def params(self) -> dict[str, Any]:
         """What shapes the result besides the run and fold: the key of its store row."""
         return {
-            "grid": self.grid.to_dict(), "targeted": self.targeted, "seed": self.seed,
+            "grid": self.grid.to_dict(),
+            "targeted": self.targeted,
+            "seed": self.seed,
             "max_samples": self.max_samples,
         }
 
@@ -218,10 +220,15 @@ class AttackEvaluation:
         """One row per grid point: parameters, budget, fooling rate, costs, sizes, seconds."""
         rows = [
             {
-                "attack": self.label, **r.params, "budget": r.budget,
-                "fooling_rate": r.fooling_rate, "target_rate": r.target_rate,
+                "attack": self.label,
+                **r.params,
+                "budget": r.budget,
+                "fooling_rate": r.fooling_rate,
+                "target_rate": r.target_rate,
                 "grads_per_sample": r.grads_per_sample,
-                "grads_per_batch": r.grads_per_batch, **r.norms, "seconds": r.seconds,
+                "grads_per_batch": r.grads_per_batch,
+                **r.norms,
+                "seconds": r.seconds,
             }
             for r in self.results
         ]

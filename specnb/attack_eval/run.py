@@ -75,8 +75,10 @@ def attack_params(
     True
     """
     return {
-        "grid": grid.to_dict(), "targeted": resolve_targeted(grid.attack, targeted),
-        "seed": int(seed), "max_samples": max_samples,
+        "grid": grid.to_dict(),
+        "targeted": resolve_targeted(grid.attack, targeted),
+        "seed": int(seed),
+        "max_samples": max_samples,
     }
 
 
@@ -114,14 +116,24 @@ def write_attack(
     kept = evaluation.results[evaluation.kept]
     store.upsert_attack(
         key,
-        run_key=run_key, fold=fold, attack=evaluation.attack, norm=evaluation.norm,
-        targeted=evaluation.targeted, params_json=params,
-        budgets_json=evaluation.budgets, fooling_rates_json=evaluation.fooling_rates,
-        auc=evaluation.auc, cost_to_fr90=evaluation.cost_to_fr90,
-        target_rates_json=evaluation.target_rates, target_auc=evaluation.target_auc,
+        run_key=run_key,
+        fold=fold,
+        attack=evaluation.attack,
+        norm=evaluation.norm,
+        targeted=evaluation.targeted,
+        params_json=params,
+        budgets_json=evaluation.budgets,
+        fooling_rates_json=evaluation.fooling_rates,
+        auc=evaluation.auc,
+        cost_to_fr90=evaluation.cost_to_fr90,
+        target_rates_json=evaluation.target_rates,
+        target_auc=evaluation.target_auc,
         grads_per_sample_json=evaluation.grads_per_sample,
-        n_samples=evaluation.n_samples, n_correct=evaluation.n_correct,
-        seconds=evaluation.seconds, status="done", error=None,
+        n_samples=evaluation.n_samples,
+        n_correct=evaluation.n_correct,
+        seconds=evaluation.seconds,
+        status="done",
+        error=None,
         artefacts_json={
             "n_attacked": len(evaluation.indices),
             "clean_accuracy": evaluation.clean_accuracy,
@@ -144,10 +156,8 @@ def _per_sample(evaluation: AttackEvaluation) -> dict[str, Any]:
     if any(len(r.fooled) != len(r.grad_counts) for r in evaluation.results):
         return {}
     return {
-        "misclassified_per_budget": [r.fooled.astype(int).tolist()
-                                     for r in evaluation.results],
-        "grad_counts_per_budget": [r.grad_counts.astype(int).tolist()
-                                   for r in evaluation.results],
+        "misclassified_per_budget": [r.fooled.astype(int).tolist() for r in evaluation.results],
+        "grad_counts_per_budget": [r.grad_counts.astype(int).tolist() for r in evaluation.results],
     }
 
 
@@ -163,8 +173,13 @@ def record_failure(
     """Mark an attack row ``failed`` with ``error``'s type and message; return its key."""
     key = attack_key(run_key=run_key, attack=attack, params=dict(params), fold=fold)
     store.upsert_attack(
-        key, run_key=run_key, fold=fold, attack=attack, params_json=dict(params),
-        targeted=params.get("targeted"), status="failed",
+        key,
+        run_key=run_key,
+        fold=fold,
+        attack=attack,
+        params_json=dict(params),
+        targeted=params.get("targeted"),
+        status="failed",
         error=f"{type(error).__name__}: {error}",
     )
     return key
@@ -178,10 +193,14 @@ def save_adversarial(evaluation: AttackEvaluation, path: Union[str, PathLike]) -
     partial = path.with_name(f".{path.name}.partial")
     torch.save(
         {
-            "attack": evaluation.attack, "targeted": evaluation.targeted,
-            "params": kept.params, "budget": kept.budget,
-            "adv_images": evaluation.adv_images, "adv_pred": evaluation.adv_pred,
-            "indices": evaluation.indices, "labels": evaluation.labels,
+            "attack": evaluation.attack,
+            "targeted": evaluation.targeted,
+            "params": kept.params,
+            "budget": kept.budget,
+            "adv_images": evaluation.adv_images,
+            "adv_pred": evaluation.adv_pred,
+            "indices": evaluation.indices,
+            "labels": evaluation.labels,
             "targets": evaluation.targets,
         },
         partial,
@@ -254,23 +273,41 @@ def run_attack(
     try:
         params = attack_params(grid, targeted=targeted, seed=seed, max_samples=max_samples)
     except ValueError as error:
-        params = {"grid": grid.to_dict(), "targeted": targeted, "seed": seed,
-                  "max_samples": max_samples}
+        params = {
+            "grid": grid.to_dict(),
+            "targeted": targeted,
+            "seed": seed,
+            "max_samples": max_samples,
+        }
         record_failure(store, run_key, grid.attack, params, error, fold=fold)
         raise
     key = attack_key(run_key=run_key, attack=grid.attack, params=params, fold=fold)
     store.upsert_attack(
-        key, run_key=run_key, fold=fold, attack=grid.attack, params_json=params,
-        targeted=params["targeted"], status="running", error=None,
+        key,
+        run_key=run_key,
+        fold=fold,
+        attack=grid.attack,
+        params_json=params,
+        targeted=params["targeted"],
+        status="running",
+        error=None,
     )
     try:
         evaluation = evaluate_attack(
-            model, grid, images, labels, targeted=targeted, seed=seed,
-            max_samples=max_samples, batch_size=batch_size, device=device,
+            model,
+            grid,
+            images,
+            labels,
+            targeted=targeted,
+            seed=seed,
+            max_samples=max_samples,
+            batch_size=batch_size,
+            device=device,
         )
         saved = save_adversarial(evaluation, Path(out_dir) / f"adv_{grid.attack}_{key}.pt")
-        write_attack(store, run_key, evaluation, params, fold=fold,
-                     artefacts={ADVERSARIAL_KEY: str(saved)})
+        write_attack(
+            store, run_key, evaluation, params, fold=fold, artefacts={ADVERSARIAL_KEY: str(saved)}
+        )
     except BaseException as error:
         record_failure(store, run_key, grid.attack, params, error, fold=fold)
         raise

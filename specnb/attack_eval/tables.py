@@ -41,11 +41,17 @@ def attack_summary(evaluations: Sequence[AttackEvaluation]) -> pd.DataFrame:
     """
     rows = [
         {
-            "attack": ev.label, "targeted": ev.targeted, "norm": ev.norm,
-            "grid": ev.grid.name, "points": len(ev.grid), "n_correct": ev.n_correct,
-            "n_attacked": len(ev.indices), "auc": ev.auc,
+            "attack": ev.label,
+            "targeted": ev.targeted,
+            "norm": ev.norm,
+            "grid": ev.grid.name,
+            "points": len(ev.grid),
+            "n_correct": ev.n_correct,
+            "n_attacked": len(ev.indices),
+            "auc": ev.auc,
             "target_auc": math.nan if ev.target_auc is None else ev.target_auc,
-            "grads": float(np.mean(ev.grads_per_sample)), "cost_to_fr90": ev.cost_to_fr90,
+            "grads": float(np.mean(ev.grads_per_sample)),
+            "cost_to_fr90": ev.cost_to_fr90,
             "fr_max": ev.fooling_rates[-1],
             "target_fr_max": math.nan if ev.target_rates is None else ev.target_rates[-1],
             "seconds": ev.seconds,
@@ -106,11 +112,16 @@ def grid_table(grids: Sequence[BudgetGrid]) -> pd.DataFrame:
     """
     rows = [
         {
-            "attack": attack_label(g.attack), "grid": g.name,
-            "targeted": PAPER_TARGETED[g.attack], "budget": g.budget_name, "points": len(g),
-            "smallest": g.budgets[0], "largest": g.budgets[-1],
-            "fixed": ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
-                               for k, v in g.fixed),
+            "attack": attack_label(g.attack),
+            "grid": g.name,
+            "targeted": PAPER_TARGETED[g.attack],
+            "budget": g.budget_name,
+            "points": len(g),
+            "smallest": g.budgets[0],
+            "largest": g.budgets[-1],
+            "fixed": ", ".join(
+                f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in g.fixed
+            ),
         }
         for g in grids
     ]

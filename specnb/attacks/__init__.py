@@ -49,9 +49,7 @@ from specnb.attacks.lbfgs import LBFGS
 from specnb.attacks.targets import random_targets
 from specnb.errors import ParameterError
 
-ATTACKS: dict[str, type[Attack]] = {
-    cls.name: cls for cls in (FGSM, BIM, JSMA, CW, DeepFool, LBFGS)
-}
+ATTACKS: dict[str, type[Attack]] = {cls.name: cls for cls in (FGSM, BIM, JSMA, CW, DeepFool, LBFGS)}
 """Attack classes by name."""
 
 BIM_VARIANTS = {"bim-a": "a", "bim-b": "b"}

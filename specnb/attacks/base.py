@@ -334,8 +334,7 @@ class Attack:
             )
         values = list(values)
         if not values:
-            raise ParameterError("values is empty; give at least one value of "
-                                 f"{self.curve_param}")
+            raise ParameterError(f"values is empty; give at least one value of {self.curve_param}")
         images, labels = check_batch(images, labels)
         checked = [getattr(self._with(value), self.curve_param) for value in values]
         largest = max(checked)
@@ -399,8 +398,7 @@ class Attack:
         if not self.targeted:
             if target_labels is not None:
                 raise ParameterError(
-                    f"{type(self).__name__} is untargeted; pass targeted=True to use "
-                    "target_labels"
+                    f"{type(self).__name__} is untargeted; pass targeted=True to use target_labels"
                 )
             return None
         if target_labels is None:

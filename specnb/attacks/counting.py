@@ -100,8 +100,9 @@ class CountingModel(nn.Module):
         size = self.positions.shape[0]
         owner = torch.cdist(flat, torch.cat([self.clean, self.positions])).argmin(dim=1) % size
         self.positions[owner] = flat
-        self.grad_counts += torch.bincount(owner[rows.to(owner.device)],
-                                           minlength=self.positions.shape[0]).cpu()
+        self.grad_counts += torch.bincount(
+            owner[rows.to(owner.device)], minlength=self.positions.shape[0]
+        ).cpu()
 
 
 class CountedAttack:

@@ -137,7 +137,12 @@ class CW(Attack):
     budget: ClassVar[str] = "max_iterations"
     curve_param: ClassVar[str | None] = "search_steps"
     param_names: ClassVar[tuple[str, ...]] = (
-        "c", "search_steps", "max_iterations", "kappa", "lr", "abort_early",
+        "c",
+        "search_steps",
+        "max_iterations",
+        "kappa",
+        "lr",
+        "abort_early",
     )
 
     def __init__(
@@ -268,7 +273,7 @@ class CW(Attack):
         live = (margin > -self.kappa) & ~stop
         if live.any():
             x_live = x[live].requires_grad_(True)
-            scalar = (c[live] * cw_margin(self.model(x_live), goal[live], targeted=self.targeted))
+            scalar = c[live] * cw_margin(self.model(x_live), goal[live], targeted=self.targeted)
             model_grad[live] = self._input_grad(scalar.sum(), x_live, rows[live])
         return margin, model_grad, stop
 

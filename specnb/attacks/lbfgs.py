@@ -107,8 +107,13 @@ class LBFGS(Attack):
         fooled_any = torch.zeros(images.shape[0], dtype=torch.bool, device=images.device)
         for row in range(images.shape[0]):
             fooled_any[row] = self._minimise_one(
-                row, images[row : row + 1], targets[row : row + 1], w_start[row : row + 1],
-                const[row], best, best_dist,
+                row,
+                images[row : row + 1],
+                targets[row : row + 1],
+                w_start[row : row + 1],
+                const[row],
+                best,
+                best_dist,
             )
         return fooled_any
 

@@ -129,8 +129,15 @@ def geomean_speedup(rows: Sequence[Row]) -> float:
     return math.exp(sum(math.log(r) for r in ratios) / len(ratios))
 
 
-def score(model: nn.Module, images: Tensor, labels: Tensor, targets: Tensor | None,
-          adv: Tensor, *, l0: bool = False) -> tuple[float, float]:
+def score(
+    model: nn.Module,
+    images: Tensor,
+    labels: Tensor,
+    targets: Tensor | None,
+    adv: Tensor,
+    *,
+    l0: bool = False,
+) -> tuple[float, float]:
     """Success rate (target reached, or label left) and the median l2 (or l0: features changed
     by more than 1e-6) of the successful perturbations (NaN when none succeeded)."""
     with torch.no_grad():
@@ -142,8 +149,16 @@ def score(model: nn.Module, images: Tensor, labels: Tensor, targets: Tensor | No
     return float(hit.float().mean()), float(sizes.median()) if sizes.numel() else math.nan
 
 
-def measure(crafts: dict[str, Craft], repeats: int, model: nn.Module, images: Tensor,
-            labels: Tensor, targets: Tensor | None, *, l0: bool = False) -> dict[str, Outcome]:
+def measure(
+    crafts: dict[str, Craft],
+    repeats: int,
+    model: nn.Module,
+    images: Tensor,
+    labels: Tensor,
+    targets: Tensor | None,
+    *,
+    l0: bool = False,
+) -> dict[str, Outcome]:
     """Run every craft ``repeats`` times, interleaved, and score the last adversarial batch.
 
     An untimed first run of each craft takes one-time costs (caches, lazy set-up) out of the
@@ -171,9 +186,17 @@ def measure(crafts: dict[str, Craft], repeats: int, model: nn.Module, images: Te
     return outcomes
 
 
-def compare(ours: dict[str, Craft], references: dict[str, Craft], repeats: int,
-            model: nn.Module, images: Tensor, labels: Tensor, targets: Tensor | None, *,
-            l0: bool = False) -> list[Row]:
+def compare(
+    ours: dict[str, Craft],
+    references: dict[str, Craft],
+    repeats: int,
+    model: nn.Module,
+    images: Tensor,
+    labels: Tensor,
+    targets: Tensor | None,
+    *,
+    l0: bool = False,
+) -> list[Row]:
     """Time our crafts (by row name) and the references' interleaved; one row per ours, each
     against its chosen reference (see :func:`choose_reference`)."""
     outcomes = measure({**ours, **references}, repeats, model, images, labels, targets, l0=l0)
@@ -187,8 +210,10 @@ def compare(ours: dict[str, Craft], references: dict[str, Craft], repeats: int,
 
 def table(rows: Sequence[Row]) -> list[str]:
     """The benchmark table, one line per attack, and the closing geometric-mean line."""
-    header = (f"{'attack':<9} {'ours s':>8} {'reference':>22} {'ratio':>7} "
-              f"{'success ours/ref':>17} {'median size ours/ref':>24} {'equal':>6}")
+    header = (
+        f"{'attack':<9} {'ours s':>8} {'reference':>22} {'ratio':>7} "
+        f"{'success ours/ref':>17} {'median size ours/ref':>24} {'equal':>6}"
+    )
     lines = [header]
     for row in rows:
         metric = "l0" if row.attack == "JSMA" else "l2"
@@ -201,6 +226,7 @@ def table(rows: Sequence[Row]) -> list[str]:
         )
     lines.append(f"geomean speedup: {geomean_speedup(rows):.2f}")
     return lines
+
 
 def pattern_images(
     count: int, size: int, seed: int, *, classes: int = NUM_CLASSES
@@ -238,8 +264,9 @@ def pattern_images(
     return (0.5 + 0.3 * patterns[labels] + 0.15 * noise).clamp(0, 1), labels
 
 
-def train_on_patterns(model: nn.Module, steps: int, size: int, seed: int, *,
-                      lr: float = 1e-3) -> nn.Module:
+def train_on_patterns(
+    model: nn.Module, steps: int, size: int, seed: int, *, lr: float = 1e-3
+) -> nn.Module:
     """Train ``model`` for ``steps`` Adam steps of 64 :func:`pattern_images`; return it in eval.
 
     Parameters
@@ -331,10 +358,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=16, help="image side in pixels (default 16)")
     parser.add_argument("--train-steps", type=int, default=40, help="Adam steps of the victim")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=0,
-                        help="CPU threads for torch (default: torch's choice)")
-    parser.add_argument("--repeats", type=int, default=MIN_REPEATS,
-                        help=f"timed runs per library and attack, >= {MIN_REPEATS}")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="CPU threads for torch (default: torch's choice)"
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=MIN_REPEATS,
+        help=f"timed runs per library and attack, >= {MIN_REPEATS}",
+    )
     args = parser.parse_args(argv)
     if args.batch < 1 or args.size < 8 or args.train_steps < 0 or args.threads < 0:
         parser.error("--batch must be >= 1, --size >= 8, --train-steps and --threads >= 0")
@@ -357,12 +389,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"torchattacks {torchattacks.__version__}, Foolbox {foolbox.__version__}"
     )
     eps, alpha, steps = 8 / 255, 2 / 255, 10
-    print(f"FGSM: l-inf, eps 8/255. BIM: eps 8/255, alpha 2/255, {steps} steps (BIM-a: each "
-          "sample stops once fooled; BIM-b and the references: every step). "
-          "DeepFool: l2, overshoot 0.02, 50 steps, 10 classes. CW-l2: untargeted, c=1, "
-          "kappa=0, lr=0.01, 100 iterations, 1 search step, early abort (specnb: Carlini's rule "
-          "per sample; torchattacks and Foolbox: a batch-level stop). JSMA: targeted, theta=1, "
-          "gamma=0.1 (specnb pair variant). Size: median over the successful samples.")
+    print(
+        f"FGSM: l-inf, eps 8/255. BIM: eps 8/255, alpha 2/255, {steps} steps (BIM-a: each "
+        "sample stops once fooled; BIM-b and the references: every step). "
+        "DeepFool: l2, overshoot 0.02, 50 steps, 10 classes. CW-l2: untargeted, c=1, "
+        "kappa=0, lr=0.01, 100 iterations, 1 search step, early abort (specnb: Carlini's rule "
+        "per sample; torchattacks and Foolbox: a batch-level stop). JSMA: targeted, theta=1, "
+        "gamma=0.1 (specnb pair variant). Size: median over the successful samples."
+    )
 
     def foolbox_craft(attack: object, epsilon: float | None) -> Craft:
         return lambda: attack(fmodel, images, labels, epsilons=epsilon)[1]  # type: ignore
@@ -374,45 +408,96 @@ def main(argv: Sequence[str] | None = None) -> int:
         return lambda: attack(images, labels)  # type: ignore
 
     batch = (model, images, labels)
-    rows = compare({"FGSM": ours(FGSM(model, eps=eps))}, {
-        "torchattacks": theirs(torchattacks.FGSM(model, eps=eps)),
-        "foolbox": foolbox_craft(foolbox.attacks.LinfFastGradientAttack(random_start=False), eps),
-    }, args.repeats, *batch, None)
-    rows += compare({
-        "BIM-b": ours(BIM(model, eps=eps, alpha=alpha, steps=steps, variant="b")),
-        "BIM-a": ours(BIM(model, eps=eps, alpha=alpha, steps=steps, variant="a")),
-    }, {
-        "torchattacks": theirs(torchattacks.BIM(model, eps=eps, alpha=alpha, steps=steps)),
-        "foolbox": foolbox_craft(foolbox.attacks.LinfBasicIterativeAttack(
-            abs_stepsize=alpha, steps=steps, random_start=False), eps),
-    }, args.repeats, *batch, None)
-    rows += compare({
-        "DeepFool": ours(DeepFool(model, norm="l2", overshoot=0.02, max_iter=50,
-                                  candidates=NUM_CLASSES)),
-    }, {
-        "torchattacks": theirs(torchattacks.DeepFool(model, steps=50, overshoot=0.02)),
-        "foolbox": foolbox_craft(foolbox.attacks.L2DeepFoolAttack(
-            steps=50, candidates=NUM_CLASSES, overshoot=0.02), None),
-    }, args.repeats, *batch, None)
-    rows += compare({
-        "CW-l2": ours(CW(model, c=1.0, search_steps=1, max_iterations=100, lr=0.01)),
-    }, {
-        "torchattacks": theirs(torchattacks.CW(model, c=1.0, kappa=0.0, steps=100, lr=0.01)),
-        "foolbox": foolbox_craft(foolbox.attacks.L2CarliniWagnerAttack(
-            binary_search_steps=1, steps=100, stepsize=0.01, confidence=0.0,
-            initial_const=1.0, abort_early=True), None),
-    }, args.repeats, *batch, None)
+    rows = compare(
+        {"FGSM": ours(FGSM(model, eps=eps))},
+        {
+            "torchattacks": theirs(torchattacks.FGSM(model, eps=eps)),
+            "foolbox": foolbox_craft(
+                foolbox.attacks.LinfFastGradientAttack(random_start=False), eps
+            ),
+        },
+        args.repeats,
+        *batch,
+        None,
+    )
+    rows += compare(
+        {
+            "BIM-b": ours(BIM(model, eps=eps, alpha=alpha, steps=steps, variant="b")),
+            "BIM-a": ours(BIM(model, eps=eps, alpha=alpha, steps=steps, variant="a")),
+        },
+        {
+            "torchattacks": theirs(torchattacks.BIM(model, eps=eps, alpha=alpha, steps=steps)),
+            "foolbox": foolbox_craft(
+                foolbox.attacks.LinfBasicIterativeAttack(
+                    abs_stepsize=alpha, steps=steps, random_start=False
+                ),
+                eps,
+            ),
+        },
+        args.repeats,
+        *batch,
+        None,
+    )
+    rows += compare(
+        {
+            "DeepFool": ours(
+                DeepFool(model, norm="l2", overshoot=0.02, max_iter=50, candidates=NUM_CLASSES)
+            ),
+        },
+        {
+            "torchattacks": theirs(torchattacks.DeepFool(model, steps=50, overshoot=0.02)),
+            "foolbox": foolbox_craft(
+                foolbox.attacks.L2DeepFoolAttack(steps=50, candidates=NUM_CLASSES, overshoot=0.02),
+                None,
+            ),
+        },
+        args.repeats,
+        *batch,
+        None,
+    )
+    rows += compare(
+        {
+            "CW-l2": ours(CW(model, c=1.0, search_steps=1, max_iterations=100, lr=0.01)),
+        },
+        {
+            "torchattacks": theirs(torchattacks.CW(model, c=1.0, kappa=0.0, steps=100, lr=0.01)),
+            "foolbox": foolbox_craft(
+                foolbox.attacks.L2CarliniWagnerAttack(
+                    binary_search_steps=1,
+                    steps=100,
+                    stepsize=0.01,
+                    confidence=0.0,
+                    initial_const=1.0,
+                    abort_early=True,
+                ),
+                None,
+            ),
+        },
+        args.repeats,
+        *batch,
+        None,
+    )
     n_features = images[0].numel()
     if n_features <= JSMA_FEATURE_LIMIT:
         jsma = torchattacks.JSMA(model, theta=1.0, gamma=0.1)
         jsma.set_mode_targeted_by_function(lambda _images, _labels: targets, quiet=True)
-        rows += compare({
-            "JSMA": ours(JSMA(model, theta=1.0, gamma=0.1, variant="pair", seed=args.seed),
-                         targets),
-        }, {"torchattacks": theirs(jsma)}, args.repeats, *batch, targets, l0=True)
+        rows += compare(
+            {
+                "JSMA": ours(
+                    JSMA(model, theta=1.0, gamma=0.1, variant="pair", seed=args.seed), targets
+                ),
+            },
+            {"torchattacks": theirs(jsma)},
+            args.repeats,
+            *batch,
+            targets,
+            l0=True,
+        )
     else:
-        print(f"JSMA skipped: torchattacks' pair map over {n_features} features needs "
-              f"{n_features**2 * 4 / 1e9:.0f} GB")
+        print(
+            f"JSMA skipped: torchattacks' pair map over {n_features} features needs "
+            f"{n_features**2 * 4 / 1e9:.0f} GB"
+        )
     print("\n".join(table(rows)))
     return 0
 

@@ -64,8 +64,12 @@ def _environment() -> dict[str, Any]:
     env: dict[str, Any] = {"torch": torch.__version__, "cuda": torch.cuda.is_available()}
     if env["cuda"]:
         props = torch.cuda.get_device_properties(0)
-        env.update(gpu=props.name, memory_gib=round(props.total_memory / 2**30, 1),
-                   cuda_version=torch.version.cuda, gpus=torch.cuda.device_count())
+        env.update(
+            gpu=props.name,
+            memory_gib=round(props.total_memory / 2**30, 1),
+            cuda_version=torch.version.cuda,
+            gpus=torch.cuda.device_count(),
+        )
     return env
 
 
@@ -85,9 +89,15 @@ def part_units(out: Path) -> dict[str, Any]:
 
     batch = TrainConfig().batch_size * TrainConfig().cuda_batch_scale
     gradient_batch = _paper_attack_batch()
-    costs = measure_unit_costs(device="cuda", batch=batch, gradient_batch=gradient_batch,
-                               repeats=3, clips=16, attack_samples=gradient_batch,
-                               report=lambda line: print(line, flush=True))
+    costs = measure_unit_costs(
+        device="cuda",
+        batch=batch,
+        gradient_batch=gradient_batch,
+        repeats=3,
+        clips=16,
+        attack_samples=gradient_batch,
+        report=lambda line: print(line, flush=True),
+    )
     written = [write_unit_costs(costs, out / GPU_UNIT_COSTS_FILE.name)]
     try:  # beside the CPU's, for later dry runs; an installed package may be read-only
         written.append(write_unit_costs(costs, GPU_UNIT_COSTS_FILE))
@@ -95,13 +105,19 @@ def part_units(out: Path) -> dict[str, Any]:
         print(f"not written beside the CPU's: {error}", flush=True)
     train, grads = 1 / costs.train["resnet18"], 1 / costs.gradient["resnet18"]
     cpu = load_unit_costs()
-    return {"ok": True, "train_images_per_s": train, "gradients_per_s": grads, "lines": [
-        f"ResNet-18 training {train:,.0f} images/s (batch {batch}, autocast), input gradients "
-        f"{grads:,.0f}/s (batch {gradient_batch})",
-        f"that is {cpu.train['resnet18'] / costs.train['resnet18']:,.0f}x and "
-        f"{cpu.gradient['resnet18'] / costs.gradient['resnet18']:,.0f}x the packaged CPU's "
-        f"({cpu.describe()})",
-        "written to " + " and ".join(map(str, written))]}
+    return {
+        "ok": True,
+        "train_images_per_s": train,
+        "gradients_per_s": grads,
+        "lines": [
+            f"ResNet-18 training {train:,.0f} images/s (batch {batch}, autocast), input gradients "
+            f"{grads:,.0f}/s (batch {gradient_batch})",
+            f"that is {cpu.train['resnet18'] / costs.train['resnet18']:,.0f}x and "
+            f"{cpu.gradient['resnet18'] / costs.gradient['resnet18']:,.0f}x the packaged CPU's "
+            f"({cpu.describe()})",
+            "written to " + " and ".join(map(str, written)),
+        ],
+    }
 
 
 def _gpu_costs(out: Path) -> Any:
@@ -117,23 +133,38 @@ def _junit_counts(path: Path) -> dict[str, Any]:
     root = ElementTree.parse(path).getroot()
     suite = root if root.tag == "testsuite" else root.find("testsuite")
     counts = {k: int(suite.get(k, 0)) for k in ("tests", "failures", "errors", "skipped")}
-    failed = [f"{case.get('name')}: {(bad.get('message') or '').splitlines()[0][:160]}"
-              for case in suite.iter("testcase")
-              for bad in list(case.findall("failure")) + list(case.findall("error"))]
+    failed = [
+        f"{case.get('name')}: {(bad.get('message') or '').splitlines()[0][:160]}"
+        for case in suite.iter("testcase")
+        for bad in list(case.findall("failure")) + list(case.findall("error"))
+    ]
     return {**counts, "failed": failed}
 
 
 def part_tests(out: Path) -> dict[str, Any]:
     """Run ``tests/unit/test_cuda.py`` (the ``cuda`` tests and their CPU halves) with pytest."""
     report = out / "cuda_tests.xml"
-    command = [sys.executable, "-m", "pytest", str(TESTS), "-q", "-p", "no:cacheprovider",
-               "-o", "addopts=", f"--junitxml={report}", "-rs"]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(TESTS),
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-o",
+        "addopts=",
+        f"--junitxml={report}",
+        "-rs",
+    ]
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
     (out / "cuda_tests.log").write_text(done.stdout + done.stderr)
     counts = _junit_counts(report)
     passed = counts["tests"] - counts["failures"] - counts["errors"] - counts["skipped"]
-    line = (f"{passed} passed, {counts['failures'] + counts['errors']} failed, "
-            f"{counts['skipped']} skipped of {counts['tests']}")
+    line = (
+        f"{passed} passed, {counts['failures'] + counts['errors']} failed, "
+        f"{counts['skipped']} skipped of {counts['tests']}"
+    )
     return {"ok": done.returncode == 0, **counts, "lines": [line, *counts["failed"]]}
 
 
@@ -160,19 +191,41 @@ def paper_slice(path: Path, **changes: dict[str, Any]) -> Path:
     first = next(p for p in expand(paper) if p.step == "train")
     attack = next(s for s in paper.steps if s.name == "attack")
     batch = _paper_attack_batch()
-    fixed = {"DATASET": "synthetic", "N_PER_CLASS": 40, "SETTING": first.params["SETTING"],
-             "MODEL": first.params["MODEL"], "SEED": 0, "DEVICE": "cuda"}
+    fixed = {
+        "DATASET": "synthetic",
+        "N_PER_CLASS": 40,
+        "SETTING": first.params["SETTING"],
+        "MODEL": first.params["MODEL"],
+        "SEED": 0,
+        "DEVICE": "cuda",
+    }
     train = {k: v for k, v in first.params.items() if k not in fixed}
     attack_params = {k: v for k, v in attack.parameters.items() if k not in fixed}
-    spec = {"name": "paper-slice", "defaults": {**fixed, **changes.get("defaults", {})},
-            "steps": [
-        {"name": "train", "notebook": "training",
-         "parameters": {**train, "EPOCHS": SLICE_EPOCHS, **changes.get("train", {})}},
-        {"name": "attack", "notebook": "attacks", "after": "train",
-         "match": ["DATASET", "SETTING", "MODEL", "SEED"],
-         "parameters": {**attack_params, "GRID": "quick", "N_SAMPLES": batch,
-                        "BATCH_SIZE": batch, "LISTEN": False, **changes.get("attack", {})}},
-    ]}
+    spec = {
+        "name": "paper-slice",
+        "defaults": {**fixed, **changes.get("defaults", {})},
+        "steps": [
+            {
+                "name": "train",
+                "notebook": "training",
+                "parameters": {**train, "EPOCHS": SLICE_EPOCHS, **changes.get("train", {})},
+            },
+            {
+                "name": "attack",
+                "notebook": "attacks",
+                "after": "train",
+                "match": ["DATASET", "SETTING", "MODEL", "SEED"],
+                "parameters": {
+                    **attack_params,
+                    "GRID": "quick",
+                    "N_SAMPLES": batch,
+                    "BATCH_SIZE": batch,
+                    "LISTEN": False,
+                    **changes.get("attack", {}),
+                },
+            },
+        ],
+    }
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     return path
 
@@ -199,11 +252,20 @@ def part_slice(out: Path, sweep: Path | None = None) -> dict[str, Any]:
         row = dict(store.get_point(point.key) or {})
         seconds = None
         if row.get("status") == "done":
-            seconds = (dt.datetime.fromisoformat(row["finished_at"])
-                       - dt.datetime.fromisoformat(row["started_at"])).total_seconds()
+            seconds = (
+                dt.datetime.fromisoformat(row["finished_at"])
+                - dt.datetime.fromisoformat(row["started_at"])
+            ).total_seconds()
         projected = point_seconds(point, costs) if costs is not None else None
-        points.append({"step": point.step, "status": row.get("status"), "seconds": seconds,
-                       "projected": projected, "error": row.get("error")})
+        points.append(
+            {
+                "step": point.step,
+                "status": row.get("status"),
+                "seconds": seconds,
+                "projected": projected,
+                "error": row.get("error"),
+            }
+        )
         shown = f"{seconds:.0f} s" if seconds is not None else row.get("error") or "not run"
         ratio = f", projected {projected:.0f} s" if projected else ""
         lines.append(f"{point.step}: {row.get('status', 'pending')} {shown}{ratio}")
@@ -223,15 +285,23 @@ def part_projection(out: Path) -> dict[str, Any]:
     hours = projection.total_seconds / 3600
     parts = sorted(projection.parts().items(), key=lambda item: -item[1])
     verdict = "within" if hours <= TARGET_HOURS else "over"
-    return {"ok": True, "gpu_hours": hours, "parts": dict(parts), "lines": [
-        f"paper grid: {hours:,.1f} {costs.hours_label} on one {costs.machine} ({verdict} the "
-        f"{TARGET_HOURS:.0f} h target)",
-        "largest parts: " + ", ".join(f"{n} {s / 3600:,.1f} h" for n, s in parts[:6]),
-    ]}
+    return {
+        "ok": True,
+        "gpu_hours": hours,
+        "parts": dict(parts),
+        "lines": [
+            f"paper grid: {hours:,.1f} {costs.hours_label} on one {costs.machine} ({verdict} the "
+            f"{TARGET_HOURS:.0f} h target)",
+            "largest parts: " + ", ".join(f"{n} {s / 3600:,.1f} h" for n, s in parts[:6]),
+        ],
+    }
 
 
 PARTS: dict[str, Callable[[Path], dict[str, Any]]] = {
-    "units": part_units, "tests": part_tests, "slice": part_slice, "projection": part_projection,
+    "units": part_units,
+    "tests": part_tests,
+    "slice": part_slice,
+    "projection": part_projection,
 }
 
 
@@ -243,9 +313,15 @@ def _run_part(name: str, out: Path, timeout: float) -> dict[str, Any]:
     with log.open("w") as stream:
         child = subprocess.Popen(
             [sys.executable, "-m", "specnb.bench.gpu_check", "--part", name, "--out", str(out)],
-            stdout=stream, stderr=subprocess.STDOUT, start_new_session=True,
-            env={**os.environ, "PYTHONPATH": os.pathsep.join(
-                filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))},
+            stdout=stream,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={
+                **os.environ,
+                "PYTHONPATH": os.pathsep.join(
+                    filter(None, [str(REPO), os.environ.get("PYTHONPATH")])
+                ),
+            },
         )
         try:
             child.wait(timeout=max(timeout, 1))
@@ -256,8 +332,11 @@ def _run_part(name: str, out: Path, timeout: float) -> dict[str, Any]:
     if result_file.is_file():
         return {**json.loads(result_file.read_text()), "seconds": seconds}
     tail = log.read_text(errors="replace").strip().splitlines()[-3:]
-    why = f"timed out after {timeout:.0f} s" if child.returncode == -signal.SIGKILL \
+    why = (
+        f"timed out after {timeout:.0f} s"
+        if child.returncode == -signal.SIGKILL
         else f"exit {child.returncode}"
+    )
     return {"ok": False, "seconds": seconds, "lines": [f"{why}; see {log}", *tail]}
 
 
@@ -276,8 +355,10 @@ def summarise(env: dict[str, Any], results: dict[str, dict[str, Any]]) -> str:
     """The summary: the GPU, then each part's verdict, time and lines."""
     when = dt.datetime.now(dt.timezone.utc).isoformat(timespec="minutes")
     if env.get("cuda"):
-        head = (f"specnb GPU check, {when}: {env['gpu']} ({env['memory_gib']} GiB, "
-                f"{env['gpus']} GPU(s)), torch {env['torch']}, CUDA {env['cuda_version']}")
+        head = (
+            f"specnb GPU check, {when}: {env['gpu']} ({env['memory_gib']} GiB, "
+            f"{env['gpus']} GPU(s)), torch {env['torch']}, CUDA {env['cuda_version']}"
+        )
     else:
         head = f"specnb GPU check, {when}: no CUDA GPU (torch {env.get('torch')}); CPU halves only"
     lines = [head]
@@ -295,8 +376,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = argparse.ArgumentParser(prog="specnb doctor", description=__doc__.splitlines()[0])
     parser.add_argument("--gpu", action="store_true", help="check the CUDA paths (required)")
-    parser.add_argument("--out", type=Path, default=Path("runs") / "gpu-check",
-                        help="folder of the summary, the logs and the GPU unit costs")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("runs") / "gpu-check",
+        help="folder of the summary, the logs and the GPU unit costs",
+    )
     parser.add_argument("--part", choices=list(PARTS), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     out = args.out.resolve()
@@ -311,8 +396,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         env = {"cuda": False, "error": f"{type(error).__name__}: {error}"}
     parts = PART_ORDER if env.get("cuda") else ("tests",)
     if not env.get("cuda"):
-        print("specnb doctor: no CUDA GPU here; running the CPU halves of the cuda tests only",
-              flush=True)
+        print(
+            "specnb doctor: no CUDA GPU here; running the CPU halves of the cuda tests only",
+            flush=True,
+        )
     results: dict[str, dict[str, Any]] = {}
     saved = 0.0  # seconds earlier parts left of their budgets, passed on to the next
     for name in parts:
@@ -323,8 +410,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{name}: {'PASS' if results[name]['ok'] else 'FAIL'}", flush=True)
     text = summarise(env, results)
     (out / "gpu_check_summary.txt").write_text(text + "\n")
-    (out / "gpu_check.json").write_text(json.dumps({"environment": env, "parts": results},
-                                                   indent=1, default=str))
+    (out / "gpu_check.json").write_text(
+        json.dumps({"environment": env, "parts": results}, indent=1, default=str)
+    )
     print(text)
     print(f"summary: {out / 'gpu_check_summary.txt'}")
     return 0 if all(r.get("ok") for r in results.values()) else 1

@@ -44,7 +44,9 @@ __all__ = [
 #: Clips of each dataset: (clips, classes, seconds per clip); synthetic clips per class come
 #: from ``N_PER_CLASS``.
 DATASET_CLIPS: dict[str, tuple[int, int, float]] = {
-    "esc10": (400, 10, 5.0), "esc50": (2000, 50, 5.0), "urbansound8k": (8732, 10, 4.0),
+    "esc10": (400, 10, 5.0),
+    "esc50": (2000, 50, 5.0),
+    "urbansound8k": (8732, 10, 4.0),
     "synthetic": (0, 10, 5.0),
 }
 
@@ -162,8 +164,9 @@ def transferability_seconds(params: Mapping[str, Any], costs: UnitCosts) -> floa
     return costs.notebook_start + FIGURE_SECONDS + len(params["SETTINGS"]) * per_repr
 
 
-def _variants_seconds(params: Mapping[str, Any], jobs: list[dict[str, Any]],
-                      costs: UnitCosts) -> float:
+def _variants_seconds(
+    params: Mapping[str, Any], jobs: list[dict[str, Any]], costs: UnitCosts
+) -> float:
     total = costs.notebook_start + FIGURE_SECONDS
     for job in jobs:
         point = {**params, **job}

@@ -110,7 +110,9 @@ def main(argv: Union[Sequence[str], None] = None) -> int:
     parser.add_argument("--data", choices=["esc50", "synthetic"], default="esc50")
     parser.add_argument("--path", type=Path, default=None, help="ESC-50 folder")
     parser.add_argument(
-        "--batch-size", type=int, default=None,
+        "--batch-size",
+        type=int,
+        default=None,
         help="torch batch size (default: the automatic, cache-sized one of represent())",
     )
     parser.add_argument("--device", default=None, help="torch device (default: cuda if present)")

@@ -84,7 +84,10 @@ def _best(run: Callable[[], object], repeats: int, device: str = "cpu") -> float
 
 
 def _model_costs(
-    models: Sequence[str], batch: int, repeats: int, device: str = "cpu",
+    models: Sequence[str],
+    batch: int,
+    repeats: int,
+    device: str = "cpu",
     gradient_batch: int | None = None,
 ) -> dict[str, dict[str, float]]:
     """Training, prediction and input-gradient seconds per clip of each architecture
@@ -233,8 +236,13 @@ def _attack_costs(
             cap = BUDGET_CAPS[grid_name].get(grid.attack, math.inf)
             keep = [i for i, b in enumerate(grid.budgets) if b <= cap] or [0]
             run = BudgetGrid(
-                grid.attack, grid.param_names, [grid.values[i] for i in keep],
-                [grid.budgets[i] for i in keep], grid.budget_name, grid.fixed, grid.name,
+                grid.attack,
+                grid.param_names,
+                [grid.values[i] for i in keep],
+                [grid.budgets[i] for i in keep],
+                grid.budget_name,
+                grid.fixed,
+                grid.name,
             )
             ev = evaluate_attack(model, run, images, labels, batch_size=samples)
             seconds = [r.seconds / samples for r in ev.results]
@@ -258,17 +266,23 @@ def _notebook_start() -> float:
     from specnb.sweep.papermill_exec import quiet_papermill
 
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    nb.cells.append(nbformat.v4.new_code_cell(
-        "import matplotlib.pyplot, pandas, torch, specnb.training, specnb.attack_eval"
-    ))
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.cells.append(
+        nbformat.v4.new_code_cell(
+            "import matplotlib.pyplot, pandas, torch, specnb.training, specnb.attack_eval"
+        )
+    )
     with tempfile.TemporaryDirectory() as tmp:
         source, target = Path(tmp) / "start.ipynb", Path(tmp) / "out.ipynb"
         nbformat.write(nb, source)
         with quiet_papermill():
-            return _best(lambda: pm.execute_notebook(str(source), str(target), progress_bar=False),
-                         1)
+            return _best(
+                lambda: pm.execute_notebook(str(source), str(target), progress_bar=False), 1
+            )
 
 
 def measure_unit_costs(
@@ -343,10 +357,18 @@ def measure_unit_costs(
         props = torch.cuda.get_device_properties(device)
         machine = f"{props.name}, {props.total_memory / 2**30:.0f} GiB, CUDA {torch.version.cuda}"
     return UnitCosts(
-        machine=machine, cpu_count=os.cpu_count() or 1, torch_threads=torch.get_num_threads(),
-        date=dt.datetime.now(dt.timezone.utc).isoformat(timespec="minutes"), **model_costs,
-        represent=represent_seconds, load=load, augment=augment, attack=attack["seconds"],
-        attack_gradients=attack["gradients"], notebook_start=start, device=device,
+        machine=machine,
+        cpu_count=os.cpu_count() or 1,
+        torch_threads=torch.get_num_threads(),
+        date=dt.datetime.now(dt.timezone.utc).isoformat(timespec="minutes"),
+        **model_costs,
+        represent=represent_seconds,
+        load=load,
+        augment=augment,
+        attack=attack["seconds"],
+        attack_gradients=attack["gradients"],
+        notebook_start=start,
+        device=device,
         notes=(
             f"torch {torch.__version__}; batch {batch}, gradient batch {gradient_batch or batch}; "
             f"audio read from {source}; attacks on {attack_samples} samples of a random "
@@ -373,9 +395,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  {part} (ms per clip): {values}")
     print(f"  load {costs.load * 1e3:.1f} ms, pitch shift {costs.augment * 1e3:.1f} ms per clip")
     for grid, seconds in costs.attack.items():
-        print(f"  attacks, {grid} grid (s per sample on {ATTACK_MODEL}): "
-              + ", ".join(f"{k} {v:.2f}" for k, v in seconds.items()))
-        print(f"  attacks, {grid} grid (gradients per sample, curves from one run): "
-              + ", ".join(f"{k} {v:.0f}" for k, v in costs.attack_gradients[grid].items()))
+        print(
+            f"  attacks, {grid} grid (s per sample on {ATTACK_MODEL}): "
+            + ", ".join(f"{k} {v:.2f}" for k, v in seconds.items())
+        )
+        print(
+            f"  attacks, {grid} grid (gradients per sample, curves from one run): "
+            + ", ".join(f"{k} {v:.0f}" for k, v in costs.attack_gradients[grid].items())
+        )
     print(f"  notebook start {costs.notebook_start:.1f} s")
     return 0

@@ -101,13 +101,28 @@ def _runner(
     augment = batch_augment(config, _NUM_CLASSES) if variant == "ours recipe" else None
 
     def lr_at(fraction: float) -> float:
-        return learning_rate(1 + fraction, peak=config.lr, epochs=config.epochs,
-                             warmup_epochs=config.warmup_epochs, schedule=config.schedule)
+        return learning_rate(
+            1 + fraction,
+            peak=config.lr,
+            epochs=config.epochs,
+            warmup_epochs=config.warmup_epochs,
+            schedule=config.schedule,
+        )
 
     def run(repeat: int) -> None:
         order = torch.Generator().manual_seed(repeat)
-        train_epoch(model, optimizer, scaler, images, labels, index, order, plan,
-                    augment=augment, lr_at=lr_at if augment is not None else None)
+        train_epoch(
+            model,
+            optimizer,
+            scaler,
+            images,
+            labels,
+            index,
+            order,
+            plan,
+            augment=augment,
+            lr_at=lr_at if augment is not None else None,
+        )
 
     return run
 
@@ -126,8 +141,9 @@ def main(argv: Union[Sequence[str], None] = None) -> int:
     if min(args.images, args.batch_size, args.repeats) <= 0:
         parser.error("--images, --batch-size and --repeats must be positive")
     generator = torch.Generator().manual_seed(0)
-    images = torch.randint(0, 256, (args.images, 3, 128, 128), dtype=torch.uint8,
-                           generator=generator)
+    images = torch.randint(
+        0, 256, (args.images, 3, 128, 128), dtype=torch.uint8, generator=generator
+    )
     labels = torch.randint(0, _NUM_CLASSES, (args.images,), generator=generator)
     load = os.getloadavg()
     peak32 = matmul_peak(torch.float32)

@@ -184,8 +184,9 @@ def load_unit_costs(path: str | Path = UNIT_COSTS_FILE) -> UnitCosts:
     except OSError as error:
         raise UnitCostsError(f"{path}: cannot read the unit costs ({error}); {hint}") from error
     except ValueError as error:
-        raise UnitCostsError(f"{path}: the unit costs are not valid JSON ({error}); {hint}") \
-            from error
+        raise UnitCostsError(
+            f"{path}: the unit costs are not valid JSON ({error}); {hint}"
+        ) from error
     try:
         return UnitCosts(**data)
     except TypeError as error:

@@ -79,8 +79,11 @@ DATASETS = ("esc50", "esc10", "urbansound8k", "synthetic")
 
 _FOLDERS = {"esc50": "esc50", "esc10": "esc50", "urbansound8k": "urbansound8k"}
 _LOADERS = {"esc50": load_esc50, "esc10": load_esc10, "urbansound8k": load_urbansound8k}
-_MARKERS = {"esc50": "meta/esc50.csv", "esc10": "meta/esc50.csv",
-            "urbansound8k": "metadata/UrbanSound8K.csv"}
+_MARKERS = {
+    "esc50": "meta/esc50.csv",
+    "esc10": "meta/esc50.csv",
+    "urbansound8k": "metadata/UrbanSound8K.csv",
+}
 
 
 def data_dir() -> Path:

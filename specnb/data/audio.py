@@ -181,7 +181,7 @@ def _truncation(path: Path) -> str:
             page = tail.rfind(b"OggS")
             if page < 0 or len(tail) < page + 27:
                 return "its last Ogg page is incomplete"
-            segments = tail[page + 27:page + 27 + tail[page + 26]]
+            segments = tail[page + 27 : page + 27 + tail[page + 26]]
             if len(tail) < page + 27 + len(segments) + sum(segments):
                 return "its last Ogg page is incomplete"
             return "" if tail[page + 5] & 0x04 else "no end-of-stream page"

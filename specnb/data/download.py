@@ -343,8 +343,12 @@ def fetch_dataset(
     if (root / source.marker).is_file():
         return root
     archive = download(
-        source.url, root.parent / source.filename, md5=source.md5, sha256=source.sha256,
-        timeout=timeout, progress=progress,
+        source.url,
+        root.parent / source.filename,
+        md5=source.md5,
+        sha256=source.sha256,
+        timeout=timeout,
+        progress=progress,
     )
     try:
         root.mkdir(parents=True, exist_ok=True)

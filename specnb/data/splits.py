@@ -117,8 +117,10 @@ def cv_split(
     >>> len(split.test), len(split.folds)
     (60, 5)
     """
-    if isinstance(test_size, bool) or not isinstance(test_size, (int, float)) or not (
-        0 < test_size < 1
+    if (
+        isinstance(test_size, bool)
+        or not isinstance(test_size, (int, float))
+        or not (0 < test_size < 1)
     ):
         raise SplitError(f"test_size must lie strictly between 0 and 1, got {test_size!r}")
     if isinstance(n_folds, bool) or not isinstance(n_folds, (int, np.integer)) or n_folds < 2:
@@ -173,9 +175,7 @@ def cv_split(
     return Split(test=tuple(parts[0]), folds=folds)
 
 
-def official_split(
-    clips: Sequence[Clip], *, test_fold: int, n_folds: int | None = None
-) -> Split:
+def official_split(clips: Sequence[Clip], *, test_fold: int, n_folds: int | None = None) -> Split:
     """Evaluate on one official fold; the other folds take turns as the dev part.
 
     Parameters

@@ -36,8 +36,16 @@ __all__ = [
 
 #: Class names, in label order.
 SYNTHETIC_CLASSES = (
-    "siren", "dog_bark", "car_horn", "engine_idling", "drilling",
-    "jackhammer", "rain", "crackling_fire", "clock_tick", "church_bell",
+    "siren",
+    "dog_bark",
+    "car_horn",
+    "engine_idling",
+    "drilling",
+    "jackhammer",
+    "rain",
+    "crackling_fire",
+    "clock_tick",
+    "church_bell",
 )
 
 #: Clip length in seconds.
@@ -211,8 +219,10 @@ def _church_bell(src: Rng, rng: Rng, n: int, sr: int, t: np.ndarray) -> np.ndarr
     amps = src.uniform(0.3, 1.0, 6)
     decays = np.linspace(2.0, 0.4, 6) * rng.uniform(0.7, 1.3)
     tau = np.arange(int(2.5 * sr)) / sr
-    strike = sum(a * np.sin(2 * np.pi * f0 * r * tau) * np.exp(-tau / d)
-                 for a, r, d in zip(amps, ratios, decays))
+    strike = sum(
+        a * np.sin(2 * np.pi * f0 * r * tau) * np.exp(-tau / d)
+        for a, r, d in zip(amps, ratios, decays)
+    )
     y = np.zeros(n)
     for onset in np.arange(rng.uniform(0, 1.0), n / sr, rng.uniform(1.2, 2.5)):
         k = int(onset * sr)
@@ -222,8 +232,16 @@ def _church_bell(src: Rng, rng: Rng, n: int, sr: int, t: np.ndarray) -> np.ndarr
 
 
 _RECIPES: tuple[Callable[..., np.ndarray], ...] = (
-    _siren, _dog_bark, _car_horn, _engine_idling, _drilling,
-    _jackhammer, _rain, _crackling_fire, _clock_tick, _church_bell,
+    _siren,
+    _dog_bark,
+    _car_horn,
+    _engine_idling,
+    _drilling,
+    _jackhammer,
+    _rain,
+    _crackling_fire,
+    _clock_tick,
+    _church_bell,
 )
 
 

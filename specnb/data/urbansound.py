@@ -31,7 +31,14 @@ __all__ = ["URBANSOUND_COLUMNS", "URBANSOUND_DURATION", "load_urbansound8k"]
 
 #: Columns of ``metadata/UrbanSound8K.csv``.
 URBANSOUND_COLUMNS = (
-    "slice_file_name", "fsID", "start", "end", "salience", "fold", "classID", "class",
+    "slice_file_name",
+    "fsID",
+    "start",
+    "end",
+    "salience",
+    "fold",
+    "classID",
+    "class",
 )
 
 #: Clip length of UrbanSound8K in seconds (the longest slice).

@@ -110,8 +110,16 @@ def listen_to_attacks(
             image = ev.adv_images[at]
             back = image_to_audio(image, setting, reference_audio=clean)
             target = None if ev.targets is None else int(ev.targets[at])
-            check = black_box_check(clean, image, setting, model, int(ev.labels[at]),
-                                    target=target, reconstructed=back, device=device)
+            check = black_box_check(
+                clean,
+                image,
+                setting,
+                model,
+                int(ev.labels[at]),
+                target=target,
+                reconstructed=back,
+                device=device,
+            )
             heard.append(Listening(ev.attack, index, setting.sr, clean, back, check))
     return heard
 
@@ -120,6 +128,7 @@ def listening_frame(
     heard: Sequence[Listening], classes: Optional[Sequence[str]] = None
 ) -> pd.DataFrame:
     """One row per example heard: classes (names when ``classes`` is given), fooling, SNR."""
+
     def name(value: Optional[int]) -> Any:
         if value is None or classes is None:
             return value
@@ -127,10 +136,15 @@ def listening_frame(
 
     rows = [
         {
-            "attack": attack_label(h.attack), "sample": h.index, "label": name(h.check["label"]),
-            "target": name(h.check["target"]), "pred_image": name(h.check["pred_image"]),
-            "pred_audio": name(h.check["pred_audio"]), "image_fools": h.check["image_fools"],
-            "audio_fools": h.check["audio_fools"], "snr_db": h.check["snr_db"],
+            "attack": attack_label(h.attack),
+            "sample": h.index,
+            "label": name(h.check["label"]),
+            "target": name(h.check["target"]),
+            "pred_image": name(h.check["pred_image"]),
+            "pred_audio": name(h.check["pred_audio"]),
+            "image_fools": h.check["image_fools"],
+            "audio_fools": h.check["audio_fools"],
+            "snr_db": h.check["snr_db"],
             "magnitude_snr_db": h.check["magnitude_snr_db"],
         }
         for h in heard

@@ -166,7 +166,11 @@ def black_box_check(
             raise ParameterError(f"target={target} equals label; a targeted attack aims elsewhere")
     if reconstructed is None:
         reconstructed = image_to_audio(
-            image, setting, reference_audio=clean, magnitude=magnitude, phase=phase,
+            image,
+            setting,
+            reference_audio=clean,
+            magnitude=magnitude,
+            phase=phase,
             n_iter=n_iter,
         )
     audio = check_waveform(np.asarray(reconstructed), name="reconstructed")
@@ -192,7 +196,6 @@ def black_box_check(
         "snr_db": snr_db(clean, audio),
         "magnitude_snr_db": magnitude_snr_db(clean, audio),
     }
-
 
 
 def _device_of(model: nn.Module) -> torch.device:

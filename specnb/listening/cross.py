@@ -61,8 +61,10 @@ class CrossResult:
     def to_dict(self) -> dict[str, object]:
         """The summary numbers, JSON-serialisable."""
         return {
-            "attack": self.attack, "n_fooling": self.n_fooling,
-            "still_fooling": self.still_fooling, "snr_db_mean": self.snr_db_mean,
+            "attack": self.attack,
+            "n_fooling": self.n_fooling,
+            "still_fooling": self.still_fooling,
+            "snr_db_mean": self.snr_db_mean,
             "fools_waveform_model": self.fools_waveform_model,
         }
 
@@ -112,10 +114,19 @@ def cross_representation(
         image = evaluation.adv_images[at]
         target = None if evaluation.targets is None else int(evaluation.targets[at])
         back = image_to_audio(image, setting, reference_audio=clean)
-        check = black_box_check(clean, image, setting, model, int(evaluation.labels[at]),
-                                target=target, reconstructed=back)
-        record = {key: check[key] for key in
-                  ("label", "target", "pred_image", "pred_audio", "audio_fools", "snr_db")}
+        check = black_box_check(
+            clean,
+            image,
+            setting,
+            model,
+            int(evaluation.labels[at]),
+            target=target,
+            reconstructed=back,
+        )
+        record = {
+            key: check[key]
+            for key in ("label", "target", "pred_image", "pred_audio", "audio_fools", "snr_db")
+        }
         record["index"] = index
         if waveform_model is not None:
             peak = max(float(np.abs(back).max()), 1.0)
@@ -124,13 +135,23 @@ def cross_representation(
         records.append(record)
     rows = pd.DataFrame(records)
     if not records:
-        return CrossResult(evaluation.attack, 0, math.nan, math.nan,
-                           None if waveform_model is None else math.nan, rows)
+        return CrossResult(
+            evaluation.attack,
+            0,
+            math.nan,
+            math.nan,
+            None if waveform_model is None else math.nan,
+            rows,
+        )
     snrs = [s for s in rows["snr_db"] if math.isfinite(s)]
     on_1d = None
     if waveform_model is not None:
         on_1d = float((rows["pred_waveform_model"] != rows["label"]).mean())
     return CrossResult(
-        evaluation.attack, len(records), float(rows["audio_fools"].mean()),
-        float(np.mean(snrs)) if snrs else math.nan, on_1d, rows,
+        evaluation.attack,
+        len(records),
+        float(rows["audio_fools"].mean()),
+        float(np.mean(snrs)) if snrs else math.nan,
+        on_1d,
+        rows,
     )

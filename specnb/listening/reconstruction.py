@@ -197,8 +197,13 @@ def image_to_audio(
         audio = _with_phase(amplitude, np.angle(spectrum), rounds, (n_fft, win, hop), n_samples)
     else:
         audio = librosa.griffinlim(
-            amplitude, n_iter=n_iter, hop_length=hop, win_length=win, n_fft=n_fft,
-            length=n_samples, random_state=GRIFFINLIM_SEED,
+            amplitude,
+            n_iter=n_iter,
+            hop_length=hop,
+            win_length=win,
+            n_fft=n_fft,
+            length=n_samples,
+            random_state=GRIFFINLIM_SEED,
         )
     if reference is None and not isinstance(setting, MFCCSetting):
         peak = float(np.max(np.abs(audio)))

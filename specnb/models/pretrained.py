@@ -31,8 +31,10 @@ IMAGENET = "imagenet"
 
 #: torchvision's weights enum of each architecture that has ImageNet weights.
 IMAGENET_WEIGHTS: dict[str, str] = {
-    "resnet18": "ResNet18_Weights", "resnet34": "ResNet34_Weights",
-    "alexnet": "AlexNet_Weights", "googlenet": "GoogLeNet_Weights",
+    "resnet18": "ResNet18_Weights",
+    "resnet34": "ResNet34_Weights",
+    "alexnet": "AlexNet_Weights",
+    "googlenet": "GoogLeNet_Weights",
 }
 
 
@@ -80,6 +82,7 @@ def imagenet_weights_file(arch: str, *, download: bool = True) -> Path:
             f"(from {url}) in {path.parent}, or pass a local weights file as pretrained"
         ) from exc
     return path
+
 
 _SHOWN = 3
 
@@ -167,7 +170,5 @@ def load_pretrained(
             )
             if items
         ]
-        raise ModelError(
-            f"{path} does not hold torchvision {arch!r} weights: " + "; ".join(parts)
-        )
+        raise ModelError(f"{path} does not hold torchvision {arch!r} weights: " + "; ".join(parts))
     backbone.load_state_dict({k: v for k, v in given.items() if k in expected}, strict=False)

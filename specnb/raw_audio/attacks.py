@@ -40,7 +40,11 @@ from specnb.raw_audio.waveforms import from_unit
 from specnb.store import ResultsStore, attack_key
 
 __all__ = [
-    "WAVEFORM_EPS", "accuracy_under_attack", "attack_waveforms", "fooled_snr_db", "waveform_grid",
+    "WAVEFORM_EPS",
+    "accuracy_under_attack",
+    "attack_waveforms",
+    "fooled_snr_db",
+    "waveform_grid",
 ]
 
 #: ℓ∞ budgets of FGSM and BIM on the [0, 1] waveform layout (twice that on the waveform).
@@ -150,18 +154,34 @@ def attack_waveforms(
     """
     if inputs.ndim != 4 or tuple(inputs.shape[1:3]) != (1, 1):
         raise ParameterError(f"inputs must be waveforms (n, 1, 1, N), got {tuple(inputs.shape)}")
-    params = {**attack_params(grid, targeted=targeted, seed=seed, max_samples=max_samples),
-              "input": "waveform"}
+    params = {
+        **attack_params(grid, targeted=targeted, seed=seed, max_samples=max_samples),
+        "input": "waveform",
+    }
     try:
-        evaluation = evaluate_attack(model, grid, inputs, labels, targeted=targeted, seed=seed,
-                                     max_samples=max_samples, batch_size=batch_size)
+        evaluation = evaluate_attack(
+            model,
+            grid,
+            inputs,
+            labels,
+            targeted=targeted,
+            seed=seed,
+            max_samples=max_samples,
+            batch_size=batch_size,
+        )
         key = attack_key(run_key=run_key, attack=grid.attack, params=params, fold=fold)
         saved = save_adversarial(evaluation, Path(out_dir) / f"adv_{grid.attack}_{key}.pt")
         snrs = fooled_snr_db(evaluation, inputs)
         finite = [s for s in snrs if math.isfinite(s)]
         mean = float(np.mean(finite)) if finite else math.nan
-        write_attack(store, run_key, evaluation, params, fold=fold,
-                     artefacts={ADVERSARIAL_KEY: str(saved), "snr_db": snrs})
+        write_attack(
+            store,
+            run_key,
+            evaluation,
+            params,
+            fold=fold,
+            artefacts={ADVERSARIAL_KEY: str(saved), "snr_db": snrs},
+        )
         store.upsert_attack(key, snr_db_mean=mean)
     except BaseException as error:
         record_failure(store, run_key, grid.attack, params, error, fold=fold)

@@ -27,8 +27,14 @@ def restoration_figure(curves: Sequence[RestorationCurve], title: str = "") -> F
     for curve in curves:
         if curve.n_examples == 0:
             continue
-        ax.errorbar(curve.ranges, curve.restored, yerr=curve.restored_std, marker="o",
-                    capsize=3, label=f"{curve.kind} (n={curve.n_examples})")
+        ax.errorbar(
+            curve.ranges,
+            curve.restored,
+            yerr=curve.restored_std,
+            marker="o",
+            capsize=3,
+            label=f"{curve.kind} (n={curve.n_examples})",
+        )
     ax.set_xscale("log")
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("r: scalar drawn from U(1 - r, 1 + r)")
@@ -39,9 +45,7 @@ def restoration_figure(curves: Sequence[RestorationCurve], title: str = "") -> F
     return fig
 
 
-def waveform_figure(
-    clean: np.ndarray, adversarial: np.ndarray, sr: int, title: str = ""
-) -> Figure:
+def waveform_figure(clean: np.ndarray, adversarial: np.ndarray, sr: int, title: str = "") -> Figure:
     """Clean and adversarial waveform overlaid, and their difference (the perturbation)."""
     clean, adversarial = np.asarray(clean, np.float64), np.asarray(adversarial, np.float64)
     t = np.arange(clean.shape[-1]) / sr

@@ -104,11 +104,16 @@ class RestorationCurve:
 
     def frame(self) -> pd.DataFrame:
         """One row per range."""
-        return pd.DataFrame({
-            "kind": self.kind, "range": self.ranges, "restored": self.restored,
-            "restored_std": self.restored_std, "still_fooling": self.still_fooling,
-            "n_examples": self.n_examples,
-        })
+        return pd.DataFrame(
+            {
+                "kind": self.kind,
+                "range": self.ranges,
+                "restored": self.restored,
+                "restored_std": self.restored_std,
+                "still_fooling": self.still_fooling,
+                "n_examples": self.n_examples,
+            }
+        )
 
 
 def restoration_curve(

@@ -44,7 +44,12 @@ __all__ = ["WAVEFORM_TRAINING", "WaveformRun", "train_waveform_model"]
 #: The waveform study's protocol: AdamW at 3e-3, batches of 16, two folds, the same batch,
 #: learning rate and float32 on CUDA as on the CPU. Notebooks ``replace`` epochs, folds, seed.
 WAVEFORM_TRAINING = TrainConfig(
-    model="convnet1d", epochs=10, batch_size=16, lr=3e-3, n_folds=2, cuda_batch_scale=1,
+    model="convnet1d",
+    epochs=10,
+    batch_size=16,
+    lr=3e-3,
+    n_folds=2,
+    cuda_batch_scale=1,
     amp=False,
 )
 
@@ -146,8 +151,13 @@ def train_waveform_model(
     clips = tuple(dataset.clips if clips is None else clips)
     device = resolve_device(config.device)
     setting = waveform_setting(sr)
-    key = run_key(dataset=dataset.key, setting=setting, model=config.model, seed=config.seed,
-                  protocol=config.protocol())
+    key = run_key(
+        dataset=dataset.key,
+        setting=setting,
+        model=config.model,
+        seed=config.seed,
+        protocol=config.protocol(),
+    )
     inputs = to_unit(load_waveforms(dataset, clips, sr))
     labels = torch.tensor([clip.label for clip in clips], dtype=torch.int64)
     n_classes = len(dataset.classes)
@@ -156,36 +166,67 @@ def train_waveform_model(
         run_dir = Path(row["checkpoint_path"] or "")
         if all(fold_model_path(run_dir, k).is_file() for k in range(len(row["fold_accs_json"]))):
             test_index = torch.as_tensor(load_split(run_dir)["test"])
-            return WaveformRun(key, config, dataset.classes,
-                               tuple(load_fold_models(run_dir, device=device)),
-                               tuple(row["fold_accs_json"]),
-                               tuple(clips[i] for i in test_index.tolist()),
-                               inputs[test_index], labels[test_index], trained=False)
+            return WaveformRun(
+                key,
+                config,
+                dataset.classes,
+                tuple(load_fold_models(run_dir, device=device)),
+                tuple(row["fold_accs_json"]),
+                tuple(clips[i] for i in test_index.tolist()),
+                inputs[test_index],
+                labels[test_index],
+                trained=False,
+            )
     run_dir = Path(out_dir).resolve() / f"waveform_{key}"
     store.upsert_run(
-        key, status="running", error=None, dataset=dataset.key, repr=WAVEFORM_REPR,
-        setting_key=stable_key(setting), setting_json=setting, model=config.model,
-        seed=config.seed, protocol_json=config.protocol(), device=str(device),
+        key,
+        status="running",
+        error=None,
+        dataset=dataset.key,
+        repr=WAVEFORM_REPR,
+        setting_key=stable_key(setting),
+        setting_json=setting,
+        model=config.model,
+        seed=config.seed,
+        protocol_json=config.protocol(),
+        device=str(device),
         checkpoint_path=str(run_dir),
     )
     try:
         started = time.perf_counter()
-        result = train_cv(inputs, labels, clips, config, run_dir, num_classes=n_classes,
-                          progress=False)
+        result = train_cv(
+            inputs, labels, clips, config, run_dir, num_classes=n_classes, progress=False
+        )
         models = load_fold_models(run_dir, device=device)
         test_clips = tuple(clips[i] for i in result.test_indices.tolist())
         store.upsert_run(
-            key, status="done", acc_mean=result.acc_mean, acc_std=result.acc_std,
+            key,
+            status="done",
+            acc_mean=result.acc_mean,
+            acc_std=result.acc_std,
             fold_accs_json=list(result.fold_accuracies),
-            n_params=count_parameters(models[0]), epochs_json=list(result.epochs),
+            n_params=count_parameters(models[0]),
+            epochs_json=list(result.epochs),
             train_seconds=time.perf_counter() - started,
-            artefacts_json={"classes": list(dataset.classes), "out_dir": str(run_dir),
-                            "test_clip_ids": [c.clip_id for c in test_clips],
-                            "config": config.to_dict()},
+            artefacts_json={
+                "classes": list(dataset.classes),
+                "out_dir": str(run_dir),
+                "test_clip_ids": [c.clip_id for c in test_clips],
+                "config": config.to_dict(),
+            },
         )
     except BaseException as error:
         store.upsert_run(key, status="failed", error=f"{type(error).__name__}: {error}")
         raise
     test_index = torch.as_tensor(result.test_indices)
-    return WaveformRun(key, config, dataset.classes, tuple(models), result.fold_accuracies,
-                       test_clips, inputs[test_index], labels[test_index], trained=True)
+    return WaveformRun(
+        key,
+        config,
+        dataset.classes,
+        tuple(models),
+        result.fold_accuracies,
+        test_clips,
+        inputs[test_index],
+        labels[test_index],
+        trained=True,
+    )

@@ -95,8 +95,10 @@ def build_report(
     results = read_results(store)
     tables = build_tables(results, numbers, victim)
     return Report(
-        results=results, tables=tables,
+        results=results,
+        tables=tables,
         verdicts=claim_verdicts(results, tables, victim=victim),
-        figures=build_figures(results, victim), victim=victim,
+        figures=build_figures(results, victim),
+        victim=victim,
         target_hits=target_hits(results),
     )

@@ -47,11 +47,19 @@ FIGURE_TITLES = {
 _Select = Callable[[pd.DataFrame], pd.Series]
 _SPECS: dict[int, tuple[str, str, _Select, Union[_Select, None]]] = {
     1: ("mfcc", "n_mfcc", lambda r: r["n_mfcc"], None),
-    2: ("mfcc", "sampling rate (kHz)", lambda r: r["sr"] / 1000.0,
-        lambda r: r["dct_norm"] == "ortho"),
+    2: (
+        "mfcc",
+        "sampling rate (kHz)",
+        lambda r: r["sr"] / 1000.0,
+        lambda r: r["dct_norm"] == "ortho",
+    ),
     3: ("mfcc", "lifter d (L = d · n_mfcc)", lambda r: r["lifter"] / r["n_mfcc"], None),
-    4: ("stft", "window length / n_fft",
-        lambda r: r["win_length"].fillna(r["n_fft"]) / r["n_fft"], None),
+    4: (
+        "stft",
+        "window length / n_fft",
+        lambda r: r["win_length"].fillna(r["n_fft"]) / r["n_fft"],
+        None,
+    ),
     5: ("wavelet", "frame length (ms)", lambda r: r["frame_ms"], None),
 }
 
@@ -124,18 +132,20 @@ def figure_data(number: int, results: StoreResults, victim: str = "resnet18") ->
         raise ParameterError(f"figure_data draws Figures 1-5, got {number!r}")
     representation, _, x_of, keep = _SPECS[number]
     runs = results.runs
-    chosen = runs[(runs["model"] == victim) & (runs["repr"] == representation)
-                  & runs["standard"]]
+    chosen = runs[(runs["model"] == victim) & (runs["repr"] == representation) & runs["standard"]]
     if keep is not None and not chosen.empty:
         chosen = chosen[keep(chosen)]
     columns = ["dataset", "x", "accuracy", "cost", "runs"]
     if chosen.empty:
         return pd.DataFrame(columns=columns)
-    points = pd.DataFrame({
-        "dataset": chosen["dataset"].astype(str),
-        "x": pd.to_numeric(x_of(chosen), errors="coerce").astype("float64"),
-        "accuracy": chosen["accuracy"], "cost": chosen["cost"],
-    }).dropna(subset=["x"])
+    points = pd.DataFrame(
+        {
+            "dataset": chosen["dataset"].astype(str),
+            "x": pd.to_numeric(x_of(chosen), errors="coerce").astype("float64"),
+            "accuracy": chosen["accuracy"],
+            "cost": chosen["cost"],
+        }
+    ).dropna(subset=["x"])
     grouped = points.groupby(["dataset", "x"])
     out = grouped[["accuracy", "cost"]].mean()
     out["runs"] = grouped.size()
@@ -172,11 +182,14 @@ def _draw(number: int, data: pd.DataFrame, victim: str) -> Figure:
     left.set(xlabel=xlabel, ylabel="accuracy (%)")
     right.set(xlabel=xlabel, ylabel="gradients to FR 0.9")
     if not np.isfinite(data["cost"].to_numpy(dtype=float)).any():
-        right.text(0.5, 0.5, "missing: no attack reached FR 0.9", ha="center",
-                   transform=right.transAxes)
+        right.text(
+            0.5, 0.5, "missing: no attack reached FR 0.9", ha="center", transform=right.transAxes
+        )
     left.legend(fontsize="small")
-    figure.suptitle(f"Figure {number}: {FIGURE_TITLES[number]} — "
-                    f"{MODEL_LABELS.get(victim, victim)}", fontsize="medium")
+    figure.suptitle(
+        f"Figure {number}: {FIGURE_TITLES[number]} — {MODEL_LABELS.get(victim, victim)}",
+        fontsize="medium",
+    )
     figure.subplots_adjust(left=0.08, right=0.98, bottom=0.17, top=0.85, wspace=0.3)
     return figure
 
@@ -189,11 +202,14 @@ def _gallery(results: StoreResults) -> ReportFigure:
         if rows.empty:
             note = "missing: no attack in the store names a gallery image"
         elif not rows["inside"].iloc[-1]:
-            note = (f"missing: gallery image {rows['path'].iloc[-1]} lies outside the store's "
-                    f"folder {results.store_path.parent}; only images under it are embedded")
+            note = (
+                f"missing: gallery image {rows['path'].iloc[-1]} lies outside the store's "
+                f"folder {results.store_path.parent}; only images under it are embedded"
+            )
         else:
             note = f"missing: gallery image {rows['path'].iloc[-1]} not found"
         return ReportFigure(6, title, rows, None, (), note)
     newest = found.groupby("repr", sort=True).tail(1)
-    return ReportFigure(6, title, newest.reset_index(drop=True), None,
-                        tuple(Path(p) for p in newest["path"]), "")
+    return ReportFigure(
+        6, title, newest.reset_index(drop=True), None, tuple(Path(p) for p in newest["path"]), ""
+    )

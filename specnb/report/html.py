@@ -14,8 +14,12 @@ if TYPE_CHECKING:
 __all__ = ["IMAGE_TYPES", "report_html"]
 
 #: Image files the gallery may embed, by suffix.
-IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
-               ".svg": "image/svg+xml"}
+IMAGE_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".svg": "image/svg+xml",
+}
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em; max-width: 100em; }
@@ -32,13 +36,18 @@ section { overflow-x: auto; }
 
 def _verdict_table(report: "Report") -> str:
     """One row per claim: where, the paper's claim, our verdict, numbers and interval, rule."""
-    head = ("<tr><th>where</th><th>the paper's claim</th><th>ours</th>"
-            "<th>our numbers, 95 % interval, over what</th><th>rule</th>"
-            "<th>paper's numbers</th></tr>")
+    head = (
+        "<tr><th>where</th><th>the paper's claim</th><th>ours</th>"
+        "<th>our numbers, 95 % interval, over what</th><th>rule</th>"
+        "<th>paper's numbers</th></tr>"
+    )
     rows = []
     for v in report.verdicts:
-        note = "<br><em>synthetic data: proves the pipeline, not the paper</em>" if (
-            v.synthetic and v.decided) else ""
+        note = (
+            "<br><em>synthetic data: proves the pipeline, not the paper</em>"
+            if (v.synthetic and v.decided)
+            else ""
+        )
         numbers = f"{_text(v.estimate)}<br>" if v.estimate else ""
         rows.append(
             f'<tr class="verdict-{_text(v.ours.split()[0])}"><td>{_text(v.where)}</td>'

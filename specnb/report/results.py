@@ -63,13 +63,29 @@ GALLERY_KEY = "gallery"
 
 #: Setting fields copied into :attr:`StoreResults.runs` (NaN where a representation lacks one).
 SETTING_FIELDS = (
-    "sr", "n_mfcc", "dct_norm", "lifter", "n_fft", "win_length", "wavelet", "frame_ms",
+    "sr",
+    "n_mfcc",
+    "dct_norm",
+    "lifter",
+    "n_fft",
+    "win_length",
+    "wavelet",
+    "frame_ms",
     "colormap",
 )
 
 _SAMPLE_COLUMNS = ("run_key", "attack", "auc_units", "grads_units", "final_units")
-_RUN_COLUMNS = ("run_key", "dataset", "repr", "model", "setting_key", "seed", "accuracy",
-                "n_params", "clip_correct")
+_RUN_COLUMNS = (
+    "run_key",
+    "dataset",
+    "repr",
+    "model",
+    "setting_key",
+    "seed",
+    "accuracy",
+    "n_params",
+    "clip_correct",
+)
 
 
 def attack_name(name: str) -> str:
@@ -134,7 +150,8 @@ class StoreResults:
     galleries: pd.DataFrame
     store_path: Path
     samples: pd.DataFrame = field(
-        default_factory=lambda: pd.DataFrame(columns=list(_SAMPLE_COLUMNS)))
+        default_factory=lambda: pd.DataFrame(columns=list(_SAMPLE_COLUMNS))
+    )
 
     @property
     def empty(self) -> bool:
@@ -163,8 +180,10 @@ def open_results_store(store: Union[ResultsStore, str, Path]) -> ResultsStore:
 
 
 def read_results(
-    store: Union[ResultsStore, str, Path], run_keys: Optional[Iterable[str]] = None,
-    *, any_seed: bool = False,
+    store: Union[ResultsStore, str, Path],
+    run_keys: Optional[Iterable[str]] = None,
+    *,
+    any_seed: bool = False,
 ) -> StoreResults:
     """Read the finished runs, attacks and transfers of a results store.
 
@@ -200,16 +219,22 @@ def read_results(
         if any_seed:
             same = ["dataset", "setting_key", "model"]
             studied = set(map(tuple, runs.loc[chosen, same].to_numpy()))
-            chosen = pd.Series([tuple(r) in studied for r in runs[same].to_numpy()],
-                               index=runs.index, dtype=bool)
+            chosen = pd.Series(
+                [tuple(r) in studied for r in runs[same].to_numpy()], index=runs.index, dtype=bool
+            )
         runs = runs[chosen].reset_index(drop=True)
     attacks = opened.attacks_df(status="done")
     attacks = attacks[attacks["run_key"].isin(runs["run_key"])]
     runs = _with_attacks(runs, attacks)
     transfers = _transfers(opened.transfers_df(status="done"), runs)
     galleries = _galleries(attacks, runs, opened.path.parent)
-    return StoreResults(runs=runs, transfers=transfers, galleries=galleries,
-                        store_path=opened.path, samples=_samples(attacks))
+    return StoreResults(
+        runs=runs,
+        transfers=transfers,
+        galleries=galleries,
+        store_path=opened.path,
+        samples=_samples(attacks),
+    )
 
 
 def _runs(frame: pd.DataFrame) -> pd.DataFrame:
@@ -261,9 +286,15 @@ def _samples(attacks: pd.DataFrame) -> pd.DataFrame:
         counts = artefacts.get("grad_counts_per_budget")
         if counts:
             grads_units = np.asarray(counts, dtype=np.float64).mean(axis=0)
-        rows.append({"run_key": record["run_key"], "attack": attack_name(record["attack"]),
-                     "auc_units": auc_units, "grads_units": grads_units,
-                     "final_units": final_units})
+        rows.append(
+            {
+                "run_key": record["run_key"],
+                "attack": attack_name(record["attack"]),
+                "auc_units": auc_units,
+                "grads_units": grads_units,
+                "final_units": final_units,
+            }
+        )
     return pd.DataFrame(rows, columns=list(_SAMPLE_COLUMNS))
 
 
@@ -340,10 +371,16 @@ def target_hits(results: StoreResults) -> pd.DataFrame:
             if not key.endswith("_target_auc") or pd.isna(record[key]):
                 continue
             attack = key[: -len("_target_auc")]
-            rows.append({
-                "dataset": record["dataset"], "repr": record["repr"], "model": record["model"],
-                "attack": attack, "auc": record[f"{attack}_auc"], "target_auc": record[key],
-            })
+            rows.append(
+                {
+                    "dataset": record["dataset"],
+                    "repr": record["repr"],
+                    "model": record["model"],
+                    "attack": attack,
+                    "auc": record[f"{attack}_auc"],
+                    "target_auc": record[key],
+                }
+            )
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -397,9 +434,14 @@ def _galleries(attacks: pd.DataFrame, runs: pd.DataFrame, root: Path) -> pd.Data
         run = info.loc[record["run_key"]]
         rows.append(
             {
-                "run_key": record["run_key"], "dataset": run["dataset"], "repr": run["repr"],
-                "model": run["model"], "attack": attack_name(record["attack"]), "path": path,
-                "inside": inside, "exists": inside and path.is_file(),
+                "run_key": record["run_key"],
+                "dataset": run["dataset"],
+                "repr": run["repr"],
+                "model": run["model"],
+                "attack": attack_name(record["attack"]),
+                "path": path,
+                "inside": inside,
+                "exists": inside and path.is_file(),
             }
         )
     columns = ["run_key", "dataset", "repr", "model", "attack", "path", "inside", "exists"]

@@ -53,13 +53,22 @@ __all__ = [
 SOURCES = ("ours", "paper")
 
 #: Display names of the paper's datasets (store keys otherwise shown as they are).
-DATASET_LABELS = {"esc10": "ESC-10", "esc50": "ESC-50", "urbansound8k": "UrbanSound8K",
-                  "all": "all datasets"}
+DATASET_LABELS = {
+    "esc10": "ESC-10",
+    "esc50": "ESC-50",
+    "urbansound8k": "UrbanSound8K",
+    "all": "all datasets",
+}
 
 #: Display names of the models.
 MODEL_LABELS = {
-    "resnet18": "ResNet-18", "resnet34": "ResNet-34", "resnet56": "ResNet-56",
-    "alexnet": "AlexNet", "googlenet": "GoogLeNet", "sbcnn": "SB-CNN", "lstm": "LSTM",
+    "resnet18": "ResNet-18",
+    "resnet34": "ResNet-34",
+    "resnet56": "ResNet-56",
+    "alexnet": "AlexNet",
+    "googlenet": "GoogLeNet",
+    "sbcnn": "SB-CNN",
+    "lstm": "LSTM",
 }
 
 #: Title of each table.
@@ -74,19 +83,36 @@ TABLE_TITLES = {
     9: "Transferability ratio, source model (row) to target model (column)",
 }
 
-_ROW_NAMES = {2: "sr (Hz)", 3: "n_fft", 4: "sr (Hz)", 5: "wavelet", 6: "model",
-              7: "n_fft", 8: "representation", 9: "repr:source"}
+_ROW_NAMES = {
+    2: "sr (Hz)",
+    3: "n_fft",
+    4: "sr (Hz)",
+    5: "wavelet",
+    6: "model",
+    7: "n_fft",
+    8: "representation",
+    9: "repr:source",
+}
 _ATTACK_COLUMNS = ("accuracy", *[f"{a}_{m}" for a in ATTACKS for m in ("auc", "grads")])
 _COLUMNS: dict[int, tuple[str, ...]] = {
-    2: _ATTACK_COLUMNS, 3: _ATTACK_COLUMNS, 4: _ATTACK_COLUMNS, 7: _ATTACK_COLUMNS,
+    2: _ATTACK_COLUMNS,
+    3: _ATTACK_COLUMNS,
+    4: _ATTACK_COLUMNS,
+    7: _ATTACK_COLUMNS,
     5: ("accuracy", "auc"),
     6: ("accuracy_diff", "auc_diff", "params_ratio", "grads_ratio"),
     8: ("accuracy", "auc", "accuracy_standard"),
     9: ("resnet18", "googlenet", "alexnet"),
 }
 _DATASET_ORDER = ("esc10", "esc50", "urbansound8k", "all")
-_ATTACK_LABELS = {"fgsm": "FGSM", "deepfool": "DeepFool", "bim_a": "BIM-a", "bim_b": "BIM-b",
-                  "jsma": "JSMA", "cw": "CWA"}
+_ATTACK_LABELS = {
+    "fgsm": "FGSM",
+    "deepfool": "DeepFool",
+    "bim_a": "BIM-a",
+    "bim_b": "BIM-b",
+    "jsma": "JSMA",
+    "cw": "CWA",
+}
 # Representation and row field of the attack tables, with an optional run filter.
 _SETTINGS_TABLES: dict[int, tuple[str, str, Callable[[pd.DataFrame], pd.Series] | None]] = {
     2: ("mfcc", "sr", None),
@@ -132,8 +158,7 @@ class ReportTable:
         """
         frame = self.frame.copy()
         frame.index = frame.index.set_levels(
-            [[DATASET_LABELS.get(d, d) for d in frame.index.levels[0]],
-             frame.index.levels[1]],
+            [[DATASET_LABELS.get(d, d) for d in frame.index.levels[0]], frame.index.levels[1]],
         )
         frame.index.names = ["dataset", self.row_name]
         formats = {col: _format(self.number, col[0]) for col in frame.columns}
@@ -220,7 +245,10 @@ def _victim_runs(runs: pd.DataFrame, victim: str, representation: str) -> pd.Dat
 
 
 def _settings_table(
-    runs: pd.DataFrame, victim: str, representation: str, field: str,
+    runs: pd.DataFrame,
+    victim: str,
+    representation: str,
+    field: str,
     keep: Callable[[pd.DataFrame], pd.Series] | None,
 ) -> pd.DataFrame:
     chosen = _victim_runs(runs, victim, representation)
@@ -256,14 +284,12 @@ def _table6(runs: pd.DataFrame, victim: str) -> pd.DataFrame:
         pairs = mine.join(reference, how="inner", suffixes=("", "_ref"))
         if pairs.empty:
             continue
-        grads = [
-            pairs[f"{a}_grads"] / pairs[f"{a}_grads_ref"] - 1.0
-            for a in ATTACKS
-        ]
+        grads = [pairs[f"{a}_grads"] / pairs[f"{a}_grads_ref"] - 1.0 for a in ATTACKS]
         grads_ratio = pd.concat(grads, axis=1).mean(axis=1, skipna=True)
         rows.append(
             {
-                "dataset": "all", "row": str(model),
+                "dataset": "all",
+                "row": str(model),
                 "accuracy_diff": (pairs["accuracy"] - pairs["accuracy_ref"]).mean(),
                 "auc_diff": 100.0 * (pairs["auc"] - pairs["auc_ref"]).mean(),
                 "params_ratio": 100.0 * (pairs["n_params"] / pairs["n_params_ref"] - 1.0).mean(),
@@ -295,8 +321,9 @@ def _table8(
 ) -> ReportTable:
     runs = results.runs
     hsv = runs[(runs["model"] == victim) & ~runs["standard"]]
-    frame = pd.DataFrame({"accuracy": hsv["accuracy"], "auc": hsv["auc"],
-                          "dataset": hsv["dataset"]})
+    frame = pd.DataFrame(
+        {"accuracy": hsv["accuracy"], "auc": hsv["auc"], "dataset": hsv["dataset"]}
+    )
     ours = _cell_means(frame, [str(r) for r in hsv["repr"]], ["accuracy", "auc"])
     paper_side = _paper_side(paper, 8)
     sides = {"ours": ours, "paper": paper_side}
@@ -314,16 +341,20 @@ def _standard_accuracy(tables: Mapping[int, ReportTable], source: str) -> pd.Dat
     for representation, number in _STANDARD_TABLES.items():
         accuracy = tables[number].side(source)["accuracy"].dropna()
         for dataset, values in accuracy.groupby(level="dataset"):
-            rows.append({"dataset": dataset, "row": representation,
-                         "accuracy_standard": float(values.mean())})
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "row": representation,
+                    "accuracy_standard": float(values.mean()),
+                }
+            )
     frame = pd.DataFrame(rows, columns=["dataset", "row", "accuracy_standard"])
     return frame.set_index(["dataset", "row"])
 
 
 def _paper_side(paper: pd.DataFrame, number: int) -> pd.DataFrame:
     rows = paper[paper["table"] == number]
-    wide = rows.pivot_table(index=["dataset", "row"], columns="column", values="value",
-                            sort=False)
+    wide = rows.pivot_table(index=["dataset", "row"], columns="column", values="value", sort=False)
     wide.columns = [str(c) for c in wide.columns]
     return wide
 
@@ -353,8 +384,13 @@ def _ordered_index(index: pd.Index) -> pd.MultiIndex:
         dataset, row = pair
         rank = _DATASET_ORDER.index(dataset) if dataset in _DATASET_ORDER else len(_DATASET_ORDER)
         number = _as_number(row)
-        return (rank, dataset, number is None, number if number is not None else 0.0,
-                position[pair])
+        return (
+            rank,
+            dataset,
+            number is None,
+            number if number is not None else 0.0,
+            position[pair],
+        )
 
     pairs.sort(key=order)
     if not pairs:
@@ -382,10 +418,15 @@ def _format(number: int, quantity: str) -> str:
 
 
 def _column_label(number: int, quantity: str) -> str:
-    labels = {"accuracy": "Acc. (%)", "auc": "AUC (%)" if number == 5 else "AUC",
-              "accuracy_standard": "Acc., standard maps (%)",
-              "accuracy_diff": "Δ accuracy", "auc_diff": "Δ AUC",
-              "params_ratio": "parameters ratio", "grads_ratio": "gradients ratio"}
+    labels = {
+        "accuracy": "Acc. (%)",
+        "auc": "AUC (%)" if number == 5 else "AUC",
+        "accuracy_standard": "Acc., standard maps (%)",
+        "accuracy_diff": "Δ accuracy",
+        "auc_diff": "Δ AUC",
+        "params_ratio": "parameters ratio",
+        "grads_ratio": "gradients ratio",
+    }
     if quantity in labels:
         return labels[quantity]
     if number == 9:

@@ -192,8 +192,11 @@ class FeatureCache:
             If ``image`` is not uint8 or not of shape (3, size, size).
         """
         image = np.asarray(image)
-        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[0] != 3 or (
-            image.shape[1] != image.shape[2]
+        if (
+            image.dtype != np.uint8
+            or image.ndim != 3
+            or image.shape[0] != 3
+            or (image.shape[1] != image.shape[2])
         ):
             raise ParameterError(
                 f"image of clip {clip_id!r} must be uint8 of shape (3, size, size), got "

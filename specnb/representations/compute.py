@@ -155,4 +155,3 @@ def axes(setting: Setting, n_frames: int) -> tuple[np.ndarray, np.ndarray]:
     rows = np.asarray(wavelets.scale_frequencies(setting), dtype=np.float64)
     centre = setting.frame_length / 2.0
     return rows, (frames * setting.hop + centre) / setting.sr
-

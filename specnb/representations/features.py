@@ -194,8 +194,15 @@ def dataset_images(
             else:
                 images[i] = torch.from_numpy(hit)
     feats = dataset_features(
-        dataset, [chosen[i] for i in todo], setting, cache=cache, backend=backend,
-        device=device, batch_size=batch_size, progress=progress, stack=False,
+        dataset,
+        [chosen[i] for i in todo],
+        setting,
+        cache=cache,
+        backend=backend,
+        device=device,
+        batch_size=batch_size,
+        progress=progress,
+        stack=False,
     )
     dev = resolve_device(device)
     for idx in _batches(range(len(feats)), batch_size):

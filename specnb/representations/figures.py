@@ -24,8 +24,9 @@ __all__ = [
 _UNITS = {"mfcc": "coefficient", "stft": "dB", "mel": "dB", "wavelet": "dB"}
 
 
-def plot_waveform(ax: Axes, y: np.ndarray, sr: int, title: str = "waveform",
-                  max_columns: int = 2000) -> None:
+def plot_waveform(
+    ax: Axes, y: np.ndarray, sr: int, title: str = "waveform", max_columns: int = 2000
+) -> None:
     """Draw a waveform ``y`` (shape (n,)) sampled at ``sr`` Hz against time in seconds.
 
     A waveform longer than ``2 * max_columns`` samples is drawn as its envelope: the minimum
@@ -38,8 +39,14 @@ def plot_waveform(ax: Axes, y: np.ndarray, sr: int, title: str = "waveform",
         edges = np.linspace(0, len(y), max_columns + 1).astype(int)
         low = np.minimum.reduceat(y, edges[:-1])
         high = np.maximum.reduceat(y, edges[:-1])
-        ax.fill_between(edges / float(sr), np.append(low, low[-1]), np.append(high, high[-1]),
-                        step="post", linewidth=0, color="#1f77b4")
+        ax.fill_between(
+            edges / float(sr),
+            np.append(low, low[-1]),
+            np.append(high, high[-1]),
+            step="post",
+            linewidth=0,
+            color="#1f77b4",
+        )
     else:
         ax.plot(np.arange(len(y)) / float(sr), y, linewidth=0.5, color="#1f77b4")
     ax.set(xlabel="time (s)", ylabel="amplitude", title=title, xlim=(0, duration or 1))
@@ -57,8 +64,14 @@ def plot_representation(ax: Axes, raw: np.ndarray, setting: Setting, title: str 
     n_rows = raw.shape[0]
     step = times[1] - times[0] if len(times) > 1 else 1.0
     extent = (times[0] - step / 2, times[-1] + step / 2, -0.5, n_rows - 0.5)
-    image = ax.imshow(raw, origin="lower", aspect="auto", interpolation="nearest",
-                      extent=extent, cmap=_display_cmap(setting))
+    image = ax.imshow(
+        raw,
+        origin="lower",
+        aspect="auto",
+        interpolation="nearest",
+        extent=extent,
+        cmap=_display_cmap(setting),
+    )
     if setting.kind == "mfcc":
         ax.set_ylabel("MFCC coefficient")
     else:
@@ -104,8 +117,17 @@ def explorer_figure(
     height = 2.2 + 3.0 * n
     # fixed margins in inches instead of a constrained layout: the explorer redraws twice as fast
     fig = plt.figure(figsize=(11, height))
-    grid = fig.add_gridspec(1 + n, 3, height_ratios=[0.7] + [1.0] * n, left=0.07, right=0.98,
-                            bottom=0.55 / height, top=1 - 0.75 / height, hspace=0.6, wspace=0.3)
+    grid = fig.add_gridspec(
+        1 + n,
+        3,
+        height_ratios=[0.7] + [1.0] * n,
+        left=0.07,
+        right=0.98,
+        bottom=0.55 / height,
+        top=1 - 0.75 / height,
+        hspace=0.6,
+        wspace=0.3,
+    )
     plot_waveform(fig.add_subplot(grid[0, :]), y, panels[0][0].sr)
     for row, (setting, raw, image) in enumerate(panels, start=1):
         plot_representation(fig.add_subplot(grid[row, :2]), raw, setting)

@@ -42,9 +42,7 @@ _QUALITATIVE = frozenset(COLORMAP_FAMILIES["qualitative"])
 
 def _check_colormap(name: str) -> None:
     if name not in COLORMAPS:
-        raise ParameterError(
-            f"colormap={name!r} is not offered; choose one of {sorted(COLORMAPS)}"
-        )
+        raise ParameterError(f"colormap={name!r} is not offered; choose one of {sorted(COLORMAPS)}")
 
 
 def _as_tensor(x: ArrayLike, name: str) -> torch.Tensor:

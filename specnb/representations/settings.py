@@ -154,9 +154,7 @@ class MFCCSetting(_Base):
         if self.lifter < 0:
             raise SettingError(f"mfcc.lifter must be >= 0, got {self.lifter}")
         if self.n_mfcc > self.n_mels:
-            raise SettingError(
-                f"mfcc.n_mfcc={self.n_mfcc} cannot exceed mfcc.n_mels={self.n_mels}"
-            )
+            raise SettingError(f"mfcc.n_mfcc={self.n_mfcc} cannot exceed mfcc.n_mels={self.n_mels}")
         object.__setattr__(self, "lifter", float(self.lifter))
 
 

@@ -52,14 +52,22 @@ def feature_statistics(
         raw = represent(waves, setting, backend=backend)
         elapsed = time.perf_counter() - start
         images = np.stack([clip_image(w, setting, backend=backend) for w in waves])
-        records.append({
-            "setting": setting.label(), "repr": setting.kind, "key": setting.key,
-            "rows": raw.shape[1], "frames": raw.shape[2],
-            "min": float(raw.min()), "max": float(raw.max()),
-            "mean": float(raw.mean()), "std": float(raw.std()),
-            "image_mean": float(images.mean()), "image_std": float(images.std()),
-            "ms_per_clip": 1000.0 * elapsed / len(clips),
-        })
+        records.append(
+            {
+                "setting": setting.label(),
+                "repr": setting.kind,
+                "key": setting.key,
+                "rows": raw.shape[1],
+                "frames": raw.shape[2],
+                "min": float(raw.min()),
+                "max": float(raw.max()),
+                "mean": float(raw.mean()),
+                "std": float(raw.std()),
+                "image_mean": float(images.mean()),
+                "image_std": float(images.std()),
+                "ms_per_clip": 1000.0 * elapsed / len(clips),
+            }
+        )
     return pd.DataFrame.from_records(records)
 
 

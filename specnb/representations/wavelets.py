@@ -203,9 +203,7 @@ def scalogram_reference(y: np.ndarray, setting: WaveletSetting) -> np.ndarray:
     y = _checked_clip(y)
     frame_count(y.size, setting)
     frames = frame_means(np.abs(cwt_reference(y, setting)), setting)
-    return librosa.amplitude_to_db(frames, ref=np.max, amin=AMIN, top_db=TOP_DB).astype(
-        np.float32
-    )
+    return librosa.amplitude_to_db(frames, ref=np.max, amin=AMIN, top_db=TOP_DB).astype(np.float32)
 
 
 class TorchScalogram(torch.nn.Module):

@@ -101,10 +101,17 @@ def standalone_job(
     'sbcnn'
     """
     return study_job(
-        dataset=dataset or "synthetic", data_path=data_path, dataset_options=_STANDALONE_DATA,
+        dataset=dataset or "synthetic",
+        data_path=data_path,
+        dataset_options=_STANDALONE_DATA,
         setting=setting if setting is not None else STANDALONE_SETTING,
-        model=model or "sbcnn", seed=0 if seed is None else int(seed), epochs=epochs, folds=2,
-        batch_size=16, lr=0.003, device=device,
+        model=model or "sbcnn",
+        seed=0 if seed is None else int(seed),
+        epochs=epochs,
+        folds=2,
+        batch_size=16,
+        lr=0.003,
+        device=device,
     )
 
 
@@ -137,8 +144,9 @@ def resolve_run(
         A bad ``run_key``, or no matching run while ``train_if_missing`` is False (the
         message names the filters and the store).
     """
-    found = find_run(store, run_key=run_key, dataset=dataset, setting=setting, model=model,
-                     seed=seed)
+    found = find_run(
+        store, run_key=run_key, dataset=dataset, setting=setting, model=model, seed=seed
+    )
     if found is not None:
         return found, False
     if not train_if_missing:
@@ -148,8 +156,16 @@ def resolve_run(
             f"no done run in the results store {store.path} matches the filters {given}; "
             "train one with notebook 02 or set TRAIN_IF_MISSING"
         )
-    job = standalone_job(dataset=dataset, setting=setting, model=model, seed=seed,
-                         data_path=data_path, epochs=epochs, device=device)
-    key, _ = run_training_job(job, Path(out_dir) / "standalone", store=store,
-                              cache_dir=cache_dir, progress=False)
+    job = standalone_job(
+        dataset=dataset,
+        setting=setting,
+        model=model,
+        seed=seed,
+        data_path=data_path,
+        epochs=epochs,
+        device=device,
+    )
+    key, _ = run_training_job(
+        job, Path(out_dir) / "standalone", store=store, cache_dir=cache_dir, progress=False
+    )
     return key, True

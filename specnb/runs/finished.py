@@ -185,7 +185,12 @@ def load_trained_run(
     target = resolve_device(device) if isinstance(device, str) else device
     cache = FeatureCache(cache_dir if cache_dir is not None else artefacts["cache_dir"])
     images = dataset_images(
-        dataset, test_clips, job.setting, cache=cache, device=target, progress=progress,
+        dataset,
+        test_clips,
+        job.setting,
+        cache=cache,
+        device=target,
+        progress=progress,
         dtype=job.image_dtype,
     )
     if images.dtype == torch.uint8:
@@ -193,7 +198,13 @@ def load_trained_run(
     chosen = tuple(range(len(result.fold_accuracies))) if folds is None else tuple(folds)
     models = load_fold_models(run_dir, device=target, folds=chosen)
     return TrainedRun(
-        run_key=run_key, job=job, result=result, dataset=dataset, models=tuple(models),
-        folds=chosen, test_clips=test_clips, test_images=images,
+        run_key=run_key,
+        job=job,
+        result=result,
+        dataset=dataset,
+        models=tuple(models),
+        folds=chosen,
+        test_clips=test_clips,
+        test_images=images,
         test_labels=torch.tensor([clip.label for clip in test_clips], dtype=torch.int64),
     )

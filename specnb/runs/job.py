@@ -88,9 +88,7 @@ class TrainingJob:
 
     def __post_init__(self) -> None:
         if self.dataset not in DATASETS:
-            raise TrainingError(
-                f"TrainingJob.dataset={self.dataset!r}; choose one of {DATASETS}"
-            )
+            raise TrainingError(f"TrainingJob.dataset={self.dataset!r}; choose one of {DATASETS}")
         if self.data_path is not None:
             if self.dataset == "synthetic":
                 raise TrainingError("TrainingJob.data_path must be None for the synthetic set")
@@ -186,8 +184,11 @@ class TrainingJob:
         """
         dataset = self.load_dataset() if dataset is None else dataset
         return run_key(
-            dataset=dataset.key, setting=self.setting.to_dict(), model=self.config.model,
-            seed=self.config.seed, protocol=self.protocol(),
+            dataset=dataset.key,
+            setting=self.setting.to_dict(),
+            model=self.config.model,
+            seed=self.config.seed,
+            protocol=self.protocol(),
         )
 
     def label(self) -> str:

@@ -76,4 +76,3 @@ def split_summary(job: TrainingJob, dataset: Union[AudioDataset, None] = None) -
             for name, part in parts
         ]
     )
-

@@ -116,38 +116,60 @@ def run_training_job(
     cache = Path(cache_dir).resolve() if cache_dir is not None else out_dir / "cache"
     device = resolve_device(job.config.device)
     artefacts: dict[str, Any] = {
-        "job": job.to_dict(), "classes": list(dataset.classes), "out_dir": str(out_dir),
+        "job": job.to_dict(),
+        "classes": list(dataset.classes),
+        "out_dir": str(out_dir),
         "cache_dir": str(cache),
     }
     results.upsert_run(
-        key, status="running", error=None, dataset=dataset.key, repr=job.setting.kind,
-        setting_key=job.setting.key, setting_json=job.setting.to_dict(),
-        model=job.config.model, seed=job.config.seed, protocol_json=job.protocol(),
-        device=str(device), artefacts_json=artefacts,
+        key,
+        status="running",
+        error=None,
+        dataset=dataset.key,
+        repr=job.setting.kind,
+        setting_key=job.setting.key,
+        setting_json=job.setting.to_dict(),
+        model=job.config.model,
+        seed=job.config.seed,
+        protocol_json=job.protocol(),
+        device=str(device),
+        artefacts_json=artefacts,
     )
     try:
         clips = job.training_clips(dataset)
         images = dataset_images(
-            dataset, clips, job.setting, cache=FeatureCache(cache), device=device,
-            progress=progress, dtype=job.image_dtype,
+            dataset,
+            clips,
+            job.setting,
+            cache=FeatureCache(cache),
+            device=device,
+            progress=progress,
+            dtype=job.image_dtype,
         )
         labels = torch.tensor([clip.label for clip in clips], dtype=torch.int64)
         result = train_cv(
-            images, labels, clips, job.config, out_dir / TRAIN_FOLDER,
-            num_classes=len(dataset.classes), progress=progress,
+            images,
+            labels,
+            clips,
+            job.config,
+            out_dir / TRAIN_FOLDER,
+            num_classes=len(dataset.classes),
+            progress=progress,
         )
         figures = save_training_figures(result, dataset.classes, out_dir)
         fields = result.run_fields()
         fields["protocol_json"] = job.protocol()
         fields["artefacts_json"] = {
-            **fields["artefacts_json"], **artefacts, "figures": figures,
+            **fields["artefacts_json"],
+            **artefacts,
+            "figures": figures,
             "test_clip_ids": [clips[i].clip_id for i in result.test_indices],
-            "test_correct": test_correct(result.test_predictions,
-                                         labels.numpy()[result.test_indices]),
+            "test_correct": test_correct(
+                result.test_predictions, labels.numpy()[result.test_indices]
+            ),
         }
         results.upsert_run(key, **fields)
     except BaseException as error:
         results.upsert_run(key, status="failed", error=f"{type(error).__name__}: {error}")
         raise
     return key, result
-

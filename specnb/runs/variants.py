@@ -103,9 +103,18 @@ def study_job(
     """
     synthetic = dataset == "synthetic"
     config = recipe_config(
-        recipe, model=model, epochs=epochs, n_folds=folds, test_size=test_size,
-        patience=patience, batch_size=batch_size, lr=lr, seed=seed, device=device,
-        official_test_fold=official_test_fold, pretrained=pretrained,
+        recipe,
+        model=model,
+        epochs=epochs,
+        n_folds=folds,
+        test_size=test_size,
+        patience=patience,
+        batch_size=batch_size,
+        lr=lr,
+        seed=seed,
+        device=device,
+        official_test_fold=official_test_fold,
+        pretrained=pretrained,
     )
     options = {"seed": data_seed, "n_per_class": n_per_class}
     if dataset_options is not None:
@@ -240,8 +249,8 @@ def load_best_models(
         By name; each holds one model (``run.models[0]``, fold ``run.folds[0]``).
     """
     return {
-        name: load_trained_run(store, key, device=device, folds=[best_fold(store, key)],
-                               data_path=data_path)
+        name: load_trained_run(
+            store, key, device=device, folds=[best_fold(store, key)], data_path=data_path
+        )
         for name, key in run_keys.items()
     }
-

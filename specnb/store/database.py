@@ -61,7 +61,11 @@ class Database:
     """
 
     def __init__(
-        self, path: str | Path, *, timeout: float = 30.0, retries: int = 20,
+        self,
+        path: str | Path,
+        *,
+        timeout: float = 30.0,
+        retries: int = 20,
         read_only: bool = False,
     ) -> None:
         path = Path(path)
@@ -79,9 +83,9 @@ class Database:
         self._column_cache: dict[str, dict[str, str]] = {}
         self._local = threading.local()
         if read_only:
-            self.journal_mode = str(self.retry(
-                lambda conn: conn.execute("PRAGMA journal_mode").fetchone()[0]
-            )).lower()
+            self.journal_mode = str(
+                self.retry(lambda conn: conn.execute("PRAGMA journal_mode").fetchone()[0])
+            ).lower()
             version = self.schema_version
             self._check_version(version)
             if version < len(MIGRATIONS):
@@ -121,8 +125,10 @@ class Database:
         conn = getattr(self._local, "conn", None)
         if conn is not None and self._local.pid == os.getpid():
             return conn
-        conn = self._open() if self.read_only else sqlite3.connect(
-            self.path, timeout=self.timeout, isolation_level=None
+        conn = (
+            self._open()
+            if self.read_only
+            else sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
         )
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
@@ -139,15 +145,17 @@ class Database:
         """A read-only connection; on a read-only folder, where SQLite cannot create the WAL
         index beside the file, the file is opened as immutable (nobody can change it there)."""
         uri = self.path.resolve().as_uri()
-        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=self.timeout,
-                               isolation_level=None)
+        conn = sqlite3.connect(
+            f"{uri}?mode=ro", uri=True, timeout=self.timeout, isolation_level=None
+        )
         try:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
             return conn
         except sqlite3.OperationalError:
             conn.close()
-        return sqlite3.connect(f"{uri}?immutable=1", uri=True, timeout=self.timeout,
-                               isolation_level=None)
+        return sqlite3.connect(
+            f"{uri}?immutable=1", uri=True, timeout=self.timeout, isolation_level=None
+        )
 
     def close(self) -> None:
         """Close this thread's connection (a later call opens a new one)."""
@@ -298,10 +306,9 @@ class Database:
 
     def get_row(self, table: str, key: str) -> dict[str, Any] | None:
         """The row ``key`` of ``table`` (JSON columns decoded), or None."""
+
         def read(conn: sqlite3.Connection) -> tuple[list[str], tuple | None]:
-            cursor = conn.execute(
-                f"SELECT * FROM {table} WHERE {PRIMARY_KEYS[table]} = ?", (key,)
-            )
+            cursor = conn.execute(f"SELECT * FROM {table} WHERE {PRIMARY_KEYS[table]} = ?", (key,))
             return [d[0] for d in cursor.description], cursor.fetchone()
 
         names, row = self.retry(read)

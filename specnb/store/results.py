@@ -117,9 +117,7 @@ class ResultsStore(Database):
         return self.frame("transfers", filters)
 
     # ----------------------------------------------------------------- sweep points
-    def add_points(
-        self, sweep: str, notebook: str, points: Mapping[str, Mapping[str, Any]]
-    ) -> int:
+    def add_points(self, sweep: str, notebook: str, points: Mapping[str, Mapping[str, Any]]) -> int:
         """Register grid points as pending; points already stored keep their state.
 
         Parameters
@@ -196,8 +194,13 @@ class ResultsStore(Database):
         self.write(lambda conn: conn.execute(sql, values))
 
     def merge_point(
-        self, point_key: str, status: str, point_store: str | Path, *,
-        before_commit: Callable[[], Any] | None = None, **fields: Any,
+        self,
+        point_key: str,
+        status: str,
+        point_store: str | Path,
+        *,
+        before_commit: Callable[[], Any] | None = None,
+        **fields: Any,
     ) -> int:
         """Copy what a point wrote into its own store, and set its status, in one transaction.
 

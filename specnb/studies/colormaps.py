@@ -17,8 +17,13 @@ from specnb.errors import ParameterError
 from specnb.representations import COLORMAP_FAMILIES, COLORMAPS
 from specnb.representations.images import to_image
 
-__all__ = ["ALL_COLORMAPS", "DEFAULT_COLORMAPS", "colormap_family", "colormap_variants",
-           "render_colormaps"]
+__all__ = [
+    "ALL_COLORMAPS",
+    "DEFAULT_COLORMAPS",
+    "colormap_family",
+    "colormap_variants",
+    "render_colormaps",
+]
 
 #: One colour map per family, the first of each family in ``COLORMAP_FAMILIES`` order except
 #: where a better-known member exists, and the uniform HSV rendering.

@@ -55,12 +55,23 @@ def transfer_heatmaps(matrices: Mapping[str, pd.DataFrame], title: str = "") -> 
     title : str
     """
     n = len(matrices)
-    fig, axes = plt.subplots(1, n, figsize=(3.6 * n + 0.6, 3.4), squeeze=False,
-                             constrained_layout=True)
+    fig, axes = plt.subplots(
+        1, n, figsize=(3.6 * n + 0.6, 3.4), squeeze=False, constrained_layout=True
+    )
     for ax, (label, matrix) in zip(axes[0], matrices.items()):
-        sns.heatmap(matrix.astype(float), ax=ax, vmin=0.0, vmax=1.0, cmap="rocket_r",
-                    annot=True, fmt=".2f", cbar=ax is axes[0][-1], square=True,
-                    linewidths=0.5, annot_kws={"fontsize": 9})
+        sns.heatmap(
+            matrix.astype(float),
+            ax=ax,
+            vmin=0.0,
+            vmax=1.0,
+            cmap="rocket_r",
+            annot=True,
+            fmt=".2f",
+            cbar=ax is axes[0][-1],
+            square=True,
+            linewidths=0.5,
+            annot_kws={"fontsize": 9},
+        )
         ax.set_title(label)
         ax.set_xlabel("target model")
         ax.set_ylabel("source model" if ax is axes[0][0] else "")
@@ -81,8 +92,9 @@ def colormap_gallery(images: Mapping[str, ArrayLike], title: str = "") -> Figure
     n = len(images)
     cols = min(n, 7)
     rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(1.9 * cols, 2.2 * rows), squeeze=False,
-                             constrained_layout=True)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(1.9 * cols, 2.2 * rows), squeeze=False, constrained_layout=True
+    )
     for ax in axes.flat:
         ax.axis("off")
     for ax, (name, image) in zip(axes.flat, images.items()):
@@ -108,8 +120,10 @@ def colormap_figure(summary: pd.DataFrame, title: str = "") -> Figure:
     palette = dict(zip(families, sns.color_palette("colorblind", len(families))))
     colours = [palette[f] for f in summary["family"]]
     x = np.arange(len(summary))
-    for ax, column, label in ((axes[0], "accuracy_pct", "test accuracy (%)"),
-                              (axes[1], "auc_mean", "mean AUC score of the fooling rate")):
+    for ax, column, label in (
+        (axes[0], "accuracy_pct", "test accuracy (%)"),
+        (axes[1], "auc_mean", "mean AUC score of the fooling rate"),
+    ):
         ax.bar(x, summary[column], color=colours)
         ax.set_xticks(x, list(summary.index), rotation=30, ha="right")
         ax.set_ylabel(label)
@@ -121,8 +135,9 @@ def colormap_figure(summary: pd.DataFrame, title: str = "") -> Figure:
     return fig
 
 
-def architecture_figure(table: pd.DataFrame, paper: pd.DataFrame | None = None,
-                        title: str = "") -> Figure:
+def architecture_figure(
+    table: pd.DataFrame, paper: pd.DataFrame | None = None, title: str = ""
+) -> Figure:
     """The four Table 6 comparisons as bar charts, ours beside the paper's.
 
     Parameters
@@ -134,20 +149,28 @@ def architecture_figure(table: pd.DataFrame, paper: pd.DataFrame | None = None,
         The same shape, the paper's numbers.
     title : str
     """
-    labels = {"accuracy_diff": "accuracy difference (points)",
-              "auc_diff": "AUC difference (×100)",
-              "params_ratio": "parameters (% vs victim)",
-              "grads_ratio": "gradient computations (% vs victim)"}
+    labels = {
+        "accuracy_diff": "accuracy difference (points)",
+        "auc_diff": "AUC difference (×100)",
+        "params_ratio": "parameters (% vs victim)",
+        "grads_ratio": "gradient computations (% vs victim)",
+    }
     fig, axes = plt.subplots(1, 4, figsize=(15, 3.4), constrained_layout=True)
     models = list(table.index)
     x = np.arange(len(models))
     width = 0.4 if paper is not None else 0.7
     for ax, (column, label) in zip(axes, labels.items()):
-        ax.bar(x - (width / 2 if paper is not None else 0), table[column], width,
-               label="ours", color="#1f77b4")
+        ax.bar(
+            x - (width / 2 if paper is not None else 0),
+            table[column],
+            width,
+            label="ours",
+            color="#1f77b4",
+        )
         if paper is not None:
-            ax.bar(x + width / 2, paper.reindex(models)[column], width, label="paper",
-                   color="#bbbbbb")
+            ax.bar(
+                x + width / 2, paper.reindex(models)[column], width, label="paper", color="#bbbbbb"
+            )
         ax.axhline(0.0, color="black", linewidth=0.8)
         ax.set_xticks(x, models, rotation=45, ha="right")
         ax.set_title(label, fontsize=10)

@@ -24,8 +24,19 @@ __all__ = ["ROBUSTNESS_COLUMNS", "attack_runs", "robustness_summary"]
 
 #: Columns of :func:`attack_runs`' frame.
 ROBUSTNESS_COLUMNS = (
-    "name", "run_key", "model", "colormap", "accuracy", "fold", "fold_accuracy",
-    "n_params", "attack", "auc", "fooling_rate_max", "grads_per_sample", "attack_key",
+    "name",
+    "run_key",
+    "model",
+    "colormap",
+    "accuracy",
+    "fold",
+    "fold_accuracy",
+    "n_params",
+    "attack",
+    "auc",
+    "fooling_rate_max",
+    "grads_per_sample",
+    "attack_key",
 )
 
 
@@ -78,19 +89,35 @@ def attack_runs(
         folder.mkdir(parents=True, exist_ok=True)
         for attack in attacks:
             key, evaluation = run_attack(
-                store, run.run_key, model, budget_grid(attack, grid), run.test_images,
-                run.test_labels, folder, fold=fold, seed=seed, max_samples=n_samples,
+                store,
+                run.run_key,
+                model,
+                budget_grid(attack, grid),
+                run.test_images,
+                run.test_labels,
+                folder,
+                fold=fold,
+                seed=seed,
+                max_samples=n_samples,
                 batch_size=batch_size,
             )
-            rows.append({
-                "name": name, "run_key": run.run_key, "model": run.job.config.model,
-                "colormap": run.setting.colormap, "accuracy": run.result.acc_mean,
-                "fold": fold, "fold_accuracy": run.result.fold_accuracies[fold],
-                "n_params": count_parameters(model), "attack": evaluation.grid.attack,
-                "auc": evaluation.auc, "fooling_rate_max": max(evaluation.fooling_rates),
-                "grads_per_sample": float(np.mean(evaluation.grads_per_sample)),
-                "attack_key": key,
-            })
+            rows.append(
+                {
+                    "name": name,
+                    "run_key": run.run_key,
+                    "model": run.job.config.model,
+                    "colormap": run.setting.colormap,
+                    "accuracy": run.result.acc_mean,
+                    "fold": fold,
+                    "fold_accuracy": run.result.fold_accuracies[fold],
+                    "n_params": count_parameters(model),
+                    "attack": evaluation.grid.attack,
+                    "auc": evaluation.auc,
+                    "fooling_rate_max": max(evaluation.fooling_rates),
+                    "grads_per_sample": float(np.mean(evaluation.grads_per_sample)),
+                    "attack_key": key,
+                }
+            )
     return pd.DataFrame(rows, columns=list(ROBUSTNESS_COLUMNS))
 
 
@@ -108,11 +135,13 @@ def robustness_summary(frame: pd.DataFrame) -> pd.DataFrame:
         Indexed by name, in the order of ``frame``; accuracy in percent.
     """
     grouped = frame.groupby("name", sort=False)
-    return pd.DataFrame({
-        "model": grouped["model"].first(),
-        "colormap": grouped["colormap"].first(),
-        "accuracy_pct": 100.0 * grouped["accuracy"].first(),
-        "auc_mean": grouped["auc"].mean(),
-        "grads_mean": grouped["grads_per_sample"].mean(),
-        "n_params": grouped["n_params"].first(),
-    })
+    return pd.DataFrame(
+        {
+            "model": grouped["model"].first(),
+            "colormap": grouped["colormap"].first(),
+            "accuracy_pct": 100.0 * grouped["accuracy"].first(),
+            "auc_mean": grouped["auc"].mean(),
+            "grads_mean": grouped["grads_per_sample"].mean(),
+            "n_params": grouped["n_params"].first(),
+        }
+    )

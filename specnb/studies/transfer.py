@@ -35,8 +35,15 @@ from specnb.metrics import fooled
 from specnb.runs.finished import TrainedRun
 from specnb.store import ResultsStore, transfer_key
 
-__all__ = ["TransferResult", "common_correct", "mean_transfer", "measure_transfers", "point_grid",
-           "transfer_frame", "write_transfers"]
+__all__ = [
+    "TransferResult",
+    "common_correct",
+    "mean_transfer",
+    "measure_transfers",
+    "point_grid",
+    "transfer_frame",
+    "write_transfers",
+]
 
 
 @dataclass(frozen=True)
@@ -78,8 +85,9 @@ class TransferResult:
 
         The ratio of :func:`specnb.metrics.transfer_ratio`, from the counts.
         """
-        return tuple(b / s if s else math.nan
-                     for s, b in zip(self.fooling_source, self.fooling_both))
+        return tuple(
+            b / s if s else math.nan for s, b in zip(self.fooling_source, self.fooling_both)
+        )
 
     @property
     def ratio(self) -> float:
@@ -90,8 +98,15 @@ class TransferResult:
 
 def point_grid(grid: BudgetGrid, index: int) -> BudgetGrid:
     """The one-point grid of point ``index`` of ``grid`` (same attack, fixed parameters)."""
-    return BudgetGrid(grid.attack, grid.param_names, [grid.values[index]],
-                      [grid.budgets[index]], grid.budget_name, grid.fixed, grid.name)
+    return BudgetGrid(
+        grid.attack,
+        grid.param_names,
+        [grid.values[index]],
+        [grid.budgets[index]],
+        grid.budget_name,
+        grid.fixed,
+        grid.name,
+    )
 
 
 def common_correct(runs: Mapping[str, TrainedRun], batch_size: int = 64) -> Tensor:
@@ -166,17 +181,27 @@ def measure_transfers(
     results = []
     for source, run in runs.items():
         for attack_grid in grids:
-            results.extend(_one_source(source, run.models[0], attack_grid, images, labels,
-                                       runs, seed, batch_size))
+            results.extend(
+                _one_source(
+                    source, run.models[0], attack_grid, images, labels, runs, seed, batch_size
+                )
+            )
     return results
 
 
 def _one_source(
-    source: str, model: nn.Module, grid: BudgetGrid, images: Tensor, labels: Tensor,
-    runs: Mapping[str, TrainedRun], seed: int, batch_size: int,
+    source: str,
+    model: nn.Module,
+    grid: BudgetGrid,
+    images: Tensor,
+    labels: Tensor,
+    runs: Mapping[str, TrainedRun],
+    seed: int,
+    batch_size: int,
 ) -> list[TransferResult]:
-    evaluation = evaluate_attack(model, grid, images, labels, seed=seed,
-                                 batch_size=batch_size, keep_every=True)
+    evaluation = evaluate_attack(
+        model, grid, images, labels, seed=seed, batch_size=batch_size, keep_every=True
+    )
     targeted = evaluation.targeted
     crafted = [
         (budget, adv, fooled(adv_pred, evaluation.labels))
@@ -192,12 +217,19 @@ def _one_source(
             fooled_target = fooled(predict(target_model, adv, batch_size), labels)
             source_counts.append(int(fooled_source.sum()))
             both_counts.append(int((fooled_source & fooled_target).sum()))
-        results.append(TransferResult(
-            source=source, target=target, attack=grid.attack, targeted=targeted,
-            budgets=tuple(b for b, _, _ in crafted), fooling_source=tuple(source_counts),
-            fooling_both=tuple(both_counts), n_samples=int(labels.numel()),
-            seconds=time.perf_counter() - start,
-        ))
+        results.append(
+            TransferResult(
+                source=source,
+                target=target,
+                attack=grid.attack,
+                targeted=targeted,
+                budgets=tuple(b for b, _, _ in crafted),
+                fooling_source=tuple(source_counts),
+                fooling_both=tuple(both_counts),
+                n_samples=int(labels.numel()),
+                seconds=time.perf_counter() - start,
+            )
+        )
     return results
 
 
@@ -221,23 +253,39 @@ def write_transfers(
     """
     keys = []
     for result in results:
-        params = {"grid": grid, "seed": seed, "n_samples": result.n_samples,
-                  "targeted": result.targeted}
-        key = transfer_key(source_run_key=run_keys[result.source],
-                           target_run_key=run_keys[result.target], attack=result.attack,
-                           params=params)
+        params = {
+            "grid": grid,
+            "seed": seed,
+            "n_samples": result.n_samples,
+            "targeted": result.targeted,
+        }
+        key = transfer_key(
+            source_run_key=run_keys[result.source],
+            target_run_key=run_keys[result.target],
+            attack=result.attack,
+            params=params,
+        )
         ratio = result.ratio
         store.upsert_transfer(
-            key, source_run_key=run_keys[result.source], target_run_key=run_keys[result.target],
-            attack=result.attack, targeted=int(result.targeted), status="done", error=None,
-            params_json={**params, "budgets": list(result.budgets),
-                         "fooling_source": list(result.fooling_source),
-                         "fooling_both": list(result.fooling_both),
-                         "ratios": [None if math.isnan(r) else r for r in result.ratios]},
+            key,
+            source_run_key=run_keys[result.source],
+            target_run_key=run_keys[result.target],
+            attack=result.attack,
+            targeted=int(result.targeted),
+            status="done",
+            error=None,
+            params_json={
+                **params,
+                "budgets": list(result.budgets),
+                "fooling_source": list(result.fooling_source),
+                "fooling_both": list(result.fooling_both),
+                "ratios": [None if math.isnan(r) else r for r in result.ratios],
+            },
             ratio=None if math.isnan(ratio) else ratio,
             n_fooling_source=int(sum(result.fooling_source)),
             n_fooling_both=int(sum(result.fooling_both)),
-            n_samples=result.n_samples, seconds=result.seconds,
+            n_samples=result.n_samples,
+            seconds=result.seconds,
         )
         keys.append(key)
     return keys
@@ -246,13 +294,28 @@ def write_transfers(
 def transfer_frame(results: Sequence[TransferResult]) -> pd.DataFrame:
     """One row per (source, target, attack): ratio, fooling counts, samples."""
     return pd.DataFrame(
-        [{"source": r.source, "target": r.target, "attack": r.attack, "ratio": r.ratio,
-          "fooling_source": sum(r.fooling_source), "fooling_both": sum(r.fooling_both),
-          "n_samples": r.n_samples} for r in results],
-        columns=["source", "target", "attack", "ratio", "fooling_source", "fooling_both",
-                 "n_samples"],
+        [
+            {
+                "source": r.source,
+                "target": r.target,
+                "attack": r.attack,
+                "ratio": r.ratio,
+                "fooling_source": sum(r.fooling_source),
+                "fooling_both": sum(r.fooling_both),
+                "n_samples": r.n_samples,
+            }
+            for r in results
+        ],
+        columns=[
+            "source",
+            "target",
+            "attack",
+            "ratio",
+            "fooling_source",
+            "fooling_both",
+            "n_samples",
+        ],
     )
-
 
 
 def mean_transfer(matrix: pd.DataFrame) -> float:

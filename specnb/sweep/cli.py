@@ -37,49 +37,77 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("file", type=Path, help="sweep file (YAML)")
     parser.add_argument(
-        "--dry-run", action="store_true",
+        "--dry-run",
+        action="store_true",
         help="list every point with its status and the projected cost; execute nothing",
     )
     parser.add_argument(
-        "--workers", type=_positive, default=None, metavar="N",
+        "--workers",
+        type=_positive,
+        default=None,
+        metavar="N",
         help="workers of the local cluster (default: one per GPU, else 1)",
     )
     parser.add_argument(
-        "--scheduler", default=None, metavar="ADDRESS",
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
         help="run on an existing Dask scheduler (tls://host:8786) instead of a local cluster",
     )
     tls = parser.add_argument_group(
         "TLS for --scheduler (default: Dask's configuration, distributed.comm.tls.*)"
     )
-    tls.add_argument("--tls-ca-file", type=Path, default=None, metavar="FILE",
-                     help="PEM certificate of the authority that signed the cluster's")
-    tls.add_argument("--tls-cert", type=Path, default=None, metavar="FILE",
-                     help="PEM certificate of this client")
-    tls.add_argument("--tls-key", type=Path, default=None, metavar="FILE",
-                     help="PEM private key of this client")
-    parser.add_argument(
-        "--point-stores", action=argparse.BooleanOptionalAction, default=None,
-        help="each point writes a store of its own that this process alone merges into the "
-             "sweep's (default: on with --scheduler, off on the local cluster)",
+    tls.add_argument(
+        "--tls-ca-file",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="PEM certificate of the authority that signed the cluster's",
+    )
+    tls.add_argument(
+        "--tls-cert", type=Path, default=None, metavar="FILE", help="PEM certificate of this client"
+    )
+    tls.add_argument(
+        "--tls-key", type=Path, default=None, metavar="FILE", help="PEM private key of this client"
     )
     parser.add_argument(
-        "--dashboard", type=_port, nargs="?", const=8787, default=None, metavar="PORT",
+        "--point-stores",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="each point writes a store of its own that this process alone merges into the "
+        "sweep's (default: on with --scheduler, off on the local cluster)",
+    )
+    parser.add_argument(
+        "--dashboard",
+        type=_port,
+        nargs="?",
+        const=8787,
+        default=None,
+        metavar="PORT",
         help="serve the local cluster's Dask dashboard on 127.0.0.1:PORT (default port "
-             "8787; default: no dashboard)",
+        "8787; default: no dashboard)",
     )
     parser.add_argument("--retry-failed", action="store_true", help="rerun failed points")
     parser.add_argument(
-        "--out", type=Path, default=None, metavar="DIR",
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
         help="output folder (default: runs/sweeps/<sweep name>)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument(
-        "--device", choices=["auto", "cpu", "cuda"], default=None,
+        "--device",
+        choices=["auto", "cpu", "cuda"],
+        default=None,
         help="dry run: project for this device (default: the sweep's DEVICE; auto: CUDA if "
-             "present)",
+        "present)",
     )
     parser.add_argument(
-        "--unit-costs", type=Path, default=None, metavar="FILE",
+        "--unit-costs",
+        type=Path,
+        default=None,
+        metavar="FILE",
         help="dry run: project from this unit costs file",
     )
     return parser
@@ -101,8 +129,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     register_notebook_costs()
     args = _parser().parse_args(sys.argv[1:] if argv is None else list(argv))
     if args.scheduler is not None and args.scheduler.startswith("tcp://"):
-        print(f"specnb sweep: warning: {args.scheduler} is plain tcp://: whoever reaches it "
-              "can run code on its workers; see sweeps/README.md for TLS", file=sys.stderr)
+        print(
+            f"specnb sweep: warning: {args.scheduler} is plain tcp://: whoever reaches it "
+            "can run code on its workers; see sweeps/README.md for TLS",
+            file=sys.stderr,
+        )
     try:
         security = tls_security(args.tls_ca_file, args.tls_cert, args.tls_key)
     except ValueError as error:
@@ -110,10 +141,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         summary = run_sweep(
-            args.file, out=args.out, workers=args.workers, scheduler=args.scheduler,
-            retry_failed=args.retry_failed, dry_run=args.dry_run,
-            progress=not args.no_progress, point_stores=args.point_stores,
-            security=security, dashboard=args.dashboard, device=args.device,
+            args.file,
+            out=args.out,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            retry_failed=args.retry_failed,
+            dry_run=args.dry_run,
+            progress=not args.no_progress,
+            point_stores=args.point_stores,
+            security=security,
+            dashboard=args.dashboard,
+            device=args.device,
             unit_costs=args.unit_costs,
         )
     except (SweepError, StoreError, OSError) as error:

@@ -65,7 +65,9 @@ def cuda_devices() -> list[str]:
 
 
 def local_cluster(
-    workers: int | None = None, devices: list[str] | None = None, *,
+    workers: int | None = None,
+    devices: list[str] | None = None,
+    *,
     dashboard: int | None = None,
 ) -> LocalCluster:
     """A :class:`distributed.LocalCluster` of single-thread worker processes, over TLS.
@@ -106,9 +108,15 @@ def local_cluster(
         raise ParameterError(f"dashboard must be a port number (0 to 65535), got {dashboard}")
     port = 0 if dashboard is None else dashboard
     cluster = LocalCluster(
-        n_workers=0, threads_per_worker=1, processes=True, memory_limit=0,
-        silence_logs=logging.ERROR, host=LOCAL_HOST, protocol="tls://",
-        security=Security.temporary(), dashboard_address=f"{LOCAL_HOST}:{port}",
+        n_workers=0,
+        threads_per_worker=1,
+        processes=True,
+        memory_limit=0,
+        silence_logs=logging.ERROR,
+        host=LOCAL_HOST,
+        protocol="tls://",
+        security=Security.temporary(),
+        dashboard_address=f"{LOCAL_HOST}:{port}",
         scheduler_kwargs={
             "dashboard": dashboard is not None,
             "plugins": [] if dashboard is not None else [SchedulerWithoutHttp()],
@@ -129,7 +137,8 @@ def local_cluster(
 
 
 def tls_security(
-    ca_file: str | Path | None = None, cert: str | Path | None = None,
+    ca_file: str | Path | None = None,
+    cert: str | Path | None = None,
     key: str | Path | None = None,
 ) -> Security | None:
     """The client's TLS credentials for a scheduler started with certificates.
@@ -171,15 +180,20 @@ def tls_security(
             "needs both (and --tls-key when the certificate file does not hold the key)"
         )
     return Security(
-        tls_ca_file=str(ca_file), tls_client_cert=str(cert),
-        tls_client_key=None if key is None else str(key), require_encryption=True,
+        tls_ca_file=str(ca_file),
+        tls_client_cert=str(cert),
+        tls_client_key=None if key is None else str(key),
+        require_encryption=True,
     )
 
 
 @contextmanager
 def connect(
-    scheduler: str | None = None, workers: int | None = None, *,
-    security: Security | None = None, dashboard: int | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    *,
+    security: Security | None = None,
+    dashboard: int | None = None,
 ) -> Iterator[Client]:
     """A Dask client: on an existing scheduler, or on a :func:`local_cluster` closed after.
 

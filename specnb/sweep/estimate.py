@@ -54,6 +54,7 @@ PARTS: dict[str, tuple[str, ...]] = {
 }
 _FIXED = "start and figures"
 
+
 @lru_cache(maxsize=32)
 def _defaults(path: str, mtime: float) -> dict[str, Any]:
     import nbformat
@@ -64,8 +65,11 @@ def _defaults(path: str, mtime: float) -> dict[str, Any]:
         if cell.cell_type != "code" or "parameters" not in cell.metadata.get("tags", []):
             continue
         for node in ast.parse(cell.source).body:
-            if isinstance(node, ast.Assign) and len(node.targets) == 1 \
-                    and isinstance(node.targets[0], ast.Name):
+            if (
+                isinstance(node, ast.Assign)
+                and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+            ):
                 try:
                     values[node.targets[0].id] = ast.literal_eval(node.value)
                 except ValueError:
@@ -132,12 +136,17 @@ def point_parts(point: Point, costs: UnitCostTable) -> dict[str, float] | None:
     if total is None:
         return None
     fixed = point_seconds(point, _only(costs, ()))
-    parts = {name: point_seconds(point, _only(costs, fields)) - fixed  # type: ignore[operator]
-             for name, fields in PARTS.items() if fields != ("gradient",)}
+    parts = {
+        name: point_seconds(point, _only(costs, fields)) - fixed  # type: ignore[operator]
+        for name, fields in PARTS.items()
+        if fields != ("gradient",)
+    }
     gradients = _only(costs, ("gradient",))
     for attack in sorted({a for grid in costs.attack_gradients.values() for a in grid}):
-        counts = {grid: {a: (n if a == attack else 0.0) for a, n in by_attack.items()}
-                  for grid, by_attack in costs.attack_gradients.items()}
+        counts = {
+            grid: {a: (n if a == attack else 0.0) for a, n in by_attack.items()}
+            for grid, by_attack in costs.attack_gradients.items()
+        }
         seconds = point_seconds(point, replace(gradients, attack_gradients=counts)) - fixed
         if seconds > 0:  # type: ignore[operator]
             parts[f"attack {attack}"] = seconds  # type: ignore[assignment]
@@ -245,8 +254,11 @@ class Estimate:
             return []
         lines = [f"  where the projected time goes ({label}):"]
         for step in projected:
-            cells = ", ".join(f"{name} {seconds / 3600:,.1f}" for name, seconds in step.parts
-                              if seconds >= 0.05 * 3600)
+            cells = ", ".join(
+                f"{name} {seconds / 3600:,.1f}"
+                for name, seconds in step.parts
+                if seconds >= 0.05 * 3600
+            )
             lines.append(f"    {step.step}: {cells or 'under 0.1 h'}")
         return lines
 
@@ -254,8 +266,15 @@ class Estimate:
         lines = ["estimate (training epochs are upper bounds: early stopping ends folds sooner):"]
         rows = [("step", "notebook", "points", "to run", "per point", "left", "source")]
         rows += [
-            (s.step, s.notebook, str(s.points), str(s.to_run),
-             format_duration(s.seconds_per_point), format_duration(s.seconds), s.describe_source())
+            (
+                s.step,
+                s.notebook,
+                str(s.points),
+                str(s.to_run),
+                format_duration(s.seconds_per_point),
+                format_duration(s.seconds),
+                s.describe_source(),
+            )
             for s in self.steps
         ]
         widths = [max(len(r[i]) for r in rows) for i in range(6)]
@@ -351,26 +370,41 @@ def estimate(
         left = [p for p in group if statuses.get(p.key) != "done"]
         if name in timings:
             count, mean = timings[name]
-            steps.append(StepEstimate(step, name, len(group), len(left), mean,
-                                      mean * len(left), "measured", count))
+            steps.append(
+                StepEstimate(
+                    step, name, len(group), len(left), mean, mean * len(left), "measured", count
+                )
+            )
             longest = max(longest, mean if left else 0.0)
             continue
         split = [point_parts(p, unit) for p in (left or group)] if unit else []
         seconds = [sum(s.values()) if s is not None else None for s in split]
         known = [s for s in seconds if s is not None]
         if not known:
-            steps.append(StepEstimate(step, name, len(group), len(left), None, None, "none",
-                                      unestimated=len(left)))
+            steps.append(
+                StepEstimate(
+                    step, name, len(group), len(left), None, None, "none", unestimated=len(left)
+                )
+            )
             continue
         total = sum(known) if left else 0.0
         parts: dict[str, float] = {}
         for point_split in (s for s in split if s is not None and left):
             for part, value in point_split.items():
                 parts[part] = parts.get(part, 0.0) + value
-        steps.append(StepEstimate(
-            step, name, len(group), len(left), sum(known) / len(known), total, "projected",
-            unestimated=len(seconds) - len(known) if left else 0, parts=tuple(parts.items()),
-        ))
+        steps.append(
+            StepEstimate(
+                step,
+                name,
+                len(group),
+                len(left),
+                sum(known) / len(known),
+                total,
+                "projected",
+                unestimated=len(seconds) - len(known) if left else 0,
+                parts=tuple(parts.items()),
+            )
+        )
         longest = max(longest, max(known) if left else 0.0)
     return Estimate(tuple(steps), max(1, int(workers)), unit, longest, note)
 

@@ -40,7 +40,8 @@ def _sweep_file(sweep: Path, out: Path, data: Path | None) -> Path:
         return sweep
     spec = yaml.safe_load(sweep.read_text())
     spec.setdefault("defaults", {}).update(
-        {"DATASET": "esc10", "DATA_PATH": str(Path(data).resolve())})
+        {"DATASET": "esc10", "DATA_PATH": str(Path(data).resolve())}
+    )
     derived = out / f"{sweep.stem}_esc10.yaml"
     derived.write_text(yaml.safe_dump(spec, sort_keys=False))
     return derived
@@ -79,9 +80,11 @@ def run_main_job(
     out.mkdir(parents=True, exist_ok=True)
     summary = run_sweep(_sweep_file(sweep, out, data), out=out, workers=workers)
     if not summary.ok:
-        failed = [f"{p.step}/{p.key}: {p.status} {p.error or ''} "
-                  f"({p.notebook_path or 'no notebook'})"
-                  for p in summary.points if p.status != "done"]
+        failed = [
+            f"{p.step}/{p.key}: {p.status} {p.error or ''} ({p.notebook_path or 'no notebook'})"
+            for p in summary.points
+            if p.status != "done"
+        ]
         raise SweepError("the main job did not finish:\n  " + "\n  ".join(failed))
     reports = sorted((out / REPORT_STEP).glob("*/report.html"), key=lambda p: p.stat().st_mtime)
     if not reports:

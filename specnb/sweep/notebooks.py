@@ -53,8 +53,11 @@ def declared_parameters(notebook: Path) -> frozenset[str]:
     except (ValueError, OSError) as error:
         raise ParameterError(f"cannot read the parameters of {notebook}: {error}") from error
     cell = next(
-        (c for c in nb.cells
-         if c.cell_type == "code" and "parameters" in c.get("metadata", {}).get("tags", [])),
+        (
+            c
+            for c in nb.cells
+            if c.cell_type == "code" and "parameters" in c.get("metadata", {}).get("tags", [])
+        ),
         None,
     )
     if cell is not None:
@@ -70,8 +73,10 @@ def _assigned_names(source: str) -> set[str]:
         return set()
     names: set[str] = set()
     for node in tree.body:
-        targets = node.targets if isinstance(node, ast.Assign) else (
-            [node.target] if isinstance(node, ast.AnnAssign) else []
+        targets = (
+            node.targets
+            if isinstance(node, ast.Assign)
+            else ([node.target] if isinstance(node, ast.AnnAssign) else [])
         )
         for target in targets:
             for leaf in ast.walk(target):

@@ -169,8 +169,12 @@ def run_notebook(
     try:
         with quiet_papermill():
             pm.execute_notebook(
-                str(source), str(partial), parameters=params, cwd=str(out_dir),
-                progress_bar=False, execution_timeout=timeout,
+                str(source),
+                str(partial),
+                parameters=params,
+                cwd=str(out_dir),
+                progress_bar=False,
+                execution_timeout=timeout,
                 kernel_manager_class=ipc_kernel_manager(),
             )
     except Exception as error:

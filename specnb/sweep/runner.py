@@ -167,11 +167,17 @@ def _dry_run(
         status = row["status"] if row is not None else "pending"
         if status == "done" and not point.executed_notebook(out).is_file():
             status = "pending"
-        outcomes.append(PointOutcome(
-            point.step, point.key, point.notebook.name, point.params, status,
-            error=row["error"] if row is not None else None,
-            notebook_path=row["notebook_path"] if row is not None else None,
-        ))
+        outcomes.append(
+            PointOutcome(
+                point.step,
+                point.key,
+                point.notebook.name,
+                point.params,
+                status,
+                error=row["error"] if row is not None else None,
+                notebook_path=row["notebook_path"] if row is not None else None,
+            )
+        )
     timings = measured_timings(store) if store is not None else {}
     cost = estimate(points, {o.key: o.status for o in outcomes}, timings, workers, costs, note)
     return SweepSummary(spec.name, out, tuple(outcomes), dry_run=True, estimate=cost)
@@ -181,8 +187,15 @@ class _Run:
     """One runner session over the points of a sweep."""
 
     def __init__(
-        self, spec: SweepSpec, points: list[Point], out: Path, store: ResultsStore,
-        session: str, retry_failed: bool, progress: bool, point_stores: bool,
+        self,
+        spec: SweepSpec,
+        points: list[Point],
+        out: Path,
+        store: ResultsStore,
+        session: str,
+        retry_failed: bool,
+        progress: bool,
+        point_stores: bool,
     ) -> None:
         from tqdm.auto import tqdm
 
@@ -227,8 +240,9 @@ class _Run:
                 self.store.mark_point(point.key, "pending", notebook_path=None)
                 self.waiting[point.key] = point
             elif status == "failed" and not self.retry_failed:
-                self._finish(point, "failed", error=row.get("error"),
-                             notebook_path=row.get("notebook_path"))
+                self._finish(
+                    point, "failed", error=row.get("error"), notebook_path=row.get("notebook_path")
+                )
             elif status == "running":
                 self.busy[point.key] = point
             else:
@@ -239,8 +253,11 @@ class _Run:
         ready = []
         for key, point in list(self.waiting.items()):
             states = [self.outcomes.get(k) for k in point.after]
-            lost = [(k, s.status) for k, s in zip(point.after, states)
-                    if s is not None and s.status != "done"]
+            lost = [
+                (k, s.status)
+                for k, s in zip(point.after, states)
+                if s is not None and s.status != "done"
+            ]
             if lost:
                 dep, status = lost[0]
                 reason = f"dependency {self.by_key[dep].step}/{dep} is {status}"
@@ -254,8 +271,12 @@ class _Run:
 
     # ------------------------------------------------------------------ execution
     def execute(
-        self, scheduler: str | None, workers: int | None, *,
-        security: Security | None = None, dashboard: int | None = None,
+        self,
+        scheduler: str | None,
+        workers: int | None,
+        *,
+        security: Security | None = None,
+        dashboard: int | None = None,
     ) -> SweepSummary:
         """Run the points left until every point has an outcome."""
         for step in self.spec.steps:
@@ -269,9 +290,9 @@ class _Run:
             while self.waiting or self.active or self.busy:
                 ready = self._ready()
                 if ready and client is None:
-                    client = stack.enter_context(connect(
-                        scheduler, workers, security=security, dashboard=dashboard
-                    ))
+                    client = stack.enter_context(
+                        connect(scheduler, workers, security=security, dashboard=dashboard)
+                    )
                 for point in ready:
                     self._submit(client, point, priorities[point.step])
                 finished = [f for f in self.active if f.done()]
@@ -293,8 +314,11 @@ class _Run:
                 self.busy[point.key] = point
                 return
         future = client.submit(
-            execute_point, self._task(point), key=f"{point.key}-{self.session}",
-            pure=False, priority=priority,
+            execute_point,
+            self._task(point),
+            key=f"{point.key}-{self.session}",
+            pure=False,
+            priority=priority,
         )
         self.active[future] = point
 
@@ -304,7 +328,9 @@ class _Run:
         point_store = run_dir / POINT_STORE_NAME
         store = point_store if self.point_stores else self.out / STORE_NAME
         offered = {
-            "OUT_DIR": str(run_dir), "STORE": str(store), "CACHE_DIR": str(self.out / "cache"),
+            "OUT_DIR": str(run_dir),
+            "STORE": str(store),
+            "CACHE_DIR": str(self.out / "cache"),
         }
         declared = self.declared[point.step]
         params = {**point.params, **{k: v for k, v in offered.items() if k in declared}}
@@ -313,19 +339,26 @@ class _Run:
         if self.point_stores and "STORE" in params:
             seed_point_store(self.store, point_store)
         else:
-            remove_store_files(point_store)   # an earlier run's, never to be merged again
+            remove_store_files(point_store)  # an earlier run's, never to be merged again
         return PointTask(
-            key=point.key, notebook=point.notebook, params=params, run_dir=run_dir,
+            key=point.key,
+            notebook=point.notebook,
+            params=params,
+            run_dir=run_dir,
             store=None if self.point_stores else self.out / STORE_NAME,
-            session=self.session, timeout=self.spec.cell_timeout,
+            session=self.session,
+            timeout=self.spec.cell_timeout,
         )
 
     def _record_done(self, point: Point, **fields: Any) -> None:
         """Mark a point whose executed notebook is in place done, merging its store first."""
         self.store.merge_point(
-            point.key, "done", point.run_dir(self.out) / POINT_STORE_NAME,
+            point.key,
+            "done",
+            point.run_dir(self.out) / POINT_STORE_NAME,
             before_commit=lambda: stop_here("merge"),
-            notebook_path=str(point.executed_notebook(self.out)), **fields,
+            notebook_path=str(point.executed_notebook(self.out)),
+            **fields,
         )
 
     def _collect(self, future: Any, point: Point) -> None:
@@ -343,12 +376,20 @@ class _Run:
             self._record_done(point, error=None, worker=result.worker)
         elif self.point_stores:
             self.store.merge_point(
-                point.key, result.status, point.run_dir(self.out) / POINT_STORE_NAME,
-                error=result.error, notebook_path=result.notebook_path, worker=result.worker,
+                point.key,
+                result.status,
+                point.run_dir(self.out) / POINT_STORE_NAME,
+                error=result.error,
+                notebook_path=result.notebook_path,
+                worker=result.worker,
             )
         self._finish(
-            point, result.status, ran=True, error=result.error,
-            notebook_path=result.notebook_path, seconds=result.seconds,
+            point,
+            result.status,
+            ran=True,
+            error=result.error,
+            notebook_path=result.notebook_path,
+            seconds=result.seconds,
         )
 
     def _poll_busy(self) -> None:
@@ -360,8 +401,9 @@ class _Run:
                 continue
             del self.busy[key]
             if row["status"] == "failed":
-                self._finish(point, "failed", error=row.get("error"),
-                             notebook_path=row.get("notebook_path"))
+                self._finish(
+                    point, "failed", error=row.get("error"), notebook_path=row.get("notebook_path")
+                )
             elif final.is_file() and row["status"] in ("done", "running"):
                 self._record_done(point)
                 self._finish(point, "done", notebook_path=str(final))

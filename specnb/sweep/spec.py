@@ -205,7 +205,10 @@ def load_sweep(path: str | Path) -> SweepSpec:
         if key not in declared_anywhere:
             raise fail(f"defaults.{key}", "no notebook of the sweep declares this parameter")
     return SweepSpec(
-        name=name, path=path, defaults=defaults, steps=_ordered(steps, fail),
+        name=name,
+        path=path,
+        defaults=defaults,
+        steps=_ordered(steps, fail),
         cell_timeout=cell_timeout,
     )
 
@@ -259,9 +262,7 @@ def _step(
             raise fail(f"{where}.grid", "give either grid or product/points, not both")
         if not isinstance(raw["grid"], list) or not raw["grid"]:
             raise fail(f"{where}.grid", "expected a non-empty list of {product, points} blocks")
-        blocks = tuple(
-            _block(b, f"{where}.grid[{j}]", fail) for j, b in enumerate(raw["grid"])
-        )
+        blocks = tuple(_block(b, f"{where}.grid[{j}]", fail) for j, b in enumerate(raw["grid"]))
     else:
         blocks = (_block({k: raw[k] for k in _BLOCK_KEYS if k in raw}, where, fail),)
     used = set(parameters) | {n for b in blocks for n in b.product}
@@ -287,8 +288,14 @@ def _step(
             raise fail(f"{where}.match", f"notebook {notebook.name} has no parameter {key}")
     merged = {k: v for k, v in defaults.items() if k in declared}
     return StepSpec(
-        name=name, notebook=notebook, declared=declared, parameters={**merged, **parameters},
-        blocks=blocks, after=tuple(after), match=tuple(match), where=where,
+        name=name,
+        notebook=notebook,
+        declared=declared,
+        parameters={**merged, **parameters},
+        blocks=blocks,
+        after=tuple(after),
+        match=tuple(match),
+        where=where,
     )
 
 

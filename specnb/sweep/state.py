@@ -16,7 +16,12 @@ from typing import IO, Any
 from .spec import SweepError
 
 __all__ = [
-    "STOP_VARIABLE", "RunnerLock", "WorkerId", "new_session", "process_alive", "stale_owner",
+    "STOP_VARIABLE",
+    "RunnerLock",
+    "WorkerId",
+    "new_session",
+    "process_alive",
+    "stale_owner",
     "stop_here",
 ]
 

@@ -94,9 +94,15 @@ class SweepSummary:
         params (JSON)."""
         rows = [
             {
-                "step": p.step, "key": p.key, "notebook": p.notebook, "status": p.status,
-                "ran": p.ran, "error": p.error, "notebook_path": p.notebook_path,
-                "seconds": p.seconds, "params": dumps(dict(p.params)),
+                "step": p.step,
+                "key": p.key,
+                "notebook": p.notebook,
+                "status": p.status,
+                "ran": p.ran,
+                "error": p.error,
+                "notebook_path": p.notebook_path,
+                "seconds": p.seconds,
+                "params": dumps(dict(p.params)),
             }
             for p in self.points
         ]

@@ -29,8 +29,14 @@ EXECUTION_FIELDS: frozenset[str] = frozenset({"device", "amp", "channels_last"})
 #: The training-recipe fields and their neutral values (the plain protocol of the paper);
 #: a field at its neutral value is left out of the key and of the protocol.
 RECIPE_FIELDS: dict[str, Any] = {
-    "schedule": "constant", "warmup_epochs": 0, "min_epochs": 0, "smoothing": 0.0,
-    "mixup": 0.0, "freq_masks": 0, "time_masks": 0, "mask_width": 0,
+    "schedule": "constant",
+    "warmup_epochs": 0,
+    "min_epochs": 0,
+    "smoothing": 0.0,
+    "mixup": 0.0,
+    "freq_masks": 0,
+    "time_masks": 0,
+    "mask_width": 0,
 }
 
 _OPTIMIZERS = ("adam", "sgd")
@@ -216,8 +222,7 @@ class TrainConfig:
                 raise TrainingError(f"TrainConfig.{name} must be an integer >= 0, got {value!r}")
         if self.warmup_epochs >= self.epochs:
             raise TrainingError(
-                f"TrainConfig.warmup_epochs={self.warmup_epochs} must be below "
-                f"epochs={self.epochs}"
+                f"TrainConfig.warmup_epochs={self.warmup_epochs} must be below epochs={self.epochs}"
             )
         if self.min_epochs > self.epochs:
             raise TrainingError(
@@ -237,7 +242,8 @@ class TrainConfig:
     def _keyed(self) -> dict[str, Any]:
         """Fields that enter the key: all but execution fields and neutral recipe fields."""
         return {
-            k: v for k, v in self.to_dict().items()
+            k: v
+            for k, v in self.to_dict().items()
             if k not in EXECUTION_FIELDS and not (k in RECIPE_FIELDS and v == RECIPE_FIELDS[k])
         }
 

@@ -104,14 +104,18 @@ def _start_fold(
     fold_seed: int, checkpoint_path: Path, num_classes: int, config: TrainConfig, plan: Plan
 ) -> tuple[nn.Module, torch.optim.Optimizer, torch.amp.GradScaler, dict[str, Any]]:
     """A fresh model, optimiser and early-stopping state, or those of the last checkpoint."""
-    model = build_model(
-        config.model, num_classes, pretrained=config.pretrained, seed=fold_seed
-    ).to(plan.device, memory_format=plan.memory_format)
+    model = build_model(config.model, num_classes, pretrained=config.pretrained, seed=fold_seed).to(
+        plan.device, memory_format=plan.memory_format
+    )
     optimizer = make_optimizer(model, config, plan)
     scaler = torch.amp.GradScaler("cuda", enabled=plan.grad_scaling)
     state: dict[str, Any] = {
-        "epoch": 0, "curves": {k: [] for k in _CURVE_KEYS}, "best_state": None,
-        "best_epoch": 0, "seconds": 0.0, **early_stopping.initial_state(),
+        "epoch": 0,
+        "curves": {k: [] for k in _CURVE_KEYS},
+        "best_state": None,
+        "best_epoch": 0,
+        "seconds": 0.0,
+        **early_stopping.initial_state(),
     }
     if not checkpoint_path.is_file():
         torch.manual_seed(fold_seed)
@@ -153,12 +157,16 @@ def _train_fold(
     train_index = torch.as_tensor(split["folds"][fold]["train"], dtype=torch.int64)
     dev_index = torch.as_tensor(split["folds"][fold]["dev"], dtype=torch.int64)
     bar = tqdm(
-        total=config.epochs, initial=resumed_from, unit="epoch", disable=not progress,
+        total=config.epochs,
+        initial=resumed_from,
+        unit="epoch",
+        disable=not progress,
         desc=f"fold {fold + 1}/{len(split['folds'])}",
     )
     augment = (
         batch_augment(config, num_classes)
-        if config.mixup or config.freq_masks or config.time_masks else None
+        if config.mixup or config.freq_masks or config.time_masks
+        else None
     )
     while not state["stopped"] and state["epoch"] < config.epochs:
         started = time.perf_counter()
@@ -167,13 +175,24 @@ def _train_fold(
 
         def lr_at(fraction: float, epoch: int = epoch) -> float:
             return learning_rate(
-                epoch + fraction, peak=plan.lr, epochs=config.epochs,
-                warmup_epochs=config.warmup_epochs, schedule=config.schedule,
+                epoch + fraction,
+                peak=plan.lr,
+                epochs=config.epochs,
+                warmup_epochs=config.warmup_epochs,
+                schedule=config.schedule,
             )
 
         train_loss, train_acc = train_epoch(
-            model, optimizer, scaler, images, labels, train_index, order, plan,
-            augment=augment, lr_at=lr_at if config.schedule != "constant" else None,
+            model,
+            optimizer,
+            scaler,
+            images,
+            labels,
+            train_index,
+            order,
+            plan,
+            augment=augment,
+            lr_at=lr_at if config.schedule != "constant" else None,
         )
         if not math.isfinite(train_loss):
             raise TrainingError(
@@ -187,19 +206,30 @@ def _train_fold(
         for name, value in zip(_CURVE_KEYS, (train_loss, train_acc, dev_loss, dev_acc)):
             state["curves"][name].append(value)
         improved = early_stopping.update(
-            state, early_stopping.monitored(config.monitor, dev_loss, dev_acc),
-            epoch=state["epoch"], patience=config.patience, min_epochs=config.min_epochs,
+            state,
+            early_stopping.monitored(config.monitor, dev_loss, dev_acc),
+            epoch=state["epoch"],
+            patience=config.patience,
+            min_epochs=config.min_epochs,
             smoothing=config.smoothing,
         )
         if improved or state["best_state"] is None:
-            state["best_state"] = {k: v.detach().to("cpu", copy=True).contiguous()
-                                   for k, v in model.state_dict().items()}
+            state["best_state"] = {
+                k: v.detach().to("cpu", copy=True).contiguous()
+                for k, v in model.state_dict().items()
+            }
             state["best_epoch"] = state["epoch"]
         state["seconds"] += time.perf_counter() - started
         atomic_save(
-            {**state, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-             "scaler": scaler.state_dict(), "rng": get_rng_state(), "fold": fold,
-             "config_key": config.key},
+            {
+                **state,
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scaler": scaler.state_dict(),
+                "rng": get_rng_state(),
+                "fold": fold,
+                "config_key": config.key,
+            },
             checkpoint_path,
         )
         bar.update(1)
@@ -213,12 +243,20 @@ def _train_fold(
         model, images, labels, test_index, batch_size=2 * plan.batch_size
     )
     atomic_save(
-        {"model": state["best_state"], "fold": fold, "config_key": config.key,
-         "arch": config.model, "num_classes": num_classes, "test_acc": test_acc,
-         "test_predictions": test_predictions, "curves": state["curves"],
-         "epochs": state["epoch"], "best_epoch": state["best_epoch"],
-         "n_params": count_parameters(model),
-         "seconds": state["seconds"] + time.perf_counter() - started},
+        {
+            "model": state["best_state"],
+            "fold": fold,
+            "config_key": config.key,
+            "arch": config.model,
+            "num_classes": num_classes,
+            "test_acc": test_acc,
+            "test_predictions": test_predictions,
+            "curves": state["curves"],
+            "epochs": state["epoch"],
+            "best_epoch": state["best_epoch"],
+            "n_params": count_parameters(model),
+            "seconds": state["seconds"] + time.perf_counter() - started,
+        },
         final_path,
     )
     checkpoint_path.unlink(missing_ok=True)

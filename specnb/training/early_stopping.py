@@ -23,8 +23,13 @@ __all__ = ["initial_state", "monitored", "update"]
 
 def initial_state() -> dict[str, Any]:
     """The rule's state before the first epoch."""
-    return {"best_value": (math.inf, math.inf), "best_smoothed": math.inf, "smoothed": None,
-            "bad_epochs": 0, "stopped": False}
+    return {
+        "best_value": (math.inf, math.inf),
+        "best_smoothed": math.inf,
+        "smoothed": None,
+        "bad_epochs": 0,
+        "stopped": False,
+    }
 
 
 def monitored(monitor: str, dev_loss: float, dev_acc: float) -> tuple[float, float]:

@@ -15,8 +15,15 @@ from specnb.training.batch_augment import augment_batch
 from specnb.training.config import TrainConfig, TrainingError
 
 __all__ = [
-    "BatchAugment", "Plan", "batch_augment", "cpu_bf16_supported", "evaluate", "make_optimizer",
-    "resolve_device", "score", "train_epoch",
+    "BatchAugment",
+    "Plan",
+    "batch_augment",
+    "cpu_bf16_supported",
+    "evaluate",
+    "make_optimizer",
+    "resolve_device",
+    "score",
+    "train_epoch",
 ]
 
 
@@ -45,7 +52,10 @@ class Plan:
             return cls(device, config.batch_size, config.lr, amp, config.channels_last)
         scale = config.cuda_batch_scale
         return cls(
-            device, config.batch_size * scale, config.lr * math.sqrt(scale), config.amp,
+            device,
+            config.batch_size * scale,
+            config.lr * math.sqrt(scale),
+            config.amp,
             config.channels_last,
         )
 
@@ -143,8 +153,14 @@ def batch_augment(config: TrainConfig, num_classes: int) -> BatchAugment:
         images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator
     ) -> tuple[torch.Tensor, torch.Tensor]:
         return augment_batch(
-            images, labels, num_classes, generator, freq_masks=config.freq_masks,
-            time_masks=config.time_masks, max_width=config.mask_width, mixup_alpha=config.mixup,
+            images,
+            labels,
+            num_classes,
+            generator,
+            freq_masks=config.freq_masks,
+            time_masks=config.time_masks,
+            max_width=config.mask_width,
+            mixup_alpha=config.mixup,
         )
 
     return apply
@@ -222,7 +238,10 @@ def make_optimizer(model: nn.Module, config: TrainConfig, plan: Plan) -> torch.o
     """AdamW, or SGD with Nesterov momentum 0.9, at the plan's learning rate."""
     if config.optimizer == "sgd":
         return torch.optim.SGD(
-            model.parameters(), lr=plan.lr, momentum=0.9, nesterov=True,
+            model.parameters(),
+            lr=plan.lr,
+            momentum=0.9,
+            nesterov=True,
             weight_decay=config.weight_decay,
         )
     return torch.optim.AdamW(model.parameters(), lr=plan.lr, weight_decay=config.weight_decay)

@@ -77,16 +77,33 @@ def learning_curves_figure(result: TrainResult, title: str = "") -> Figure:
     for ax, metric in zip(axes, ("loss", "accuracy")):
         data = long[long["metric"] == metric]
         sns.lineplot(
-            data=data, x="epoch", y="value", hue="part", hue_order=["train", "dev"],
-            palette=palette, style="fold", units="fold", estimator=None, marker="o", ax=ax,
+            data=data,
+            x="epoch",
+            y="value",
+            hue="part",
+            hue_order=["train", "dev"],
+            palette=palette,
+            style="fold",
+            units="fold",
+            estimator=None,
+            marker="o",
+            ax=ax,
             legend=metric == "accuracy",
         )
         best = [
             (fold + 1, epoch, curve["dev_loss" if metric == "loss" else "dev_acc"][epoch - 1])
             for fold, (epoch, curve) in enumerate(zip(result.best_epochs, result.curves))
         ]
-        ax.scatter([b[1] for b in best], [b[2] for b in best], marker="*", s=140,
-                   color=palette["dev"], edgecolor="black", zorder=3, label="kept epoch")
+        ax.scatter(
+            [b[1] for b in best],
+            [b[2] for b in best],
+            marker="*",
+            s=140,
+            color=palette["dev"],
+            edgecolor="black",
+            zorder=3,
+            label="kept epoch",
+        )
         ax.set(xlabel="epoch", ylabel=metric, title=f"{metric} per fold")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
         if metric == "accuracy":
@@ -98,9 +115,7 @@ def learning_curves_figure(result: TrainResult, title: str = "") -> Figure:
     return fig
 
 
-def confusion_figure(
-    confusion: np.ndarray, classes: Sequence[str], title: str = ""
-) -> Figure:
+def confusion_figure(confusion: np.ndarray, classes: Sequence[str], title: str = "") -> Figure:
     """Row-normalised confusion matrix of the test split, summed over the fold models.
 
     Parameters
@@ -134,8 +149,15 @@ def confusion_figure(
     side = 2.5 + 0.45 * len(classes)
     fig, ax = plt.subplots(figsize=(side + 1.5, side), layout="constrained")
     sns.heatmap(
-        frame, vmin=0, vmax=1, cmap="Blues", square=True, ax=ax,
-        annot=len(classes) <= _ANNOTATE_UP_TO, fmt=".2f", annot_kws={"fontsize": "small"},
+        frame,
+        vmin=0,
+        vmax=1,
+        cmap="Blues",
+        square=True,
+        ax=ax,
+        annot=len(classes) <= _ANNOTATE_UP_TO,
+        fmt=".2f",
+        annot_kws={"fontsize": "small"},
         cbar_kws={"label": "fraction of the true class"},
     )
     ax.set(xlabel="predicted class", ylabel="true class", title=title or "test confusion matrix")

@@ -35,8 +35,14 @@ DEFAULT_RECIPE = "strong"
 RECIPES: dict[str, dict[str, Any]] = {
     "paper": {},
     "strong": {
-        "schedule": "cosine", "weight_decay": 0.01, "monitor": "dev_acc", "smoothing": 0.6,
-        "mixup": 0.2, "freq_masks": 2, "time_masks": 2, "mask_width": 12,
+        "schedule": "cosine",
+        "weight_decay": 0.01,
+        "monitor": "dev_acc",
+        "smoothing": 0.6,
+        "mixup": 0.2,
+        "freq_masks": 2,
+        "time_masks": 2,
+        "mask_width": 12,
     },
 }
 

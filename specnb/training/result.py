@@ -43,6 +43,7 @@ def best_fold_index(fold_accuracies: Sequence[float]) -> int:
         raise TrainingError("fold_accuracies is empty; a trained run has at least one fold")
     return int(np.argmax(fold_accuracies))
 
+
 #: Summary file of a finished run inside its run folder.
 RESULT_FILE = "result.json"
 

@@ -52,8 +52,10 @@ def check_inputs(
         lengths that differ, labels that disagree with ``clips``, classes out of range.
     """
     expected = input_shape(model)
-    if not isinstance(images, torch.Tensor) or images.ndim != 4 or any(
-        want not in (-1, got) for want, got in zip(expected, images.shape[1:])
+    if (
+        not isinstance(images, torch.Tensor)
+        or images.ndim != 4
+        or any(want not in (-1, got) for want, got in zip(expected, images.shape[1:]))
     ):
         shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images)
         raise TrainingError(
@@ -93,9 +95,7 @@ def make_split(clips: Sequence[Clip], config: TrainConfig) -> Split:
     ``config.test_size`` is unused.
     """
     if config.official_test_fold is None:
-        return cv_split(
-            clips, test_size=config.test_size, n_folds=config.n_folds, seed=config.seed
-        )
+        return cv_split(clips, test_size=config.test_size, n_folds=config.n_folds, seed=config.seed)
     return official_split(clips, test_fold=config.official_test_fold, n_folds=config.n_folds)
 
 
@@ -139,25 +139,29 @@ def open_run_dir(
         if stored["key"] != config.key:
             old = TrainConfig.from_dict(stored["config"]).to_dict()
             changed = sorted(
-                k for k, v in config.to_dict().items()
-                if old[k] != v and k not in EXECUTION_FIELDS
+                k for k, v in config.to_dict().items() if old[k] != v and k not in EXECUTION_FIELDS
             )
             raise TrainingError(
                 f"{run_dir} holds a run with another TrainConfig (differs in {changed}); "
                 "use a new run folder"
             )
         stored_data = {**stored["data"], "num_classes": stored["num_classes"]}
-        changed = sorted(k for k, v in {**data, "num_classes": num_classes}.items()
-                         if stored_data.get(k) != v)
+        changed = sorted(
+            k for k, v in {**data, "num_classes": num_classes}.items() if stored_data.get(k) != v
+        )
         if changed:
             raise TrainingError(
-                f"{run_dir} was trained on other data (differs in {changed}); "
-                "use a new run folder"
+                f"{run_dir} was trained on other data (differs in {changed}); use a new run folder"
             )
         return stored["split"]
     split = _split_indices(clips, config)
-    run = {"config": config.to_dict(), "key": config.key, "data": data,
-           "num_classes": num_classes, "split": split}
+    run = {
+        "config": config.to_dict(),
+        "key": config.key,
+        "data": data,
+        "num_classes": num_classes,
+        "split": split,
+    }
     atomic_write_json(run, path)
     return split
 

@@ -84,14 +84,23 @@ class ExplorerClip:
 
     def describe(self, classes: Sequence[str], label: int, attack: str = "fgsm") -> str:
         """One line for the notebook."""
-        flip = (f"{_LABELS[attack]} flips it from ε = {self.flips_at:g}" if self.flips_at
-                is not None else f"no ε of the slider makes {_LABELS[attack]} flip it")
-        return (f"explorer clip: test clip {self.index}, {classes[label]}, classified "
-                f"correctly with probability {self.probability:.2f}; {flip}")
+        flip = (
+            f"{_LABELS[attack]} flips it from ε = {self.flips_at:g}"
+            if self.flips_at is not None
+            else f"no ε of the slider makes {_LABELS[attack]} flip it"
+        )
+        return (
+            f"explorer clip: test clip {self.index}, {classes[label]}, classified "
+            f"correctly with probability {self.probability:.2f}; {flip}"
+        )
 
 
 def explorer_clip(
-    model: nn.Module, images: Tensor, labels: Tensor, *, attack: str = "fgsm",
+    model: nn.Module,
+    images: Tensor,
+    labels: Tensor,
+    *,
+    attack: str = "fgsm",
     min_probability: float = 0.8,
 ) -> ExplorerClip:
     """The clip that teaches: correct and confident, and flipped inside the slider's range.
@@ -131,7 +140,8 @@ def explorer_clip(
         if not left:
             break
         adv = _explorer_attack(model, attack, eps, targeted=False)(
-            images[left].to(device), labels[left].to(device), None)
+            images[left].to(device), labels[left].to(device), None
+        )
         with torch.no_grad():
             moved = fooled(model(adv).argmax(dim=1).cpu(), labels[left])
         flips.update({i: eps for i, m in zip(left, moved.tolist()) if m})
@@ -217,33 +227,60 @@ class EpsilonExplorer:
         self.clean_probs = self._probabilities(image)
         self.last: dict[str, Any] = {}
         self.epsilon = W.SelectionSlider(
-            options=self._eps_options(EPSILONS), value=EPSILONS[0], description="ε",
-            continuous_update=False, layout=W.Layout(width="460px"),
+            options=self._eps_options(EPSILONS),
+            value=EPSILONS[0],
+            description="ε",
+            continuous_update=False,
+            layout=W.Layout(width="460px"),
         )
-        self.attack = W.Dropdown(options=list(EXPLORER_ATTACKS), value=attack,
-                                 description="attack", layout=W.Layout(width="220px"))
+        self.attack = W.Dropdown(
+            options=list(EXPLORER_ATTACKS),
+            value=attack,
+            description="attack",
+            layout=W.Layout(width="220px"),
+        )
         others = [(name, i) for i, name in enumerate(self.classes) if i != self.label]
-        self.target = W.Dropdown(options=[("none (untargeted)", _UNTARGETED), *others],
-                                 value=_UNTARGETED, description="target",
-                                 layout=W.Layout(width="300px"))
+        self.target = W.Dropdown(
+            options=[("none (untargeted)", _UNTARGETED), *others],
+            value=_UNTARGETED,
+            description="target",
+            layout=W.Layout(width="300px"),
+        )
         self.verdict = W.HTML()
         self.figure = W.Image(format="png", layout=W.Layout(max_width="100%", height="auto"))
         self.clean_player = W.Audio(autoplay=False, loop=False)
         self.adv_player = W.Audio(autoplay=False, loop=False)
-        self.audio_box = W.VBox([W.HTML("<b>clean clip</b>"), self.clean_player,
-                                 W.HTML("<b>adversarial image, back to audio</b>"),
-                                 self.adv_player])
+        self.audio_box = W.VBox(
+            [
+                W.HTML("<b>clean clip</b>"),
+                self.clean_player,
+                W.HTML("<b>adversarial image, back to audio</b>"),
+                self.adv_player,
+            ]
+        )
         if self.clean_audio is None:
             self.audio_box.layout.display = "none"
         else:
             self.clean_player.value = wav_bytes(self.clean_audio, setting.sr)
-        for widget, name in ((self.epsilon, "epsilon"), (self.attack, "attack"),
-                             (self.target, "target"), (self.verdict, "verdict"),
-                             (self.figure, "figure"), (self.audio_box, "audio")):
+        for widget, name in (
+            (self.epsilon, "epsilon"),
+            (self.attack, "attack"),
+            (self.target, "target"),
+            (self.verdict, "verdict"),
+            (self.figure, "figure"),
+            (self.audio_box, "audio"),
+        ):
             widget.add_class(f"specnb-{name}")
         self._figure, self._axes, self._pictures = self._new_figure()
-        self.widget = W.VBox([W.HBox([self.attack, self.target]), self.epsilon, self.verdict,
-                              self.figure, self.audio_box])
+        self.widget = W.VBox(
+            [
+                W.HBox([self.attack, self.target]),
+                self.epsilon,
+                self.verdict,
+                self.figure,
+                self.audio_box,
+            ]
+        )
         self.widget.add_class("specnb-epsilon-explorer")
         self._holding = False
         for control in (self.epsilon, self.attack, self.target):
@@ -286,12 +323,23 @@ class EpsilonExplorer:
         hit = bool(fooled(adv_pred, self.label, target))
         png = self._draw(adv, adv_probs, eps, name, adv_pred, hit)
         drawn = time.perf_counter()
-        timing = {"attack_s": attacked - start, "audio_s": heard - attacked,
-                  "draw_s": drawn - heard}
+        timing = {
+            "attack_s": attacked - start,
+            "audio_s": heard - attacked,
+            "draw_s": drawn - heard,
+        }
         self.last = {
-            "eps": eps, "attack": name, "target": target, "clean_probs": self.clean_probs,
-            "adv_probs": adv_probs, "clean_pred": clean_pred, "adv_pred": adv_pred,
-            "fooled": hit, "adv_image": adv, "audio": audio, "snr_db": snr,
+            "eps": eps,
+            "attack": name,
+            "target": target,
+            "clean_probs": self.clean_probs,
+            "adv_probs": adv_probs,
+            "clean_pred": clean_pred,
+            "adv_pred": adv_pred,
+            "fooled": hit,
+            "adv_image": adv,
+            "audio": audio,
+            "snr_db": snr,
             "timing": timing,
         }
         self.verdict.value = self._verdict_html()
@@ -328,32 +376,36 @@ class EpsilonExplorer:
         fig = Figure(figsize=(11, 3.4), layout="constrained")
         axes = fig.subplots(1, 3, width_ratios=[1, 1, 1.4])
         blank = np.full((*self.image.shape[1:], 3), 0.5)
-        pictures = [axes[0].imshow(blank, interpolation="nearest"),
-                    axes[1].imshow(blank, interpolation="nearest")]
+        pictures = [
+            axes[0].imshow(blank, interpolation="nearest"),
+            axes[1].imshow(blank, interpolation="nearest"),
+        ]
         for ax in axes[:2]:
             ax.set_xticks([])
             ax.set_yticks([])
         return fig, list(axes), pictures
 
-    def _draw(self, adv: Tensor, adv_probs: np.ndarray, eps: float, name: str, adv_pred: int,
-              fooled: bool) -> bytes:
+    def _draw(
+        self, adv: Tensor, adv_probs: np.ndarray, eps: float, name: str, adv_pred: int, fooled: bool
+    ) -> bytes:
         delta = adv - self.image
         picture, factor = amplified(delta)
         self._pictures[0].set_data(picture)
-        self._axes[0].set_title(f"perturbation ×{factor:.3g}" if factor else "no perturbation",
-                                fontsize="medium")
+        self._axes[0].set_title(
+            f"perturbation ×{factor:.3g}" if factor else "no perturbation", fontsize="medium"
+        )
         self._pictures[1].set_data(adv.permute(1, 2, 0).numpy())
         self._axes[1].set_title(
-            f"{_LABELS[name]} ε = {eps:g} → {self.classes[adv_pred]}", fontsize="medium",
-            color="#c44e52" if fooled else "black")
+            f"{_LABELS[name]} ε = {eps:g} → {self.classes[adv_pred]}",
+            fontsize="medium",
+            color="#c44e52" if fooled else "black",
+        )
         chart = self._axes[2]
         chart.clear()
         top = np.argsort(-np.maximum(self.clean_probs, adv_probs))[:_TOP_CLASSES][::-1]
         rows = np.arange(len(top))
-        chart.barh(rows + 0.2, self.clean_probs[top], height=0.4, color="#8c8c8c",
-                   label="clean")
-        chart.barh(rows - 0.2, adv_probs[top], height=0.4, color="#c44e52",
-                   label="adversarial")
+        chart.barh(rows + 0.2, self.clean_probs[top], height=0.4, color="#8c8c8c", label="clean")
+        chart.barh(rows - 0.2, adv_probs[top], height=0.4, color="#c44e52", label="adversarial")
         chart.set_yticks(rows, [self.classes[i] for i in top], fontsize="small")
         chart.set(xlim=(0, 1), xlabel="probability", title="class probabilities")
         chart.legend(loc="lower right", fontsize="small")
@@ -365,8 +417,7 @@ class EpsilonExplorer:
         last = self.last
         clean, adv = last["clean_pred"], last["adv_pred"]
         aim = "" if last["target"] is None else f", aiming at <b>{self.classes[last['target']]}</b>"
-        outcome = ("<b style='color:#c44e52'>fooled</b>" if last["fooled"]
-                   else "<b>not fooled</b>")
+        outcome = "<b style='color:#c44e52'>fooled</b>" if last["fooled"] else "<b>not fooled</b>"
         sound = ""
         if last["snr_db"] is not None:
             sound = f"; adversarial audio SNR {last['snr_db']:.1f} dB"

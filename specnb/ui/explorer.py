@@ -61,8 +61,9 @@ class SettingPanel:
     def __init__(self, repr: str = "stft", on_change: Callable[[], None] | None = None) -> None:
         self._on_change = on_change
         self._holding = False
-        self.repr = W.ToggleButtons(options=["mfcc", "stft", "mel", "wavelet"], value=repr,
-                                    style={"button_width": "100px"})
+        self.repr = W.ToggleButtons(
+            options=["mfcc", "stft", "mel", "wavelet"], value=repr, style={"button_width": "100px"}
+        )
         self.fields = W.VBox()
         self.error = W.HTML()
         self.box = W.VBox([self.repr, self.fields, self.error], layout=W.Layout(**_PANEL_LAYOUT))
@@ -75,8 +76,10 @@ class SettingPanel:
         controls: dict[str, W.Dropdown] = {}
         for f in dataclasses.fields(default):
             if f.name in FIELD_CHOICES:
-                options = [(_DEFAULT, _DEFAULT) if v is None else (str(v), v)
-                           for v in FIELD_CHOICES[f.name]]
+                options = [
+                    (_DEFAULT, _DEFAULT) if v is None else (str(v), v)
+                    for v in FIELD_CHOICES[f.name]
+                ]
                 value = _widget_value(f.name, getattr(default, f.name))
                 if value not in FIELD_CHOICES[f.name] and value != _DEFAULT:
                     options.append((str(value), value))
@@ -86,14 +89,19 @@ class SettingPanel:
             else:
                 continue
             controls[f.name] = W.Dropdown(
-                options=options, value=value, description=_LABELS.get(f.name, f.name),
-                layout=W.Layout(**_FIELD_LAYOUT), style=_FIELD_STYLE,
+                options=options,
+                value=value,
+                description=_LABELS.get(f.name, f.name),
+                layout=W.Layout(**_FIELD_LAYOUT),
+                style=_FIELD_STYLE,
             )
             controls[f.name].observe(self._changed, names="value")
         self._controls = controls
         widgets = list(controls.values())
-        self.fields.children = [W.HBox(widgets[i:i + _FIELDS_PER_ROW])
-                                for i in range(0, len(widgets), _FIELDS_PER_ROW)]
+        self.fields.children = [
+            W.HBox(widgets[i : i + _FIELDS_PER_ROW])
+            for i in range(0, len(widgets), _FIELDS_PER_ROW)
+        ]
         self._changed()
 
     def _changed(self, _change: Any = None) -> None:
@@ -103,8 +111,9 @@ class SettingPanel:
     @property
     def setting(self) -> Setting:
         """The setting the widgets describe (raises SettingError for impossible ones)."""
-        values = {name: None if w.value == _DEFAULT else w.value
-                  for name, w in self._controls.items()}
+        values = {
+            name: None if w.value == _DEFAULT else w.value for name, w in self._controls.items()
+        }
         if "lifter" in values:
             values["lifter"] = values["lifter"] * values["n_mfcc"]
         if "win_length" in values:
@@ -160,8 +169,12 @@ class RepresentationExplorer:
         self.dataset = W.Dropdown(options=list(self.datasets), description="dataset")
         self.category = W.Dropdown(description="class")
         self.clip = W.Dropdown(description="clip", layout=W.Layout(width="360px"))
-        self.compare = W.Checkbox(value=False, description="compare with a second setting",
-                                  indent=False, layout=W.Layout(width="auto"))
+        self.compare = W.Checkbox(
+            value=False,
+            description="compare with a second setting",
+            indent=False,
+            layout=W.Layout(width="auto"),
+        )
         self.left = SettingPanel("stft", on_change=self.refresh)
         self.right = SettingPanel("mfcc", on_change=self.refresh)
         self.right.box.layout.display = "none"
@@ -174,11 +187,16 @@ class RepresentationExplorer:
         self.category.observe(self._category_changed, names="value")
         self.clip.observe(lambda _c: self.refresh(), names="value")
         self.compare.observe(self._compare_changed, names="value")
-        self.widget = W.VBox([
-            W.HBox([self.dataset, self.category, self.clip]),
-            W.HBox([self.left.box, self.right.box], layout=W.Layout(flex_flow="row wrap")),
-            self.compare, self.audio, self.stats, self.figure,
-        ])
+        self.widget = W.VBox(
+            [
+                W.HBox([self.dataset, self.category, self.clip]),
+                W.HBox([self.left.box, self.right.box], layout=W.Layout(flex_flow="row wrap")),
+                self.compare,
+                self.audio,
+                self.stats,
+                self.figure,
+            ]
+        )
         self._ready = True
         self._dataset_changed()
 
@@ -191,8 +209,9 @@ class RepresentationExplorer:
         if self.category.value is None:
             return
         label = ds.classes.index(self.category.value)
-        _select_first(self.clip, [c.clip_id for c in ds.clips
-                                  if c.label == label and c.is_original])
+        _select_first(
+            self.clip, [c.clip_id for c in ds.clips if c.label == label and c.is_original]
+        )
 
     def _compare_changed(self, _change: Any = None) -> None:
         self.right.box.layout.display = "" if self.compare.value else "none"
@@ -225,10 +244,18 @@ class RepresentationExplorer:
         for setting in settings:
             y = self._waveform(ds, clip, setting.sr)
             raw = represent(y, setting, backend=self.backend)
-            panels.append((setting, raw, to_image(np.asarray(raw, dtype=np.float32),
-                                                  setting.colormap)))
-            rows.append(_row(setting.label(), raw.shape, f"{raw.min():.2f}", f"{raw.max():.2f}",
-                             f"{raw.mean():.2f}"))
+            panels.append(
+                (setting, raw, to_image(np.asarray(raw, dtype=np.float32), setting.colormap))
+            )
+            rows.append(
+                _row(
+                    setting.label(),
+                    raw.shape,
+                    f"{raw.min():.2f}",
+                    f"{raw.max():.2f}",
+                    f"{raw.mean():.2f}",
+                )
+            )
         computed = time.perf_counter()
         y = self._waveform(ds, clip, settings[0].sr)
         title = f"{ds.name} · {ds.classes[clip.label]} · {clip.clip_id}"
@@ -244,7 +271,8 @@ class RepresentationExplorer:
             f"<table>{_row('setting', 'shape', 'min', 'max', 'mean', cell='th')}{''.join(rows)}"
             "</table>"
             f"<small>computed in {computed - start:.2f} s, drawn in {drawn - computed:.2f} s"
-            "</small>")
+            "</small>"
+        )
         self.last_panels = panels
 
     def _waveform(self, ds: AudioDataset, clip: Clip, sr: int) -> np.ndarray:
@@ -262,8 +290,11 @@ class RepresentationExplorer:
 
 def _row(*values: Any, cell: str = "td") -> str:
     """One row of the statistics table: the setting left-aligned, its numbers right-aligned."""
-    cells = [f"<{cell} style='padding:1px 10px;text-align:{'left' if i == 0 else 'right'}'>"
-             f"{value}</{cell}>" for i, value in enumerate(values)]
+    cells = [
+        f"<{cell} style='padding:1px 10px;text-align:{'left' if i == 0 else 'right'}'>"
+        f"{value}</{cell}>"
+        for i, value in enumerate(values)
+    ]
     return f"<tr>{''.join(cells)}</tr>"
 
 
@@ -279,6 +310,7 @@ def wav_bytes(y: np.ndarray, sr: int) -> bytes:
     import soundfile as sf
 
     buf = io.BytesIO()
-    sf.write(buf, np.clip(np.asarray(y, dtype=np.float32), -1.0, 1.0), sr, format="WAV",
-             subtype="PCM_16")
+    sf.write(
+        buf, np.clip(np.asarray(y, dtype=np.float32), -1.0, 1.0), sr, format="WAV", subtype="PCM_16"
+    )
     return buf.getvalue()

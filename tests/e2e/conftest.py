@@ -44,7 +44,8 @@ VIEWPORT = {"width": 1440, "height": 1800}
 #: JupyterLab user settings for the tests: no news or update checks (the machine is offline).
 LAB_SETTINGS = {
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
-        "fetchNews": "false", "checkForUpdates": False,
+        "fetchNews": "false",
+        "checkForUpdates": False,
     },
 }
 
@@ -60,15 +61,20 @@ class LabServer:
 
     def get(self, path: str, timeout: float = 5.0) -> dict:
         """GET ``path`` of the REST API with the token; the decoded JSON reply."""
-        request = urllib.request.Request(f"{self.url}{path}",
-                                         headers={"Authorization": f"token {self.token}"})
+        request = urllib.request.Request(
+            f"{self.url}{path}", headers={"Authorization": f"token {self.token}"}
+        )
         with urllib.request.urlopen(request, timeout=timeout) as reply:
             return json.loads(reply.read())
 
     def post(self, path: str, timeout: float = 5.0) -> None:
         """POST an empty body to ``path`` of the REST API with the token."""
-        request = urllib.request.Request(f"{self.url}{path}", data=b"", method="POST",
-                                         headers={"Authorization": f"token {self.token}"})
+        request = urllib.request.Request(
+            f"{self.url}{path}",
+            data=b"",
+            method="POST",
+            headers={"Authorization": f"token {self.token}"},
+        )
         urllib.request.urlopen(request, timeout=timeout).close()
 
 
@@ -87,9 +93,12 @@ def _lab_environment(home: Path) -> dict[str, str]:
     """
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND" and not k.startswith("JPY_")}
     folders = {
-        "JUPYTER_CONFIG_DIR": "config", "JUPYTER_DATA_DIR": "data",
-        "JUPYTER_RUNTIME_DIR": "runtime", "JUPYTERLAB_SETTINGS_DIR": "settings",
-        "JUPYTERLAB_WORKSPACES_DIR": "workspaces", "IPYTHONDIR": "ipython",
+        "JUPYTER_CONFIG_DIR": "config",
+        "JUPYTER_DATA_DIR": "data",
+        "JUPYTER_RUNTIME_DIR": "runtime",
+        "JUPYTERLAB_SETTINGS_DIR": "settings",
+        "JUPYTERLAB_WORKSPACES_DIR": "workspaces",
+        "IPYTHONDIR": "ipython",
     }
     for variable, name in folders.items():
         (home / name).mkdir(parents=True, exist_ok=True)
@@ -105,16 +114,20 @@ def _wait_until_up(server: LabServer, process: subprocess.Popen, timeout: float)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"JupyterLab exited with {process.returncode}; log:\n"
-                               f"{server.log.read_text()[-4000:]}")
+            raise RuntimeError(
+                f"JupyterLab exited with {process.returncode}; log:\n"
+                f"{server.log.read_text()[-4000:]}"
+            )
         try:
             if "started" in server.get("/api/status", timeout=2.0):
                 return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(0.3)
-    raise TimeoutError(f"JupyterLab did not answer /api/status within {timeout:.0f} s; log:\n"
-                       f"{server.log.read_text()[-4000:]}")
+    raise TimeoutError(
+        f"JupyterLab did not answer /api/status within {timeout:.0f} s; log:\n"
+        f"{server.log.read_text()[-4000:]}"
+    )
 
 
 def _stop(server: LabServer, process: subprocess.Popen) -> None:
@@ -123,8 +136,7 @@ def _stop(server: LabServer, process: subprocess.Popen) -> None:
         try:
             server.post("/api/shutdown")
             process.wait(timeout=15)
-        except (urllib.error.URLError, ConnectionError, TimeoutError,
-                subprocess.TimeoutExpired):
+        except (urllib.error.URLError, ConnectionError, TimeoutError, subprocess.TimeoutExpired):
             pass
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
@@ -141,28 +153,36 @@ def _stop(server: LabServer, process: subprocess.Popen) -> None:
 def chromium_path() -> Path:
     """Debian's Chromium and the ``playwright`` package, or a skip naming what is missing."""
     if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
-        pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium "
-                    "chromium-driver, or set SPECNB_CHROMIUM)")
-    pytest.importorskip("playwright.sync_api", exc_type=ImportError,
-                        reason="the playwright Python package is not installed (pip install "
-                               "playwright; its browser download is not used)")
+        pytest.skip(
+            f"Chromium not found at {CHROMIUM} (apt-get install chromium "
+            "chromium-driver, or set SPECNB_CHROMIUM)"
+        )
+    pytest.importorskip(
+        "playwright.sync_api",
+        exc_type=ImportError,
+        reason="the playwright Python package is not installed (pip install "
+        "playwright; its browser download is not used)",
+    )
     return CHROMIUM
 
 
 @pytest.fixture(scope="session")
-def lab_server(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory
-               ) -> Iterator[LabServer]:
+def lab_server(
+    chromium_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LabServer]:
     """JupyterLab 4 on 127.0.0.1 with a random token, serving an empty temporary root."""
     home = tmp_path_factory.mktemp("jupyter")
     root = home / "root"
     root.mkdir()
     port = _free_port()
-    server = LabServer(f"http://127.0.0.1:{port}", secrets.token_hex(24), root,
-                       home / "jupyterlab.log")
+    server = LabServer(
+        f"http://127.0.0.1:{port}", secrets.token_hex(24), root, home / "jupyterlab.log"
+    )
     command, env = lab_command(port, root, server.token, _lab_environment(home))
     with server.log.open("wb") as log:
-        process = subprocess.Popen(command, cwd=root, env=env, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         _wait_until_up(server, process, SERVER_START_S)
         yield server
@@ -176,8 +196,9 @@ def browser(chromium_path: Path) -> Iterator[Browser]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(chromium_path),
-                                              headless=True, args=CHROMIUM_FLAGS, timeout=60_000)
+        chromium = playwright.chromium.launch(
+            executable_path=str(chromium_path), headless=True, args=CHROMIUM_FLAGS, timeout=60_000
+        )
         try:
             yield chromium
         finally:
@@ -202,8 +223,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> objec
 
 
 @pytest.fixture
-def lab(request: pytest.FixtureRequest, lab_server: LabServer, browser: Browser,
-        shots_dir: Path) -> Iterator[LabNotebook]:
+def lab(
+    request: pytest.FixtureRequest, lab_server: LabServer, browser: Browser, shots_dir: Path
+) -> Iterator[LabNotebook]:
     """A fresh browser page on the server, wrapped in the notebook driver.
 
     When the test fails, the whole page is saved as ``failure.png`` beside its screenshots.

@@ -30,7 +30,8 @@ STEP_TIMEOUT_MS = 30_000
 WIDGET_TEXT_REPR = re.compile(
     r"\b(VBox|HBox|Box|Dropdown|ToggleButtons|Checkbox|IntSlider|FloatSlider|SelectionSlider|"
     r"Output|Audio|HTML|Image)\((children|value|options|layout|description)="
-    r"|<Figure size \d+x\d+ with \d+ Axes>")
+    r"|<Figure size \d+x\d+ with \d+ Axes>"
+)
 
 
 class LabNotebook:
@@ -87,16 +88,21 @@ class LabNotebook:
         Where JupyterLab asks which kernel to start, the preselected one (the notebook's own)
         is accepted, as a person would.
         """
-        self.page.goto(f"{self.url}/lab/tree/{name}?reset&token={self.token}",
-                       timeout=OPEN_TIMEOUT_MS)
+        self.page.goto(
+            f"{self.url}/lab/tree/{name}?reset&token={self.token}", timeout=OPEN_TIMEOUT_MS
+        )
         self.page.locator(f"{PANEL} .jp-Cell").first.wait_for(timeout=OPEN_TIMEOUT_MS)
-        select = self.page.locator(".jp-Dialog").filter(has_text="Select Kernel").get_by_role(
-            "button", name="Select Kernel")
+        select = (
+            self.page.locator(".jp-Dialog")
+            .filter(has_text="Select Kernel")
+            .get_by_role("button", name="Select Kernel")
+        )
         deadline = time.monotonic() + OPEN_TIMEOUT_MS / 1000
         while self.kernel_state(name) != "idle":
             if time.monotonic() > deadline:
-                raise AssertionError(f"the kernel of {name} did not start: "
-                                     f"{self.kernel_state(name)}")
+                raise AssertionError(
+                    f"the kernel of {name} did not start: {self.kernel_state(name)}"
+                )
             if select.is_visible():
                 select.click()
             self.page.wait_for_timeout(250)
@@ -117,8 +123,7 @@ class LabNotebook:
         from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
         self.page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-        self.page.locator(".lm-Menu-itemLabel",
-                          has_text=re.compile(r"^Run All Cells$")).click()
+        self.page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
         start = time.monotonic()
         try:
             state = self.page.wait_for_function(
@@ -134,24 +139,34 @@ class LabNotebook:
                     const idle = nb && nb.querySelector(
                         ".jp-Notebook-ExecutionIndicator[data-status='idle']");
                     return done && idle ? "done" : false;
-                }""", arg=PANEL, timeout=timeout_s * 1000, polling=250).json_value()
+                }""",
+                arg=PANEL,
+                timeout=timeout_s * 1000,
+                polling=250,
+            ).json_value()
         except PlaywrightTimeoutError:
             self.page.screenshot(path=str(self.shots / "run_all_timeout.png"))
             panel = self.page.locator(PANEL)
             prompts = panel.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()
-            status = panel.locator(".jp-Notebook-ExecutionIndicator").get_attribute(
-                "data-status")
-            raise AssertionError(f"Run All did not finish in {timeout_s:.0f} s: prompts "
-                                 f"{prompts}, kernel {status}") from None
+            status = panel.locator(".jp-Notebook-ExecutionIndicator").get_attribute("data-status")
+            raise AssertionError(
+                f"Run All did not finish in {timeout_s:.0f} s: prompts {prompts}, kernel {status}"
+            ) from None
         elapsed = time.monotonic() - start
         if state == "error":
             errors = self.page.locator(
-                f"{PANEL} [data-mime-type='application/vnd.jupyter.stderr']").all_inner_texts()
+                f"{PANEL} [data-mime-type='application/vnd.jupyter.stderr']"
+            ).all_inner_texts()
             raise AssertionError("a cell failed:\n" + "\n".join(errors))
         return elapsed
 
-    def open_and_run(self, notebook: str, parameters: dict[str, Any] | None, widget: str,
-                     timeout_s: float = 120.0) -> tuple[Locator, float]:
+    def open_and_run(
+        self,
+        notebook: str,
+        parameters: dict[str, Any] | None,
+        widget: str,
+        timeout_s: float = 120.0,
+    ) -> tuple[Locator, float]:
         """Copy ``notebook`` with ``parameters``, open it and run all its cells.
 
         Returns the output holding ``widget`` (a CSS selector) and the run's seconds. Fails if
@@ -163,8 +178,9 @@ class LabNotebook:
         assert self.text_reprs() == [], f"widgets shown as text: {self.text_reprs()}"
         return output, seconds
 
-    def redraw(self, root: Locator, image: str, action: Callable[[], None],
-               shot: str) -> tuple[float, str]:
+    def redraw(
+        self, root: Locator, image: str, action: Callable[[], None], shot: str
+    ) -> tuple[float, str]:
         """Do ``action``, wait for the image ``image`` under ``root`` to change, screenshot.
 
         Returns the seconds from the action to the new image and the new image's digest.
@@ -182,8 +198,11 @@ class LabNotebook:
 
     def widget_output(self, has: str) -> Locator:
         """The output area holding the widget view that contains ``has`` (a CSS selector)."""
-        output = self.page.locator(f"{PANEL} .jp-OutputArea-output").filter(
-            has=self.page.locator(has)).first
+        output = (
+            self.page.locator(f"{PANEL} .jp-OutputArea-output")
+            .filter(has=self.page.locator(has))
+            .first
+        )
         output.wait_for(state="visible", timeout=STEP_TIMEOUT_MS)
         return output
 
@@ -203,14 +222,16 @@ class LabNotebook:
     @staticmethod
     def toggle(root: Locator, option: str) -> None:
         """Press the first visible toggle button labelled ``option`` under ``root``."""
-        root.locator(".widget-toggle-buttons:visible button",
-                     has_text=re.compile(rf"^{re.escape(option)}$")).first.click()
+        root.locator(
+            ".widget-toggle-buttons:visible button", has_text=re.compile(rf"^{re.escape(option)}$")
+        ).first.click()
 
     @staticmethod
     def dropdown(root: Locator, label: str) -> Locator:
         """The first visible ``<select>`` of the dropdown described ``label`` under ``root``."""
         widget = root.locator(".widget-dropdown:visible").filter(
-            has=root.page.locator("label", has_text=re.compile(rf"^{re.escape(label)}$")))
+            has=root.page.locator("label", has_text=re.compile(rf"^{re.escape(label)}$"))
+        )
         return widget.first.locator("select")
 
     def choose(self, root: Locator, label: str, option: str) -> None:
@@ -220,8 +241,11 @@ class LabNotebook:
     @staticmethod
     def slider(root: Locator, label: str) -> Locator:
         """The first visible slider widget described ``label`` under ``root``."""
-        return root.locator(".widget-slider:visible").filter(
-            has=root.page.locator("label", has_text=re.compile(rf"^{re.escape(label)}$"))).first
+        return (
+            root.locator(".widget-slider:visible")
+            .filter(has=root.page.locator("label", has_text=re.compile(rf"^{re.escape(label)}$")))
+            .first
+        )
 
     def set_slider(self, root: Locator, label: str, value: str) -> None:
         """Type ``value`` into the slider's readout and press Enter, as a user may."""
@@ -242,8 +266,11 @@ class LabNotebook:
     @staticmethod
     def read(root: Locator, selector: str, prop: str = "innerHTML") -> str:
         """DOM property ``prop`` of the first element matching ``selector`` under ``root``."""
-        return root.evaluate("(el, [sel, prop]) => { const e = el.querySelector(sel);"
-                             " return e ? String(e[prop] ?? '') : ''; }", [selector, prop])
+        return root.evaluate(
+            "(el, [sel, prop]) => { const e = el.querySelector(sel);"
+            " return e ? String(e[prop] ?? '') : ''; }",
+            [selector, prop],
+        )
 
     @staticmethod
     def image_digest(root: Locator, selector: str) -> str:
@@ -261,7 +288,9 @@ class LabNotebook:
                 const hash = await crypto.subtle.digest("SHA-256", bytes);
                 const hex = b => b.toString(16).padStart(2, "0");
                 return [...new Uint8Array(hash)].map(hex).join("");
-            }""", selector)
+            }""",
+            selector,
+        )
         assert digest, f"no decodable image at {selector!r}"
         return digest
 
@@ -282,10 +311,17 @@ class LabNotebook:
                         found.push("cut short: " + t.textContent);
                 }
                 return found;
-            }""")
+            }"""
+        )
 
-    def wait_for_change(self, root: Locator, selector: str, before: str,
-                        prop: str = "innerHTML", timeout_ms: int = STEP_TIMEOUT_MS) -> float:
+    def wait_for_change(
+        self,
+        root: Locator,
+        selector: str,
+        before: str,
+        prop: str = "innerHTML",
+        timeout_ms: int = STEP_TIMEOUT_MS,
+    ) -> float:
         """Seconds until ``selector``'s ``prop`` under ``root`` is set and differs from ``before``.
 
         The element may be replaced meanwhile (an Output widget redrawing its figure). Waits
@@ -295,15 +331,16 @@ class LabNotebook:
         root.page.wait_for_function(
             "([el, sel, prop, before]) => { const e = el.querySelector(sel);"
             " return !!e && !!e[prop] && String(e[prop]) !== before; }",
-            arg=[root.element_handle(), selector, prop, before], timeout=timeout_ms, polling=50)
+            arg=[root.element_handle(), selector, prop, before],
+            timeout=timeout_ms,
+            polling=50,
+        )
         return time.monotonic() - start
 
     def shut_down_kernels(self) -> None:
         """Shut down every kernel of the server (through the page's session)."""
-        for kernel in self.page.request.get(f"{self.url}/api/kernels",
-                                            headers=self._auth()).json():
-            self.page.request.delete(f"{self.url}/api/kernels/{kernel['id']}",
-                                     headers=self._auth())
+        for kernel in self.page.request.get(f"{self.url}/api/kernels", headers=self._auth()).json():
+            self.page.request.delete(f"{self.url}/api/kernels/{kernel['id']}", headers=self._auth())
 
     def _auth(self) -> dict[str, str]:
         return {"Authorization": f"token {self.token}"}

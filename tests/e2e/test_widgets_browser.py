@@ -24,15 +24,20 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 #: Notebook 01 with one class and two settings in its batch part; the explorer is unchanged.
 EXPLORER_PARAMETERS = {
     "MAX_CLASSES": 1,
-    "SETTINGS": [{"repr": "mfcc", "sr": 16000, "n_mfcc": 13},
-                 {"repr": "wavelet", "sr": 8000, "wavelet": "haar"}],
+    "SETTINGS": [
+        {"repr": "mfcc", "sr": 16000, "n_mfcc": 13},
+        {"repr": "wavelet", "sr": 8000, "wavelet": "haar"},
+    ],
 }
 FIGURE = "img.widget-image"
 TIMING = re.compile(r"computed in ([\d.]+) s, drawn in ([\d.]+) s")
 
 #: Notebook 03 trained and attacked in seconds: FGSM only, two clips, two epochs.
 ATTACK_PARAMETERS = {
-    "ATTACKS": ["fgsm"], "N_SAMPLES": 2, "TRAIN_EPOCHS": 2, "LISTEN": True,
+    "ATTACKS": ["fgsm"],
+    "N_SAMPLES": 2,
+    "TRAIN_EPOCHS": 2,
+    "LISTEN": True,
     "INTERACTIVE": True,
 }
 EPSILON_EXPLORER = ".specnb-epsilon-explorer"
@@ -40,19 +45,29 @@ EPSILON_FIGURE = "img.widget-image.specnb-figure"
 
 #: The smallest widget notebook: a debounced slider driving an HTML readout.
 SLIDER_NOTEBOOK = {
-    "cells": [{
-        "cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
-        "source": (
-            "import ipywidgets as W\n"
-            "n = W.IntSlider(value=3, min=0, max=20, description='n', continuous_update=False)\n"
-            "shown = W.HTML('<b>n = 3</b>')\n"
-            "n.observe(lambda change: setattr(shown, 'value', f\"<b>n = {change['new']}</b>\"),\n"
-            "          names='value')\n"
-            "W.VBox([n, shown])\n"),
-    }],
-    "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
-                                "name": "python3"}},
-    "nbformat": 4, "nbformat_minor": 5,
+    "cells": [
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "metadata": {},
+            "outputs": [],
+            "source": (
+                "import ipywidgets as W\n"
+                "n = W.IntSlider(value=3, min=0, max=20, description='n',\n"
+                "                continuous_update=False)\n"
+                "shown = W.HTML('<b>n = 3</b>')\n"
+                "n.observe(lambda change: setattr(shown, 'value',\n"
+                "                                  f\"<b>n = {change['new']}</b>\"),\n"
+                "          names='value')\n"
+                "W.VBox([n, shown])\n"
+            ),
+        }
+    ],
+    "metadata": {
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}
+    },
+    "nbformat": 4,
+    "nbformat_minor": 5,
 }
 
 
@@ -69,20 +84,26 @@ def _kernel_timing(explorer: Locator) -> dict[str, float]:
 
 def _audio(explorer: Locator, which: int = 0) -> dict:
     """The ``which``-th ``<audio>`` element's source, duration (s), ready state and error."""
-    return explorer.locator("audio").nth(which).evaluate(
-        """a => new Promise(done => {
+    return (
+        explorer.locator("audio")
+        .nth(which)
+        .evaluate(
+            """a => new Promise(done => {
             const report = () => done({src: a.currentSrc || a.src, duration: a.duration,
                                        ready: a.readyState, error: a.error && a.error.code});
             if (a.readyState >= 1 || a.error) report();
             else { a.addEventListener("loadedmetadata", report, {once: true});
                    a.addEventListener("error", report, {once: true});
                    setTimeout(report, 5000); }
-        })""")
+        })"""
+        )
+    )
 
 
 def test_representation_explorer_in_jupyterlab(lab: LabNotebook) -> None:
-    explorer, run_all_s = lab.open_and_run("01_representations.ipynb", EXPLORER_PARAMETERS,
-                                           ".widget-toggle-buttons", timeout_s=120)
+    explorer, run_all_s = lab.open_and_run(
+        "01_representations.ipynb", EXPLORER_PARAMETERS, ".widget-toggle-buttons", timeout_s=120
+    )
     timings: dict[str, object] = {"run_all_s": run_all_s}
     assert explorer.locator(".widget-toggle-buttons:visible button").count() == 4
     assert explorer.locator(".widget-dropdown:visible select").count() == 3 + 5  # clip + stft
@@ -99,8 +120,7 @@ def test_representation_explorer_in_jupyterlab(lab: LabNotebook) -> None:
 
     steps = [
         ("mel", lambda: lab.toggle(explorer, "mel"), "mel(sr=22050, n_fft=2048"),
-        ("mel_n_fft_512", lambda: lab.choose(explorer, "n_fft", "512"),
-         "mel(sr=22050, n_fft=512"),
+        ("mel_n_fft_512", lambda: lab.choose(explorer, "n_fft", "512"), "mel(sr=22050, n_fft=512"),
         ("mel_sr_8000", lambda: lab.choose(explorer, "sr", "8000"), "mel(sr=8000, n_fft=512"),
     ]
     for shot, action, label in steps:
@@ -160,8 +180,9 @@ def _settled(lab: LabNotebook, name: str, timeout_s: float = 30.0) -> None:
 
 def test_epsilon_explorer_in_jupyterlab(lab: LabNotebook) -> None:
     notebook = "03_attacks.ipynb"
-    explorer, run_all_s = lab.open_and_run(notebook, ATTACK_PARAMETERS, EPSILON_EXPLORER,
-                                           timeout_s=150)
+    explorer, run_all_s = lab.open_and_run(
+        notebook, ATTACK_PARAMETERS, EPSILON_EXPLORER, timeout_s=150
+    )
     timings: dict[str, object] = {"run_all_s": run_all_s}
     epsilon = explorer.locator(".specnb-epsilon.widget-slider.widget-hslider")
     assert epsilon.locator(".noUi-handle").count() == 1
@@ -185,9 +206,12 @@ def test_epsilon_explorer_in_jupyterlab(lab: LabNotebook) -> None:
     audio_src = adversarial["src"]
     for eps in ("0.02", "0.05"):  # one stop right with the arrow key, twice
         before = verdict.inner_html()
-        seconds, moved = lab.redraw(explorer, EPSILON_FIGURE,
-                                    lambda: lab.nudge_slider(explorer, "ε", 1),
-                                    f"epsilon_{eps}_fgsm")
+        seconds, moved = lab.redraw(
+            explorer,
+            EPSILON_FIGURE,
+            lambda: lab.nudge_slider(explorer, "ε", 1),
+            f"epsilon_{eps}_fgsm",
+        )
         lab.wait_for_change(explorer, ".specnb-verdict", before)
         assert epsilon.locator(".widget-readout").inner_text() == eps
         figure = moved
@@ -199,9 +223,12 @@ def test_epsilon_explorer_in_jupyterlab(lab: LabNotebook) -> None:
     assert _audio(explorer, 0)["src"] == clean["src"]
 
     before = verdict.inner_html()
-    seconds, bim = lab.redraw(explorer, EPSILON_FIGURE,
-                              lambda: lab.choose(explorer, "attack", "BIM-b"),
-                              "epsilon_0.05_bimb")
+    seconds, bim = lab.redraw(
+        explorer,
+        EPSILON_FIGURE,
+        lambda: lab.choose(explorer, "attack", "BIM-b"),
+        "epsilon_0.05_bimb",
+    )
     lab.wait_for_change(explorer, ".specnb-verdict", before)
     _settled(lab, notebook)
     assert attack.input_value() == "BIM-b" and bim != figure

@@ -59,8 +59,9 @@ def test_stored_curves_and_metrics_are_consistent(executed):
         assert all(0 <= r <= 1 for r in rates) and all(g > 0 for g in grads)
         assert 0 <= row["auc"] <= 1 and row["auc"] == pytest.approx(auc_score(budgets, rates))
         cost = cost_to_reach(grads, rates)
-        assert (math.isnan(cost) and math.isnan(row["cost_to_fr90"])) or \
-            row["cost_to_fr90"] == pytest.approx(cost)
+        assert (math.isnan(cost) and math.isnan(row["cost_to_fr90"])) or row[
+            "cost_to_fr90"
+        ] == pytest.approx(cost)
         attacked = row["artefacts_json"]["n_attacked"]
         assert 1 <= attacked == min(3, row["n_correct"]) and row["n_correct"] <= row["n_samples"]
         assert row["targeted"] == (row["attack"] == "fgsm")
@@ -98,7 +99,11 @@ def test_notebook_prints_the_run_and_builds_the_explorer(executed, notebook_stdo
     assert text.count("gradients per clip on average") == len(ATTACKS)
     assert text.count("(target hits ") == 1  # FGSM, the one targeted attack here
     nb = nbformat.read(notebook, as_version=4)
-    widgets = [output for cell in nb.cells if cell.cell_type == "code"
-               for output in cell.get("outputs", [])
-               if "application/vnd.jupyter.widget-view+json" in output.get("data", {})]
+    widgets = [
+        output
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+        if "application/vnd.jupyter.widget-view+json" in output.get("data", {})
+    ]
     assert len(widgets) == 1

@@ -47,7 +47,8 @@ def test_waveform_run_and_its_attack_rows(executed):
         assert len(rec["fooling_rates_json"]) == 5
         if snrs:
             assert math.isfinite(rec["snr_db_mean"]) and rec["snr_db_mean"] == pytest.approx(
-                sum(snrs) / len(snrs))
+                sum(snrs) / len(snrs)
+            )
         assert Path(rec["artefacts_json"]["summary"]).is_file()
 
 

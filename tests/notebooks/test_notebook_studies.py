@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from specnb.runs import load_trained_run
 from specnb.representations import COLORMAP_FAMILIES
+from specnb.runs import load_trained_run
 from specnb.store import ResultsStore
 
 pytestmark = pytest.mark.slow
@@ -22,8 +22,15 @@ pytestmark = pytest.mark.slow
 STFT = {"repr": "stft", "sr": 8000, "n_fft": 256}
 MFCC = {"repr": "mfcc", "sr": 8000, "n_mfcc": 20}
 COMMON = {
-    "N_PER_CLASS": 5, "EPOCHS": 6, "FOLDS": 2, "PATIENCE": 6, "BATCH_SIZE": 16, "LR": 0.003,
-    "GRID": "quick", "N_SAMPLES": 6, "DEVICE": "cpu",
+    "N_PER_CLASS": 5,
+    "EPOCHS": 6,
+    "FOLDS": 2,
+    "PATIENCE": 6,
+    "BATCH_SIZE": 16,
+    "LR": 0.003,
+    "GRID": "quick",
+    "N_SAMPLES": 6,
+    "DEVICE": "cpu",
 }
 MODELS = ["lstm", "sbcnn"]
 
@@ -45,25 +52,46 @@ def _execute(shared, notebook: str, folder: str, params: dict):
 
 @pytest.fixture(scope="module")
 def transfer(shared):
-    return _execute(shared, "transferability", "04", {
-        "SETTINGS": {"STFT": STFT, "MFCC": MFCC}, "MODELS": MODELS, "ATTACKS": ["fgsm", "bim-a"],
-    })
+    return _execute(
+        shared,
+        "transferability",
+        "04",
+        {
+            "SETTINGS": {"STFT": STFT, "MFCC": MFCC},
+            "MODELS": MODELS,
+            "ATTACKS": ["fgsm", "bim-a"],
+        },
+    )
 
 
 @pytest.fixture(scope="module")
 def colour(shared, transfer):
-    return _execute(shared, "colour_maps", "05", {
-        "SETTING": STFT, "MODEL": "lstm", "COLORMAPS": ["viridis", "hsv-uniform"],
-        "ATTACKS": ["bim-a"],
-    })
+    return _execute(
+        shared,
+        "colour_maps",
+        "05",
+        {
+            "SETTING": STFT,
+            "MODEL": "lstm",
+            "COLORMAPS": ["viridis", "hsv-uniform"],
+            "ATTACKS": ["bim-a"],
+        },
+    )
 
 
 @pytest.fixture(scope="module")
 def architectures(shared, colour):
-    return _execute(shared, "architectures", "07", {
-        "SETTING": STFT, "MODELS": ["sbcnn", "lstm"], "VICTIM": "sbcnn",
-        "ATTACKS": ["fgsm", "bim-a"],
-    })
+    return _execute(
+        shared,
+        "architectures",
+        "07",
+        {
+            "SETTING": STFT,
+            "MODELS": ["sbcnn", "lstm"],
+            "VICTIM": "sbcnn",
+            "ATTACKS": ["fgsm", "bim-a"],
+        },
+    )
 
 
 def _runs(store: ResultsStore) -> pd.DataFrame:
@@ -164,8 +192,7 @@ def test_architecture_table_is_relative_to_the_victim(architectures):
     runs = _runs(store)
     stft = runs[(runs["repr_"] == "stft") & (runs["colormap"] == "viridis")].set_index("model")
     for model in ("sbcnn", "lstm"):
-        assert math.isclose(summary.loc[model, "accuracy_pct"],
-                            100 * stft.loc[model, "acc_mean"])
+        assert math.isclose(summary.loc[model, "accuracy_pct"], 100 * stft.loc[model, "acc_mean"])
         assert summary.loc[model, "n_params"] == stft.loc[model, "n_params"]
         assert summary.loc[model, "grads_mean"] >= 1.0
     ratio = summary.loc["lstm", "n_params"] / summary.loc["sbcnn", "n_params"]

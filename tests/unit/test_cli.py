@@ -26,8 +26,21 @@ def stereo_48k(esc50_root):
 
 def test_features_raw_stft_equals_librosa(stereo_48k, tmp_path):
     out = tmp_path / "stft.npy"
-    code = main(["features", str(stereo_48k), "--repr", "stft", "--set", "n_fft=1024",
-                 "--set", "sr=16000", "--raw", "--out", str(out)])
+    code = main(
+        [
+            "features",
+            str(stereo_48k),
+            "--repr",
+            "stft",
+            "--set",
+            "n_fft=1024",
+            "--set",
+            "sr=16000",
+            "--raw",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     y, _ = librosa.load(stereo_48k, sr=16000)
     expected = librosa.amplitude_to_db(np.abs(librosa.stft(y, n_fft=1024)), ref=np.max, top_db=80)
@@ -38,14 +51,46 @@ def test_features_raw_stft_equals_librosa(stereo_48k, tmp_path):
 
 def test_features_reference_mfcc_and_image(stereo_48k, tmp_path):
     raw_out, img_out = tmp_path / "mfcc.npy", tmp_path / "img.npy"
-    assert main(["features", str(stereo_48k), "--repr", "mfcc", "--backend", "reference",
-                 "--set", "n_mfcc=13", "--set", "dct_norm=none", "--raw",
-                 "--out", str(raw_out)]) == 0
+    assert (
+        main(
+            [
+                "features",
+                str(stereo_48k),
+                "--repr",
+                "mfcc",
+                "--backend",
+                "reference",
+                "--set",
+                "n_mfcc=13",
+                "--set",
+                "dct_norm=none",
+                "--raw",
+                "--out",
+                str(raw_out),
+            ]
+        )
+        == 0
+    )
     y, sr = librosa.load(stereo_48k, sr=22050)
     expected = librosa.feature.mfcc(y=y, sr=sr, n_mfcc=13, norm=None, hop_length=1024)
     np.testing.assert_allclose(np.load(raw_out), expected, rtol=1e-4, atol=1e-3)
-    assert main(["features", str(stereo_48k), "--repr", "wavelet", "--set", "wavelet=haar",
-                 "--set", "colormap=magma", "--out", str(img_out)]) == 0
+    assert (
+        main(
+            [
+                "features",
+                str(stereo_48k),
+                "--repr",
+                "wavelet",
+                "--set",
+                "wavelet=haar",
+                "--set",
+                "colormap=magma",
+                "--out",
+                str(img_out),
+            ]
+        )
+        == 0
+    )
     image = np.load(img_out)
     assert image.shape == (3, 128, 128) and image.min() >= 0 and image.max() <= 1
 
@@ -76,9 +121,23 @@ def test_features_names_a_missing_file(tmp_path, capsys):
 
 def test_bench_representations_prints_ratios_and_geomean():
     proc = subprocess.run(
-        [sys.executable, "-m", "specnb", "bench", "representations", "--clips", "2",
-         "--data", "synthetic", "--repeats", "1"],
-        capture_output=True, text=True, timeout=600, check=True,
+        [
+            sys.executable,
+            "-m",
+            "specnb",
+            "bench",
+            "representations",
+            "--clips",
+            "2",
+            "--data",
+            "synthetic",
+            "--repeats",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
     )
     lines = proc.stdout.strip().splitlines()
     assert lines[-1].startswith("geomean speedup: ")
@@ -95,7 +154,17 @@ def test_specnb_command_reports_os_errors_with_exit_2(tmp_path, capsys) -> None:
     sf.write(wav, np.sin(np.arange(8000) * 0.1) * 0.1, 8000)
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    code = main(["features", str(wav), "--repr", "stft", "--set", "sr=8000",
-                 "--out", str(blocker / "x.npy")])
+    code = main(
+        [
+            "features",
+            str(wav),
+            "--repr",
+            "stft",
+            "--set",
+            "sr=8000",
+            "--out",
+            str(blocker / "x.npy"),
+        ]
+    )
     assert code == 2
     assert "specnb: error:" in capsys.readouterr().err

@@ -112,8 +112,16 @@ def training_step(device: str) -> tuple[float, torch.Tensor]:
     optimizer = make_optimizer(model, config, plan)
     # a first step at the default scale of 2**16 may overflow float16 and be skipped by design
     scaler = torch.amp.GradScaler("cuda", init_scale=2.0**10, enabled=plan.amp)
-    loss, _ = train_epoch(model, optimizer, scaler, images, labels, torch.arange(8),
-                          torch.Generator().manual_seed(1), plan)
+    loss, _ = train_epoch(
+        model,
+        optimizer,
+        scaler,
+        images,
+        labels,
+        torch.arange(8),
+        torch.Generator().manual_seed(1),
+        plan,
+    )
     grads = torch.cat([p.grad.flatten().float().cpu() for p in model.parameters()])
     return loss, grads
 
@@ -156,8 +164,16 @@ class _Crash(Exception):
 def resumed_and_uninterrupted(device: str, tmp_path: Path, monkeypatch) -> tuple:
     """A run crashed after its first checkpoint then resumed, an uninterrupted run, and the
     crashed run's checkpoint (on ``device``; mixed precision on CUDA)."""
-    config = TrainConfig(model="sbcnn", epochs=2, batch_size=8, n_folds=2, patience=10,
-                         seed=3, device=device, cuda_batch_scale=1)
+    config = TrainConfig(
+        model="sbcnn",
+        epochs=2,
+        batch_size=8,
+        n_folds=2,
+        patience=10,
+        seed=3,
+        device=device,
+        cuda_batch_scale=1,
+    )
     data = toy_run_data()
     real_save = cross_validation.atomic_save
 
@@ -211,7 +227,8 @@ def attack_results(device: str, batch_size: int = 6) -> dict[str, dict[str, obje
         ev = evaluate_attack(model, grid, images, labels, batch_size=batch_size)
         flags = ev.adv_pred != ev.labels if ev.targets is None else ev.adv_pred == ev.targets
         out[name] = {
-            "flags": flags.numpy(), "rates": [r.fooling_rate for r in ev.results],
+            "flags": flags.numpy(),
+            "rates": [r.fooling_rate for r in ev.results],
             "grads": np.stack([r.grad_counts for r in ev.results]),
         }
     return out
@@ -236,8 +253,12 @@ def test_attacks_cuda_match_cpu():
         assert flips <= FLAG_FLIPS, f"{name}: {flips} fooling flags differ"
         rates = np.abs(np.subtract(cpu[name]["rates"], cuda[name]["rates"]))
         assert (rates <= FLAG_FLIPS / 6 + 1e-9).all(), name
-        np.testing.assert_allclose(cuda[name]["grads"].mean(1), cpu[name]["grads"].mean(1),
-                                   rtol=GRADIENT_RTOL, err_msg=name)
+        np.testing.assert_allclose(
+            cuda[name]["grads"].mean(1),
+            cpu[name]["grads"].mean(1),
+            rtol=GRADIENT_RTOL,
+            err_msg=name,
+        )
 
 
 # -- the waveform front end -----------------------------------------------------------------

@@ -57,7 +57,7 @@ def toy():
     images = 0.3 + 0.1 * torch.rand(40, 3, 8, 8, generator=generator)
     for i, k in enumerate(labels.tolist()):
         row, col = divmod(k, 2)
-        images[i, :, 4 * row:4 * row + 4, 4 * col:4 * col + 4] += 0.4
+        images[i, :, 4 * row : 4 * row + 4, 4 * col : 4 * col + 4] += 0.4
     torch.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(192, 16), nn.ReLU(), nn.Linear(16, 4))
     optimiser = torch.optim.Adam(model.parameters(), lr=0.01)
@@ -77,9 +77,14 @@ def store(tmp_path):
     return results
 
 
-@pytest.mark.parametrize("grid", [fgsm_grid([0.0, 0.02, 0.1, 0.3]),
-                                  bim_grid([0.0, 0.02, 0.1, 0.3], "a"),
-                                  bim_grid([0.0, 0.02, 0.1, 0.3], "b")])
+@pytest.mark.parametrize(
+    "grid",
+    [
+        fgsm_grid([0.0, 0.02, 0.1, 0.3]),
+        bim_grid([0.0, 0.02, 0.1, 0.3], "a"),
+        bim_grid([0.0, 0.02, 0.1, 0.3], "b"),
+    ],
+)
 def test_fooling_rate_is_zero_without_budget_and_rises_with_it(toy, grid):
     model, images, labels = toy
     ev = evaluate_attack(model, grid, images, labels, targeted=False, batch_size=16)
@@ -97,8 +102,9 @@ def test_only_correctly_classified_samples_are_attacked(toy):
     model, images, labels = toy
     wrong = labels.clone()
     wrong[[0, 5, 9]] = (wrong[[0, 5, 9]] + 1) % 4
-    ev = evaluate_attack(model, "fgsm", images, wrong, budgets=fgsm_grid([0.1]),
-                         targeted=False, max_samples=20)
+    ev = evaluate_attack(
+        model, "fgsm", images, wrong, budgets=fgsm_grid([0.1]), targeted=False, max_samples=20
+    )
     assert (ev.n_samples, ev.n_correct) == (40, 37)
     assert len(ev.indices) == 20 and not set(ev.indices.tolist()) & {0, 5, 9}
     assert ev.clean_accuracy == pytest.approx(37 / 40)
@@ -114,7 +120,7 @@ def test_grads_per_sample_are_the_attacks_own_counts(toy, grid):
         attack = make_attack(grid.attack, model, **params)
         counts, totals = [], []
         for lo in range(0, 40, 7):
-            attack(images[lo:lo + 7], labels[lo:lo + 7])
+            attack(images[lo : lo + 7], labels[lo : lo + 7])
             counts.append(attack.grad_counts)
             totals.append(attack.total_grads)
         assert np.array_equal(result.grad_counts, torch.cat(counts).numpy())
@@ -190,8 +196,9 @@ def test_targeting_the_attack_cannot_do_is_refused(toy):
 def test_stored_row_holds_the_curve_and_its_metrics(toy, store, tmp_path):
     model, images, labels = toy
     grid = bim_grid([0.005, 0.05, 0.2], "a")
-    key, ev = run_attack(store, RUN, model, grid, images, labels, tmp_path, fold=1,
-                         max_samples=24, batch_size=10)
+    key, ev = run_attack(
+        store, RUN, model, grid, images, labels, tmp_path, fold=1, max_samples=24, batch_size=10
+    )
     row = store.get_attack(key)
     assert (row["status"], row["run_key"], row["fold"], row["attack"]) == ("done", RUN, 1, "bim-a")
     assert row["error"] is None and row["targeted"] == 0 and row["norm"] == "linf"
@@ -201,8 +208,11 @@ def test_stored_row_holds_the_curve_and_its_metrics(toy, store, tmp_path):
     assert all(0 <= r <= 1 for r in rates) and all(g > 0 for g in grads)
     assert row["auc"] == pytest.approx(auc_score(row["budgets_json"], rates))
     cost = cost_to_reach(grads, rates, 0.9)
-    assert row["cost_to_fr90"] == pytest.approx(cost) if math.isfinite(cost) else (
-        row["cost_to_fr90"] is None)
+    assert (
+        row["cost_to_fr90"] == pytest.approx(cost)
+        if math.isfinite(cost)
+        else (row["cost_to_fr90"] is None)
+    )
     saved = torch.load(row["artefacts_json"][ADVERSARIAL_KEY], weights_only=True)
     assert torch.equal(saved["adv_images"], ev.adv_images)
     assert torch.equal(saved["indices"], ev.indices) and saved["budget"] == 0.2
@@ -211,8 +221,9 @@ def test_stored_row_holds_the_curve_and_its_metrics(toy, store, tmp_path):
     assert row["l2_mean"] == pytest.approx(sizes["l2"].mean().item(), rel=1e-5)
     assert row["linf_median"] == pytest.approx(sizes["linf"].median().item(), rel=1e-5)
     assert row["artefacts_json"]["n_attacked"] == 24
-    again, _ = run_attack(store, RUN, model, grid, images, labels, tmp_path, fold=1,
-                          max_samples=24, batch_size=10)
+    again, _ = run_attack(
+        store, RUN, model, grid, images, labels, tmp_path, fold=1, max_samples=24, batch_size=10
+    )
     assert again == key and len(store.attacks_df(run_key=RUN)) == 1
 
 
@@ -221,8 +232,9 @@ def test_failing_attack_is_recorded_failed(toy, store, tmp_path):
     with pytest.raises(ValueError, match="norm must be one of"):
         run_attack(store, RUN, model, fgsm_grid([0.1], norm="l3"), images, labels, tmp_path)
     with pytest.raises(ValueError, match="lbfgs cannot run untargeted"):
-        run_attack(store, RUN, model, budget_grid("lbfgs"), images, labels, tmp_path,
-                   targeted=False)
+        run_attack(
+            store, RUN, model, budget_grid("lbfgs"), images, labels, tmp_path, targeted=False
+        )
     rows = store.attacks_df(run_key=RUN)
     assert sorted(rows["status"]) == ["failed", "failed"]
     errors = dict(zip(rows["attack"], rows["error"]))
@@ -248,8 +260,10 @@ def test_gallery_curves_and_tables(toy, store, tmp_path):
         assert artefacts["gallery"] == str(path) and ADVERSARIAL_KEY in artefacts
     curves = curves_frame(evaluations)
     assert len(curves) == 6
-    assert curves.groupby("attack")["budget_normalised"].agg(["min", "max"]).values.tolist() \
+    assert (
+        curves.groupby("attack")["budget_normalised"].agg(["min", "max"]).values.tolist()
         == [[0.0, 1.0]] * 3
+    )
     table = paper_table(evaluations, accuracy=0.5)
     assert list(table.columns) == ["Recog. Acc. (%)", "FGSM", "DeepFool", "CWA"]
     assert table.iloc[0, 0] == "50.00"
@@ -285,8 +299,14 @@ def test_paper_grids_follow_section_4_3_1():
 
 def test_run_selection_by_filters_and_clear_errors(store, tmp_path):
     setting = {"repr": "stft", "sr": 8000, "n_fft": 256}
-    store.upsert_run("stft-run", status="done", model="sbcnn", seed=0, setting_key=STFT.key,
-                     artefacts_json={"job": {"dataset": "synthetic"}})
+    store.upsert_run(
+        "stft-run",
+        status="done",
+        model="sbcnn",
+        seed=0,
+        setting_key=STFT.key,
+        artefacts_json={"job": {"dataset": "synthetic"}},
+    )
     assert find_run(store, setting=setting, model="sbcnn", dataset="synthetic") == "stft-run"
     assert find_run(store, setting={**setting, "n_fft": 512}) is None
     assert find_run(store) == "stft-run"
@@ -342,8 +362,14 @@ def test_explorer_without_audio_for_wavelets_and_listening(clip):
     explorer = EpsilonExplorer(model, image, label, classes, wavelet, clean_audio=y, eps=0.05)
     assert explorer.last["audio"] is None and explorer.last["snr_db"] is None
     assert explorer.audio_box.layout.display == "none"
-    ev = evaluate_attack(model, "fgsm", image[None], torch.tensor([label]),
-                         budgets=fgsm_grid([0.0, 0.1]), targeted=False)
+    ev = evaluate_attack(
+        model,
+        "fgsm",
+        image[None],
+        torch.tensor([label]),
+        budgets=fgsm_grid([0.0, 0.1]),
+        targeted=False,
+    )
     heard = listen_to_attacks([ev], lambda i: y, STFT, model, [0])
     assert len(heard) == 1 and heard[0].check["pred_image"] == int(ev.adv_pred[0])
     assert heard[0].adversarial.shape == y.shape and heard[0].check["snr_db"] > 0

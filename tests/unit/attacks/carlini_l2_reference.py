@@ -43,8 +43,15 @@ def carlini_l2(
     """
     chunks = [
         _attack_batch(
-            model, images[i : i + batch_size], labels[i : i + batch_size], targeted,
-            initial_const, binary_search_steps, max_iterations, learning_rate, confidence,
+            model,
+            images[i : i + batch_size],
+            labels[i : i + batch_size],
+            targeted,
+            initial_const,
+            binary_search_steps,
+            max_iterations,
+            learning_rate,
+            confidence,
             abort_early,
         )
         for i in range(0, images.shape[0], batch_size)
@@ -59,8 +66,18 @@ def _compare(scores: Tensor, label: int, targeted: bool, confidence: float) -> b
     return winner == label if targeted else winner != label
 
 
-def _attack_batch(model, imgs, labs, targeted, initial_const, steps, max_iterations,
-                  learning_rate, confidence, abort_early) -> Tensor:
+def _attack_batch(
+    model,
+    imgs,
+    labs,
+    targeted,
+    initial_const,
+    steps,
+    max_iterations,
+    learning_rate,
+    confidence,
+    abort_early,
+) -> Tensor:
     n = imgs.shape[0]
     boxmul, boxplus = 0.5, 0.5
     timg = torch.atanh((imgs - boxplus) / boxmul * 0.999999)

@@ -24,9 +24,16 @@ SIZE = 16
 def batchnorm_cnn(classes: int = 10) -> nn.Module:
     """Two convolution blocks with BatchNorm and a linear head, for 3x16x16 images."""
     return nn.Sequential(
-        nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(8, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(16 * (SIZE // 4) ** 2, classes),
+        nn.Conv2d(3, 8, 3, padding=1),
+        nn.BatchNorm2d(8),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, padding=1),
+        nn.BatchNorm2d(16),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(16 * (SIZE // 4) ** 2, classes),
     )
 
 
@@ -64,9 +71,17 @@ def test_cw_without_early_abort_equals_carlinis_algorithm(victim: Victim) -> Non
     targets = random_targets(labels, 10, seed=3)
     ours = CW(model, c=1.0, search_steps=2, max_iterations=50, abort_early=False, targeted=True)
     adv = ours(images, labels, targets)
-    reference = carlini_l2(model, images, targets, targeted=True, initial_const=1.0,
-                           binary_search_steps=2, max_iterations=50, abort_early=False,
-                           batch_size=16)
+    reference = carlini_l2(
+        model,
+        images,
+        targets,
+        targeted=True,
+        initial_const=1.0,
+        binary_search_steps=2,
+        max_iterations=50,
+        abort_early=False,
+        batch_size=16,
+    )
     assert torch.allclose(l2_sizes(adv, images), l2_sizes(reference, images), atol=1e-4)
 
 
@@ -79,8 +94,15 @@ def test_cw_early_abort_is_carlinis_per_sample_rule(victim: Victim, targeted: bo
     aborting, patient = CW(model, **settings), CW(model, **settings, abort_early=False)
     adv = aborting(images, labels, targets if targeted else None)
     patient(images, labels, targets if targeted else None)
-    reference = carlini_l2(model, images, goals, targeted=targeted, initial_const=3.0,
-                           binary_search_steps=1, max_iterations=100)
+    reference = carlini_l2(
+        model,
+        images,
+        goals,
+        targeted=targeted,
+        initial_const=3.0,
+        binary_search_steps=1,
+        max_iterations=100,
+    )
     ours_l2, reference_l2 = l2_sizes(adv, images), l2_sizes(reference, images)
     with torch.no_grad():
         hit = model(adv).argmax(dim=1)
@@ -94,8 +116,9 @@ def test_cw_early_abort_is_carlinis_per_sample_rule(victim: Victim, targeted: bo
     assert (aborting.grad_counts <= patient.grad_counts).all()
 
 
-def test_cw_gradient_pass_on_the_live_rows_alone_changes_nothing(victim: Victim,
-                                                                   monkeypatch) -> None:
+def test_cw_gradient_pass_on_the_live_rows_alone_changes_nothing(
+    victim: Victim, monkeypatch
+) -> None:
     model, images, labels = victim.model, victim.images[:16], victim.labels[:16]
     whole = CW(model, c=3.0, search_steps=2, max_iterations=30)
     adv = whole(images, labels)
@@ -111,8 +134,8 @@ def test_cw_gradient_pass_on_the_live_rows_alone_changes_nothing(victim: Victim,
 @pytest.mark.parametrize("norm", ["l2", "linf"])
 def test_deepfool_fooling_rates_follow_foolbox(victim: Victim, norm: str) -> None:
     model, images, labels = victim.model, victim.images, victim.labels
-    reference_class = foolbox.attacks.L2DeepFoolAttack if norm == "l2" else (
-        foolbox.attacks.LinfDeepFoolAttack
+    reference_class = (
+        foolbox.attacks.L2DeepFoolAttack if norm == "l2" else (foolbox.attacks.LinfDeepFoolAttack)
     )
     fmodel = foolbox.PyTorchModel(model, bounds=(0, 1))
     gaps = {}

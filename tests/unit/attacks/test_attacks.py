@@ -225,16 +225,21 @@ def test_fgsm_equals_torchattacks(victim: Victim) -> None:
     assert torch.equal(ours, theirs)
 
 
-def _compare_l2(model: nn.Module, images: Tensor, labels: Tensor, ours: Tensor,
-                theirs: Tensor) -> tuple[float, float, float, float]:
+def _compare_l2(
+    model: nn.Module, images: Tensor, labels: Tensor, ours: Tensor, theirs: Tensor
+) -> tuple[float, float, float, float]:
     ours_fooled = predictions(model, ours) != labels
     theirs_fooled = predictions(model, theirs) != labels
     both = ours_fooled & theirs_fooled
     assert both.any()
     ours_l2 = (ours - images).flatten(1).norm(dim=1)[both].median()
     theirs_l2 = (theirs - images).flatten(1).norm(dim=1)[both].median()
-    return (float(ours_fooled.float().mean()), float(theirs_fooled.float().mean()),
-            float(ours_l2), float(theirs_l2))
+    return (
+        float(ours_fooled.float().mean()),
+        float(theirs_fooled.float().mean()),
+        float(ours_l2),
+        float(theirs_l2),
+    )
 
 
 def test_deepfool_is_no_larger_than_torchattacks(victim: Victim) -> None:

@@ -72,8 +72,10 @@ def test_cw_margin_is_right_when_every_logit_is_negative() -> None:
     # masking by multiplying with a one-hot would read a 0 for the excluded class instead
     one_hot = torch.nn.functional.one_hot(targets, 3).float()
     product_rival = ((1 - one_hot) * logits).amax(dim=1)
-    assert not torch.equal(product_rival - logits.gather(1, targets[:, None]).squeeze(1),
-                           cw_margin(logits, targets, targeted=True))
+    assert not torch.equal(
+        product_rival - logits.gather(1, targets[:, None]).squeeze(1),
+        cw_margin(logits, targets, targeted=True),
+    )
 
 
 def test_cw_loss_clamps_at_minus_kappa_with_zero_gradient() -> None:
@@ -193,6 +195,12 @@ def test_attacks_need_a_module() -> None:
 def test_make_attack_builds_bim_variants_and_knows_settings() -> None:
     attack = make_attack("BIM-a", linear_net(), eps=0.1, steps=4)
     assert isinstance(attack, BIM) and attack.variant == "a"
-    assert attack.params == {"eps": 0.1, "alpha": 2.5 * 0.1 / 4, "steps": 4, "variant": "a",
-                             "targeted": False, "seed": 0}
+    assert attack.params == {
+        "eps": 0.1,
+        "alpha": 2.5 * 0.1 / 4,
+        "steps": 4,
+        "variant": "a",
+        "targeted": False,
+        "seed": 0,
+    }
     assert "variant='a'" in repr(attack)

@@ -71,17 +71,24 @@ def test_measure_interleaves_repeats_and_scores_the_last_batch() -> None:
         def run() -> torch.Tensor:
             calls.append(name)
             return images + shift
+
         return run
 
-    outcomes = measure({"a": craft("a", 0.1), "b": craft("b", 0.0)}, 3, model, images,
-                       labels, None)
+    outcomes = measure({"a": craft("a", 0.1), "b": craft("b", 0.0)}, 3, model, images, labels, None)
     assert calls == ["a", "b"] + ["a", "b", "b", "a", "a", "b"]
     assert outcomes["a"].success == 0.5
     assert outcomes["a"].size == pytest.approx(0.1 * math.sqrt(12))
     success, l0 = score(model, images, labels, torch.tensor([0, 1, 1, 1]), images + 0.1, l0=True)
     assert success == 0.25 and l0 == 12
-    rows = compare({"FGSM": craft("s", 0.1), "FGSM-2": craft("t", 0.3)},
-                   {"ref": craft("r", 0.1)}, 3, model, images, labels, None)
+    rows = compare(
+        {"FGSM": craft("s", 0.1), "FGSM-2": craft("t", 0.3)},
+        {"ref": craft("r", 0.1)},
+        3,
+        model,
+        images,
+        labels,
+        None,
+    )
     assert calls[-9:] == ["s", "t", "r", "t", "r", "s", "r", "s", "t"]
     assert [row.attack for row in rows] == ["FGSM", "FGSM-2"]
     assert rows[0].reference_name == "ref" and rows[0].equal_quality
@@ -89,11 +96,17 @@ def test_measure_interleaves_repeats_and_scores_the_last_batch() -> None:
 
 
 def test_bench_runs_end_to_end_on_a_tiny_victim(capsys, monkeypatch) -> None:
-    monkeypatch.setattr(bench_attacks, "victim_model", lambda size, steps, device, seed: (
-        nn.Sequential(nn.Flatten(), nn.Linear(3 * size * size, 10)).eval()
-    ))
-    assert bench_attacks.main(["--size", "8", "--batch", "2", "--train-steps", "0",
-                               "--threads", "1"]) == 0
+    monkeypatch.setattr(
+        bench_attacks,
+        "victim_model",
+        lambda size, steps, device, seed: nn.Sequential(
+            nn.Flatten(), nn.Linear(3 * size * size, 10)
+        ).eval(),
+    )
+    assert (
+        bench_attacks.main(["--size", "8", "--batch", "2", "--train-steps", "0", "--threads", "1"])
+        == 0
+    )
     out = capsys.readouterr().out.splitlines()
     assert "threads" in out[0] and "load average" in out[0]
     names = [line.split()[0] for line in out[-7:-1]]

@@ -15,12 +15,12 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 def test_step_flops_match_sbcnn_by_hand() -> None:
     # forward multiply-adds of the three 5x5 convolutions, the two dense layers
-    forward = (124 * 124 * 24 * 75 + 58 * 27 * 48 * 600 + 25 * 2 * 48 * 1200
-               + 2400 * 64 + 64 * 10)
+    forward = 124 * 124 * 24 * 75 + 58 * 27 * 48 * 600 + 25 * 2 * 48 * 1200 + 2400 * 64 + 64 * 10
     # backward: weight gradients of every layer, input gradients of all but the first
     backward = 2 * forward - 124 * 124 * 24 * 75
-    assert bench_training.step_flops("sbcnn", 2) == pytest.approx(2 * (forward + backward),
-                                                                  rel=0.02)
+    assert bench_training.step_flops("sbcnn", 2) == pytest.approx(
+        2 * (forward + backward), rel=0.02
+    )
 
 
 def test_matmul_peak_is_a_positive_rate() -> None:
@@ -32,18 +32,34 @@ def test_bench_training_prints_every_loop_against_the_plain_one(
 ) -> None:
     peaks = {torch.float32: 100.0, torch.bfloat16: 400.0}
     monkeypatch.setattr(bench_training, "matmul_peak", lambda dtype: peaks[dtype])
-    args = ["bench", "training", "--images", "4", "--batch-size", "2", "--repeats", "1",
-            "--models", "sbcnn"]
+    args = [
+        "bench",
+        "training",
+        "--images",
+        "4",
+        "--batch-size",
+        "2",
+        "--repeats",
+        "1",
+        "--models",
+        "sbcnn",
+    ]
     assert cli_main(args) == 0
     lines = capsys.readouterr().out.splitlines()
     rows = [line for line in lines if line.startswith("sbcnn")]
     assert [row.split()[1:3] for row in rows] == [
-        ["plain", "fp32"], ["ours", "fp32"], ["ours", "bf16+cl"], ["ours", "recipe"]
+        ["plain", "fp32"],
+        ["ours", "fp32"],
+        ["ours", "bf16+cl"],
+        ["ours", "recipe"],
     ]
     assert "x 1.00 vs plain" in rows[0]
-    rate, gflops, share = (float(x) for x in re.search(
-        r"([\d.]+) images/s .* ([\d.]+) GFLOP/s = +([\d.]+) % of the fp32 peak", rows[0]
-    ).groups())
+    rate, gflops, share = (
+        float(x)
+        for x in re.search(
+            r"([\d.]+) images/s .* ([\d.]+) GFLOP/s = +([\d.]+) % of the fp32 peak", rows[0]
+        ).groups()
+    )
     assert share == pytest.approx(gflops, abs=0.1)  # the fp32 peak is 100 GFLOP/s here
     assert "bf16 peak" in rows[2] and "bf16 peak" not in rows[1]
     assert lines[-1].startswith("peaks measured here") and "fp32 100.0 GFLOP/s" in lines[-1]

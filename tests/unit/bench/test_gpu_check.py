@@ -36,13 +36,21 @@ def test_a_failing_part_reports_its_error_and_a_hanging_one_is_stopped(tmp_path,
 
 
 def test_summary_keeps_every_part_when_one_fails(tmp_path, monkeypatch):
-    env = {"cuda": True, "gpu": "Test GPU", "memory_gib": 80.0, "gpus": 1, "torch": "x",
-           "cuda_version": "13.0"}
+    env = {
+        "cuda": True,
+        "gpu": "Test GPU",
+        "memory_gib": 80.0,
+        "gpus": 1,
+        "torch": "x",
+        "cuda_version": "13.0",
+    }
     monkeypatch.setattr(doctor, "_environment", lambda: env)
-    outcomes = {"units": {"ok": True, "lines": ["ResNet-18 training 5,000 images/s"]},
-                "tests": {"ok": False, "lines": ["exit -11"]},
-                "slice": {"ok": True, "lines": ["train: done 40 s"]},
-                "projection": {"ok": True, "lines": ["paper grid: 20.0 GPU hours"]}}
+    outcomes = {
+        "units": {"ok": True, "lines": ["ResNet-18 training 5,000 images/s"]},
+        "tests": {"ok": False, "lines": ["exit -11"]},
+        "slice": {"ok": True, "lines": ["train: done 40 s"]},
+        "projection": {"ok": True, "lines": ["paper grid: 20.0 GPU hours"]},
+    }
     ran = []
 
     def run_part(name, out, timeout):
@@ -91,13 +99,18 @@ def test_units_part_writes_the_costs_beside_the_cpus_and_into_the_output(tmp_pat
 def test_projection_part_reads_the_gpu_unit_costs(tmp_path, monkeypatch):
     cpu = load_unit_costs()
     gpu = replace(cpu, device="cuda", machine="Test GPU, 80 GiB")
-    monkeypatch.setattr(unit_costs_module, "GPU_UNIT_COSTS_FILE",
-                        write_unit_costs(gpu, tmp_path / "gpu_unit_costs.json"))
+    monkeypatch.setattr(
+        unit_costs_module,
+        "GPU_UNIT_COSTS_FILE",
+        write_unit_costs(gpu, tmp_path / "gpu_unit_costs.json"),
+    )
     result = doctor.part_projection(tmp_path)
     hours = estimate(expand(load_sweep(doctor.PAPER)), {}, {}, costs=gpu).total_seconds / 3600
     assert result["gpu_hours"] == pytest.approx(hours)
-    assert f"{hours:,.1f} GPU hours on one Test GPU, 80 GiB (over the 24 h target)" \
+    assert (
+        f"{hours:,.1f} GPU hours on one Test GPU, 80 GiB (over the 24 h target)"
         in result["lines"][0]
+    )
     assert "attack cw" in result["lines"][1]
     assert "GPU hours" in (tmp_path / "paper_projection.txt").read_text()
 
@@ -109,8 +122,7 @@ def test_paper_slice_keeps_the_paper_protocol_at_full_batch(tmp_path):
     assert train.params["EPOCHS"] == doctor.SLICE_EPOCHS and train.params["AUGMENT"] is True
     assert train.params["SETTING"] == paper[0].params["SETTING"]
     assert train.params["FOLDS"] == paper[0].params["FOLDS"]
-    assert attack.params["N_SAMPLES"] == attack.params["BATCH_SIZE"] \
-        == doctor._paper_attack_batch()
+    assert attack.params["N_SAMPLES"] == attack.params["BATCH_SIZE"] == doctor._paper_attack_batch()
     assert set(attack.params["ATTACKS"]) == {"fgsm", "deepfool", "bim-a", "bim-b", "jsma", "cw"}
 
 
@@ -119,7 +131,8 @@ def test_slice_part_runs_its_sweep_and_sets_measured_beside_projected(tmp_path, 
     cpu = load_unit_costs()
     write_unit_costs(replace(cpu, device="cuda"), tmp_path / "gpu_unit_costs.json")
     sweep = doctor.paper_slice(
-        tmp_path / "small.yaml", defaults={"DEVICE": "cpu", "MODEL": "sbcnn", "N_PER_CLASS": 6},
+        tmp_path / "small.yaml",
+        defaults={"DEVICE": "cpu", "MODEL": "sbcnn", "N_PER_CLASS": 6},
         train={"EPOCHS": 1, "FOLDS": 2, "AUGMENT": False, "BATCH_SIZE": 8},
         attack={"ATTACKS": ["fgsm"], "N_SAMPLES": 4, "BATCH_SIZE": 4},
     )
@@ -138,8 +151,7 @@ def test_gpu_check_without_cuda_says_so_and_runs_the_cpu_halves(tmp_path, monkey
     spec.loader.exec_module(tasks)
     monkeypatch.setattr(tasks, "setup", lambda: None)  # the environment is this one
     monkeypatch.setattr(tasks, "PYTHON", Path(sys.executable))
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH",
-                                                                                 "")]))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
     assert tasks.cli(["gpu-check", "--out", str(tmp_path)]) == 0
     out = capfd.readouterr().out
     assert out.count("no CUDA GPU here") == 1

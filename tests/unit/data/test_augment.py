@@ -77,13 +77,19 @@ def test_augment_clips_orders_and_keeps_membership():
     out = augment_clips(clips, stretch_rates=(1.2,))
     assert out[:2] == tuple(clips)
     assert [c.clip_id for c in out[2:7]] == [
-        "a@pitch0.75", "a@pitch0.9", "a@pitch1.15", "a@pitch1.5", "a@stretch1.2",
+        "a@pitch0.75",
+        "a@pitch0.9",
+        "a@pitch1.15",
+        "a@pitch1.5",
+        "a@stretch1.2",
     ]
     assert len(out) == 2 * (1 + len(PITCH_SCALES) + 1)
     for copy in out[2:]:
         parent = clips[0] if copy.parent_id == "a" else clips[1]
         assert (copy.label, copy.fold, copy.source_id) == (
-            parent.label, parent.fold, parent.source_id
+            parent.label,
+            parent.fold,
+            parent.source_id,
         )
         assert not copy.is_original and copy.clip_id == f"{parent.clip_id}@{copy.augmentation}"
     assert augment_clips(clips, pitch_scales=()) == tuple(clips)

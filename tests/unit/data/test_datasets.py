@@ -105,22 +105,38 @@ def test_esc10_is_relabelled_subset(esc50_root):
     esc10, esc50 = load_esc10(esc50_root), load_esc50(esc50_root)
     assert esc10.key == "esc10" and len(esc10) == 400
     assert esc10.classes == (
-        "dog", "rooster", "rain", "sea_waves", "crackling_fire",
-        "crying_baby", "sneezing", "clock_tick", "helicopter", "chainsaw",
+        "dog",
+        "rooster",
+        "rain",
+        "sea_waves",
+        "crackling_fire",
+        "crying_baby",
+        "sneezing",
+        "clock_tick",
+        "helicopter",
+        "chainsaw",
     )
     assert np.bincount([c.label for c in esc10.clips]).tolist() == [40] * 10
     for clip in esc10.clips:
         original = esc50.by_id(clip.clip_id)
         assert esc10.classes[clip.label] == esc50.classes[original.label]
         assert (clip.fold, clip.source_id, clip.path) == (
-            original.fold, original.source_id, original.path
+            original.fold,
+            original.source_id,
+            original.path,
         )
 
 
 def test_esc_reader_decodes_every_kind(esc50_root):
     data = load_esc50(esc50_root)
-    names = ["1-100032-A-0", "1-101336-A-30", "1-103995-A-30", "1-137-A-32",
-             "4-164661-B-12", "1-17808-B-12"]
+    names = [
+        "1-100032-A-0",
+        "1-101336-A-30",
+        "1-103995-A-30",
+        "1-137-A-32",
+        "4-164661-B-12",
+        "1-17808-B-12",
+    ]
     for name in names:
         clip = data.by_id(name)
         y = data.load(clip, 16000)
@@ -287,8 +303,9 @@ def test_urbansound_missing_and_extra_files(tmp_path):
 
 def test_urbansound_missing_column(tmp_path):
     root = write_us_tree(tmp_path / "us8k")
-    _write_csv(root / "metadata" / "UrbanSound8K.csv", US_HEADER[:-1],
-               [row[:-1] for row in us_rows()])
+    _write_csv(
+        root / "metadata" / "UrbanSound8K.csv", US_HEADER[:-1], [row[:-1] for row in us_rows()]
+    )
     with pytest.raises(DatasetError, match=r"missing column\(s\) class "):
         load_urbansound8k(root)
 
@@ -320,8 +337,9 @@ def test_load_dataset_defaults_and_errors(tmp_path, monkeypatch):
 def _esc_files(root: Path, names: list[str], freqs: list[float] | None = None) -> Path:
     """An ESC-50 layout listing ``names`` (subfolders allowed), one tone per file."""
     freqs = freqs or [200.0 + 100 * i for i in range(len(names))]
-    rows = [[name, 1, i % 2, ("dog", "rain")[i % 2], True, 100 + i, "A"]
-            for i, name in enumerate(names)]
+    rows = [
+        [name, 1, i % 2, ("dog", "rain")[i % 2], True, 100 + i, "A"] for i, name in enumerate(names)
+    ]
     _write_csv(root / "meta" / "esc50.csv", ESC_HEADER, rows)
     for name, freq in zip(names, freqs):
         target = root / "audio" / name
@@ -369,8 +387,11 @@ def test_editing_the_metadata_changes_the_cache_key(tmp_path: Path) -> None:
 @pytest.mark.parametrize("escape", ["../outside.wav", "../../outside.wav", "ABSOLUTE", "LINK"])
 def test_metadata_paths_outside_the_audio_folder_are_refused(tmp_path: Path, escape: str) -> None:
     root = _esc_files(tmp_path / "data" / "esc50", ["1-1-A-0.wav"])
-    outside = tmp_path / "abs.wav" if escape in ("ABSOLUTE", "LINK") else (
-        root / "audio" / escape).resolve()
+    outside = (
+        tmp_path / "abs.wav"
+        if escape in ("ABSOLUTE", "LINK")
+        else (root / "audio" / escape).resolve()
+    )
     sf.write(outside, _tone(0.5, 8000, 500), 8000)
     name = {"ABSOLUTE": str(outside), "LINK": "link.wav"}.get(escape, escape)
     if escape == "LINK":
@@ -396,13 +417,15 @@ def test_missing_reaches_the_loader_from_a_notebook_parameter(tmp_path):
     root = write_esc_tree(tmp_path / "esc")
     (root / "audio" / "2-200-A-1.wav").unlink()
     setting = {"repr": "stft", "sr": 8000, "n_fft": 256}
-    strict = TrainingJob("esc50", data_path=root, dataset_options={"missing": "error"},
-                         setting=setting)
+    strict = TrainingJob(
+        "esc50", data_path=root, dataset_options={"missing": "error"}, setting=setting
+    )
     assert strict == TrainingJob("esc50", data_path=root, setting=setting)  # the default
     with pytest.raises(DatasetError, match="1 of 6 audio files listed are missing"):
         strict.load_dataset()
-    partial = TrainingJob("esc50", data_path=root, dataset_options={"missing": "skip"},
-                          setting=setting)
+    partial = TrainingJob(
+        "esc50", data_path=root, dataset_options={"missing": "skip"}, setting=setting
+    )
     with pytest.warns(DatasetWarning, match="skipping 1 rows"):
         assert partial.load_dataset().skipped == 1
 
@@ -414,8 +437,17 @@ def test_notebook_shows_how_many_clips_a_partial_copy_skips(tmp_path):
     root = write_esc_tree(tmp_path / "esc")
     (root / "audio" / "2-200-A-1.wav").unlink()
     (root / "audio" / "2-400-A-2.wav").unlink()
-    executed = run_notebook("representations", tmp_path / "run", {
-        "DATASET": "esc50", "DATA_PATH": str(root), "MISSING": "skip", "INTERACTIVE": False,
-        "SETTINGS": [{"repr": "stft", "sr": 8000, "n_fft": 256}], "MAX_CLASSES": 2,
-    }, timeout=300)
+    executed = run_notebook(
+        "representations",
+        tmp_path / "run",
+        {
+            "DATASET": "esc50",
+            "DATA_PATH": str(root),
+            "MISSING": "skip",
+            "INTERACTIVE": False,
+            "SETTINGS": [{"repr": "stft", "sr": 8000, "n_fft": 256}],
+            "MAX_CLASSES": 2,
+        },
+        timeout=300,
+    )
     assert "esc50: 4 clips, 3 classes; 2 listed clips skipped" in executed.read_text()

@@ -110,13 +110,19 @@ def _csv_bytes(header: list[str], rows: list[list[object]]) -> bytes:
 
 def esc_zip(top: str = "ESC-50-test", extra: dict[str, bytes] | None = None) -> bytes:
     """A small zip in the official ESC-50 layout (2 classes x 2 clips)."""
-    rows = [[f"{f}-{s}-A-{t}.wav", f, t, ("dog", "rain")[t], True, s, "A"]
-            for f, s, t in [(1, 10, 0), (2, 11, 0), (1, 12, 1), (2, 13, 1)]]
+    rows = [
+        [f"{f}-{s}-A-{t}.wav", f, t, ("dog", "rain")[t], True, s, "A"]
+        for f, s, t in [(1, 10, 0), (2, 11, 0), (1, 12, 1), (2, 13, 1)]
+    ]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as bundle:
         bundle.writestr(f"{top}/README.md", "test copy")
-        bundle.writestr(f"{top}/meta/esc50.csv", _csv_bytes(
-            ["filename", "fold", "target", "category", "esc10", "src_file", "take"], rows))
+        bundle.writestr(
+            f"{top}/meta/esc50.csv",
+            _csv_bytes(
+                ["filename", "fold", "target", "category", "esc10", "src_file", "take"], rows
+            ),
+        )
         for i, row in enumerate(rows):
             bundle.writestr(f"{top}/audio/{row[0]}", _wav_bytes(i))
         for name, data in (extra or {}).items():
@@ -126,10 +132,16 @@ def esc_zip(top: str = "ESC-50-test", extra: dict[str, bytes] | None = None) -> 
 
 def us_tar() -> bytes:
     """A small tar.gz in the official UrbanSound8K layout."""
-    rows = [["7-0-0-0.wav", 7, 0.0, 0.5, 1, 1, 0, "air_conditioner"],
-            ["8-1-0-0.wav", 8, 0.0, 0.5, 2, 2, 1, "car_horn"]]
-    members = {"UrbanSound8K/metadata/UrbanSound8K.csv": _csv_bytes(
-        ["slice_file_name", "fsID", "start", "end", "salience", "fold", "classID", "class"], rows)}
+    rows = [
+        ["7-0-0-0.wav", 7, 0.0, 0.5, 1, 1, 0, "air_conditioner"],
+        ["8-1-0-0.wav", 8, 0.0, 0.5, 2, 2, 1, "car_horn"],
+    ]
+    members = {
+        "UrbanSound8K/metadata/UrbanSound8K.csv": _csv_bytes(
+            ["slice_file_name", "fsID", "start", "end", "salience", "fold", "classID", "class"],
+            rows,
+        )
+    }
     for i, row in enumerate(rows):
         members[f"UrbanSound8K/audio/fold{row[5]}/{row[0]}"] = _wav_bytes(i)
     return _tar(members)
@@ -157,8 +169,14 @@ def test_fetch_esc50_over_http(server, tmp_path):
     base, state = server
     archive = esc_zip()
     state.files["/esc.zip"] = archive
-    source = DatasetSource(f"{base}/esc.zip", "esc.zip", "ESC-50-test", "meta/esc50.csv",
-                           md5=md5(archive), sha256=hashlib.sha256(archive).hexdigest())
+    source = DatasetSource(
+        f"{base}/esc.zip",
+        "esc.zip",
+        "ESC-50-test",
+        "meta/esc50.csv",
+        md5=md5(archive),
+        sha256=hashlib.sha256(archive).hexdigest(),
+    )
     root = fetch_dataset("esc10", tmp_path / "esc50", source=source, timeout=TIMEOUT)
     assert root == tmp_path / "esc50"
     data = load_esc50(root)
@@ -174,10 +192,16 @@ def test_fetch_urbansound_tar_keeps_archive(server, tmp_path):
     base, state = server
     archive = us_tar()
     state.files["/us.tar.gz"] = archive
-    source = DatasetSource(f"{base}/us.tar.gz", "us.tar.gz", "UrbanSound8K",
-                           "metadata/UrbanSound8K.csv", md5=md5(archive))
-    root = fetch_dataset("urbansound8k", tmp_path / "us", source=source, keep_archive=True,
-                         timeout=TIMEOUT)
+    source = DatasetSource(
+        f"{base}/us.tar.gz",
+        "us.tar.gz",
+        "UrbanSound8K",
+        "metadata/UrbanSound8K.csv",
+        md5=md5(archive),
+    )
+    root = fetch_dataset(
+        "urbansound8k", tmp_path / "us", source=source, keep_archive=True, timeout=TIMEOUT
+    )
     assert len(load_urbansound8k(root)) == 2
     assert (tmp_path / "us.tar.gz").read_bytes() == archive
 

@@ -160,8 +160,11 @@ def test_official_split_honours_n_folds_or_refuses_it():
     assert [{c.fold for c in f.train} for f in two.folds] == [{2, 3, 4}, {1, 3, 4}]
     assert two.test == every.test
     assert official_split(clips, test_fold=5, n_folds=4) == every
-    with pytest.raises(SplitError, match=r"n_folds=5 \(FOLDS\).*remaining official folds are "
-                       r"\[1, 2, 3, 4\].*2\.\.4"):
+    with pytest.raises(
+        SplitError,
+        match=r"n_folds=5 \(FOLDS\).*remaining official folds are "
+        r"\[1, 2, 3, 4\].*2\.\.4",
+    ):
         official_split(clips, test_fold=5, n_folds=5)
 
 

@@ -61,8 +61,11 @@ def test_layout_folds_sources_and_key():
 def test_levels_span_30_db_within_each_class():
     data = load_synthetic(n_per_class=12)
     for label in (0, 8):
-        levels = [20 * np.log10(np.sqrt(np.mean(data.load(c, 16000) ** 2)))
-                  for c in data.clips if c.label == label]
+        levels = [
+            20 * np.log10(np.sqrt(np.mean(data.load(c, 16000) ** 2)))
+            for c in data.clips
+            if c.label == label
+        ]
         assert 15 < max(levels) - min(levels) <= 30.5
 
 

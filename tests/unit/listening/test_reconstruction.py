@@ -128,8 +128,12 @@ def test_without_reference_audio(synthetic_clip: np.ndarray) -> None:
 
 @pytest.mark.parametrize(
     ("clip", "setting"),
-    [("synthetic_clip", STFT), ("synthetic_clip", MEL), ("synthetic_clip", MFCC),
-     ("esc_clip", STFT)],
+    [
+        ("synthetic_clip", STFT),
+        ("synthetic_clip", MEL),
+        ("synthetic_clip", MFCC),
+        ("esc_clip", STFT),
+    ],
     ids=["synthetic-stft", "synthetic-mel", "synthetic-mfcc", "esc-stft"],
 )
 def test_snr_falls_as_the_perturbation_grows(
@@ -145,8 +149,9 @@ def test_snr_falls_as_the_perturbation_grows(
     assert all(a > b for a, b in zip(snrs, snrs[1:])), snrs
 
 
-@pytest.mark.parametrize("setting", [STFT, MEL, MFCC.replace(dct_norm="none", lifter=10.0)],
-                         ids=lambda s: s.kind)
+@pytest.mark.parametrize(
+    "setting", [STFT, MEL, MFCC.replace(dct_norm="none", lifter=10.0)], ids=lambda s: s.kind
+)
 def test_extreme_images_give_finite_audio(synthetic_clip: np.ndarray, setting: Setting) -> None:
     y = synthetic_clip
     image = _image(y, setting)

@@ -158,8 +158,14 @@ def test_parameter_counts(capsys: pytest.CaptureFixture[str]) -> None:
     assert abs(params["resnet56", 10] - 0.85e6) < 0.01e6
 
     # Only the heads grow with the class count (GoogLeNet: main + two auxiliary heads).
-    head_in = {"resnet18": 512, "resnet34": 512, "resnet56": 64, "alexnet": 4096,
-               "sbcnn": 64, "lstm": 512}
+    head_in = {
+        "resnet18": 512,
+        "resnet34": 512,
+        "resnet56": 64,
+        "alexnet": 4096,
+        "sbcnn": 64,
+        "lstm": 512,
+    }
     for arch, features in head_in.items():
         assert params[arch, 50] - params[arch, 10] == 40 * (features + 1), arch
     assert params["googlenet", 50] - params["googlenet", 10] == 40 * (1024 + 1) * 3
@@ -297,6 +303,4 @@ def test_pretrained_bad_files_are_clear_errors(tmp_path: Path) -> None:
         build_model("resnet34", 10, pretrained=tmp_path / "absent.pth")
     with pytest.raises(ModelError, match="'sbcnn' has no ImageNet weights.*resnet18"):
         build_model("sbcnn", 10, pretrained=garbage)
-    assert [a for a in MODELS if model_info(a, 10)["accepts_pretrained"]] == list(
-        TORCHVISION_ARCHS
-    )
+    assert [a for a in MODELS if model_info(a, 10)["accepts_pretrained"]] == list(TORCHVISION_ARCHS)

@@ -114,8 +114,12 @@ def test_attacks_run_unchanged_on_waveforms(attack: str, waves: torch.Tensor) ->
     model = build_model("convnet1d", 4, seed=0).eval()
     x = to_unit(waves)
     labels = model(x).argmax(1).detach()
-    grid = {"fgsm": fgsm_grid([5e-4]), "bim-a": bim_grid([5e-4], "a"), "cw": cw_grid([1], [5]),
-            "deepfool": deepfool_grid([2])}[attack]
+    grid = {
+        "fgsm": fgsm_grid([5e-4]),
+        "bim-a": bim_grid([5e-4], "a"),
+        "cw": cw_grid([1], [5]),
+        "deepfool": deepfool_grid([2]),
+    }[attack]
     ev = evaluate_attack(model, grid, x, labels)
     assert ev.adv_images.shape == (3, 1, 1, 8000)
     assert float(ev.adv_images.min()) >= 0 and float(ev.adv_images.max()) <= 1
@@ -124,11 +128,14 @@ def test_attacks_run_unchanged_on_waveforms(attack: str, waves: torch.Tensor) ->
         assert float(step) <= grid.budgets[0] + 1e-6
 
 
-@pytest.mark.parametrize("fields", [
-    {"repr": "stft", "sr": 8000, "n_fft": 256},
-    {"repr": "mel", "sr": 8000, "n_fft": 512, "colormap": "magma"},
-    {"repr": "mfcc", "sr": 8000, "n_mfcc": 20},
-])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"repr": "stft", "sr": 8000, "n_fft": 256},
+        {"repr": "mel", "sr": 8000, "n_fft": 512, "colormap": "magma"},
+        {"repr": "mfcc", "sr": 8000, "n_mfcc": 20},
+    ],
+)
 def test_front_end_equals_representation_and_image(fields: dict, waves: torch.Tensor) -> None:
     setting = make_setting(**fields)
     pipe = WaveformPipeline(setting, build_model("sbcnn", 10, seed=0)).eval()
@@ -137,8 +144,9 @@ def test_front_end_equals_representation_and_image(fields: dict, waves: torch.Te
     with torch.no_grad():
         image = pipe.image(x)
     for backend in ("reference", "torch"):
-        expected = to_image(represent(same, setting, backend=backend, device="cpu"),
-                            setting.colormap, 128)
+        expected = to_image(
+            represent(same, setting, backend=backend, device="cpu"), setting.colormap, 128
+        )
         assert float((image - expected).abs().max()) <= IMAGE_TOLERANCE, backend
     x.requires_grad_(True)
     loss = F.cross_entropy(pipe(x), torch.tensor([1, 2, 3]))
@@ -184,15 +192,23 @@ def test_restoration_curve_matches_the_probability_of_crossing_back() -> None:
     sine = torch.sin(2 * math.pi * 5 * t + phase) * math.sqrt(2)  # RMS 1
     adv = to_unit(1.1 * level * sine)  # louder than the level: class 1, true class 0
     labels = torch.zeros(n, dtype=torch.long)
-    curve = restoration_curve(_Loudness(level), adv, labels, [0.05, 0.5], domain="waveform",
-                              n_draws=4, seed=0)
+    curve = restoration_curve(
+        _Loudness(level), adv, labels, [0.05, 0.5], domain="waveform", n_draws=4, seed=0
+    )
     assert curve.n_examples == n
     # s (1.1) < 1 restores: never for r = 0.05, with probability (1/1.1 - 0.5) / 1 for r = 0.5.
     assert curve.restored[0] == 0.0 and curve.still_fooling[0] == 1.0
     assert curve.restored[1] == pytest.approx(1 / 1.1 - 0.5, abs=0.05)
     assert curve.restored[1] + curve.still_fooling[1] == pytest.approx(1.0)
-    clean = restoration_curve(_Loudness(level), to_unit(0.5 * level * sine), labels, [0.5],
-                              domain="waveform", adversarial=False, n_draws=2)
+    clean = restoration_curve(
+        _Loudness(level),
+        to_unit(0.5 * level * sine),
+        labels,
+        [0.5],
+        domain="waveform",
+        adversarial=False,
+        n_draws=2,
+    )
     assert clean.n_examples == n and clean.restored == [1.0]
     with pytest.raises(ValueError, match="ranges"):
         restoration_curve(_Loudness(level), adv, labels, [1.5], domain="waveform")
@@ -206,8 +222,9 @@ def test_attack_rows_carry_the_snr_and_the_waveform_input(tmp_path, waves) -> No
     model = build_model("convnet1d", 4, seed=0).eval()
     x = to_unit(waves)
     labels = model(x).argmax(1).detach()
-    key, ev, snr = attack_waveforms(store, "r1", model, waveform_grid("fgsm"), x, labels,
-                                    tmp_path, targeted=False)
+    key, ev, snr = attack_waveforms(
+        store, "r1", model, waveform_grid("fgsm"), x, labels, tmp_path, targeted=False
+    )
     row = store.get_attack(key)
     assert row["status"] == "done" and row["params_json"]["input"] == "waveform"
     snrs = row["artefacts_json"]["snr_db"]
@@ -215,8 +232,9 @@ def test_attack_rows_carry_the_snr_and_the_waveform_input(tmp_path, waves) -> No
     if snrs:
         assert row["snr_db_mean"] == pytest.approx(np.mean(snrs)) == pytest.approx(snr)
     with pytest.raises(ValueError, match=r"\(n, 1, 1, N\)"):
-        attack_waveforms(store, "r1", model, waveform_grid("fgsm"), torch.rand(2, 3, 4, 4),
-                         labels[:2], tmp_path)
+        attack_waveforms(
+            store, "r1", model, waveform_grid("fgsm"), torch.rand(2, 3, 4, 4), labels[:2], tmp_path
+        )
 
 
 def test_waveform_run_refuses_an_image_model_and_train_cv_the_wrong_inputs(tmp_path) -> None:
@@ -229,5 +247,6 @@ def test_waveform_run_refuses_an_image_model_and_train_cv_the_wrong_inputs(tmp_p
     with pytest.raises(TrainingError, match=r"\(N, \*\(1, 1, -1\)\) for 'convnet1d'"):
         train_cv(torch.rand(4, 3, 128, 128), labels, clips, WAVEFORM_TRAINING, tmp_path / "a")
     with pytest.raises(TrainingError, match=r"\(N, \*\(3, 128, 128\)\) for 'sbcnn'"):
-        train_cv(torch.rand(4, 1, 1, 800), labels, clips, TrainConfig(model="sbcnn"),
-                 tmp_path / "b")
+        train_cv(
+            torch.rand(4, 1, 1, 800), labels, clips, TrainConfig(model="sbcnn"), tmp_path / "b"
+        )

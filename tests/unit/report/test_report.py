@@ -39,35 +39,69 @@ class Filler:
     def __init__(self, store: ResultsStore) -> None:
         self.store = store
 
-    def run(self, dataset: str, model: str, acc: float, *, auc: float = 0.9,
-            grads: float = 100.0, cost: float = 50.0, n_params: int = 1000,
-            attacks: tuple[str, ...] = ATTACKS, **setting: Any) -> str:
+    def run(
+        self,
+        dataset: str,
+        model: str,
+        acc: float,
+        *,
+        auc: float = 0.9,
+        grads: float = 100.0,
+        cost: float = 50.0,
+        n_params: int = 1000,
+        attacks: tuple[str, ...] = ATTACKS,
+        **setting: Any,
+    ) -> str:
         s = make_setting(**setting)
         key = run_key(dataset=dataset, setting=s.to_dict(), model=model, seed=0, protocol={})
         self.store.upsert_run(
-            key, dataset=dataset, repr=s.kind, setting_key=s.key, setting_json=s.to_dict(),
-            model=model, seed=0, status="done", acc_mean=acc, acc_std=0.01,
+            key,
+            dataset=dataset,
+            repr=s.kind,
+            setting_key=s.key,
+            setting_json=s.to_dict(),
+            model=model,
+            seed=0,
+            status="done",
+            acc_mean=acc,
+            acc_std=0.01,
             n_params=n_params,
         )
         for attack in attacks:
             self.attack(key, attack, auc=auc, grads=grads, cost=cost)
         return key
 
-    def attack(self, key: str, attack: str, *, auc: float, grads: float, cost: float,
-               artefacts: dict | None = None) -> None:
+    def attack(
+        self,
+        key: str,
+        attack: str,
+        *,
+        auc: float,
+        grads: float,
+        cost: float,
+        artefacts: dict | None = None,
+    ) -> None:
         name = "bim-b" if attack == "bim_b" else attack  # the store may spell it either way
         self.store.upsert_attack(
-            attack_key(run_key=key, attack=name, params={}), run_key=key, attack=name,
-            status="done", auc=auc, budgets_json=[0.01, 0.1], fooling_rates_json=[0.5, 1.0],
-            grads_per_sample_json=[grads / 2, 3 * grads / 2], cost_to_fr90=cost,
+            attack_key(run_key=key, attack=name, params={}),
+            run_key=key,
+            attack=name,
+            status="done",
+            auc=auc,
+            budgets_json=[0.01, 0.1],
+            fooling_rates_json=[0.5, 1.0],
+            grads_per_sample_json=[grads / 2, 3 * grads / 2],
+            cost_to_fr90=cost,
             artefacts_json=artefacts,
         )
 
     def transfer(self, source: str, target: str, ratio: float, attack: str = "fgsm") -> None:
         self.store.upsert_transfer(
-            transfer_key(source_run_key=source, target_run_key=target, attack=attack,
-                         params={}),
-            source_run_key=source, target_run_key=target, attack=attack, ratio=ratio,
+            transfer_key(source_run_key=source, target_run_key=target, attack=attack, params={}),
+            source_run_key=source,
+            target_run_key=target,
+            attack=attack,
+            ratio=ratio,
             status="done",
         )
 
@@ -81,14 +115,24 @@ def filled(tmp_path: Path) -> tuple[Path, Filler, dict[str, str]]:
     # Table 2 / Figures 1-3: MFCC (accuracy and AUC rise together: an inverse relation).
     for sr, acc in ((8000, 0.80), (16000, 0.75), (22050, 0.70)):
         keys[f"mfcc{sr}"] = f.run("esc10", "resnet18", acc, auc=acc + 0.1, repr="mfcc", sr=sr)
-    f.run("esc10", "resnet18", 0.60, auc=0.70, cost=20.0, repr="mfcc", sr=22050, n_mfcc=13,
-          lifter=13.0)
+    f.run(
+        "esc10",
+        "resnet18",
+        0.60,
+        auc=0.70,
+        cost=20.0,
+        repr="mfcc",
+        sr=22050,
+        n_mfcc=13,
+        lifter=13.0,
+    )
     f.run("esc10", "resnet18", 0.70, auc=0.80, repr="mfcc", sr=16000, dct_norm="none")
     f.run(SYNTH, "resnet18", 0.55, repr="mfcc", sr=16000)
     # Table 3 / Figure 4: STFT, 1024 most accurate.
     for n_fft, acc in ((512, 0.82), (1024, 0.86), (2048, 0.80)):
-        keys[f"stft{n_fft}"] = f.run("esc10", "resnet18", acc, auc=acc + 0.05,
-                                     grads=200.0, repr="stft", n_fft=n_fft)
+        keys[f"stft{n_fft}"] = f.run(
+            "esc10", "resnet18", acc, auc=acc + 0.05, grads=200.0, repr="stft", n_fft=n_fft
+        )
     f.run("esc10", "resnet18", 0.84, auc=0.89, repr="stft", n_fft=1024, win_length=512)
     # Table 7: Mel.
     for n_fft, acc in ((512, 0.81), (1024, 0.84), (2048, 0.77)):
@@ -100,16 +144,21 @@ def filled(tmp_path: Path) -> tuple[Path, Filler, dict[str, str]]:
     keys["haar"] = f.run("esc10", "resnet18", 0.85, auc=0.90, repr="wavelet", wavelet="haar")
     f.run("esc10", "resnet18", 0.84, auc=0.91, repr="wavelet", wavelet="mexh")
     # Table 8: uniform HSV lowers accuracy.
-    keys["hsv"] = f.run("esc10", "resnet18", 0.60, auc=0.70, repr="mfcc", sr=8000,
-                        colormap="hsv-uniform")
+    keys["hsv"] = f.run(
+        "esc10", "resnet18", 0.60, auc=0.70, repr="mfcc", sr=8000, colormap="hsv-uniform"
+    )
     # Tables 6 and 9: other models on the same settings; ResNet-18 costliest to attack.
-    for name, setting in (("mfcc", {"repr": "mfcc", "sr": 8000}),
-                          ("stft", {"repr": "stft", "n_fft": 1024}),
-                          ("wavelet", {"repr": "wavelet", "sr": 8000})):
-        keys[f"{name}:googlenet"] = f.run("esc10", "googlenet", 0.78, auc=0.85, grads=50.0,
-                                          n_params=1500, **setting)
-        keys[f"{name}:alexnet"] = f.run("esc10", "alexnet", 0.70, auc=0.80, grads=40.0,
-                                        n_params=600, **setting)
+    for name, setting in (
+        ("mfcc", {"repr": "mfcc", "sr": 8000}),
+        ("stft", {"repr": "stft", "n_fft": 1024}),
+        ("wavelet", {"repr": "wavelet", "sr": 8000}),
+    ):
+        keys[f"{name}:googlenet"] = f.run(
+            "esc10", "googlenet", 0.78, auc=0.85, grads=50.0, n_params=1500, **setting
+        )
+        keys[f"{name}:alexnet"] = f.run(
+            "esc10", "alexnet", 0.70, auc=0.80, grads=40.0, n_params=600, **setting
+        )
     resnet = {"mfcc": keys["mfcc8000"], "stft": keys["stft1024"], "wavelet": keys["cmor8000"]}
     for name, ratio in (("mfcc", 0.3), ("stft", 0.6), ("wavelet", 0.7)):
         f.transfer(resnet[name], keys[f"{name}:googlenet"], ratio)
@@ -170,13 +219,14 @@ def test_table3_row_matches_the_paper_text() -> None:
 def test_table9_row_matches_the_paper_text() -> None:
     lines = _paper_lines()
     start = next(i for i, line in enumerate(lines) if "ResNet-18\tGoogLeNet\tAlexNet" in line)
-    rows = [line.split("\t") for line in lines[start:start + 12]]
+    rows = [line.split("\t") for line in lines[start : start + 12]]
     googlenet = [cells for cells in rows if cells[1:2] == ["GoogLeNet"]][1]
     values = [float(x) for x in googlenet[-9:]]  # ESC-50, crafted on GoogLeNet
     paper = load_paper_results().query("table == 9 and dataset == 'esc50'")
     ours = [
         paper.query(f"row == '{r}:googlenet' and column == '{t}'")["value"].item()
-        for r in ("mfcc", "stft", "wavelet") for t in ("resnet18", "googlenet", "alexnet")
+        for r in ("mfcc", "stft", "wavelet")
+        for t in ("resnet18", "googlenet", "alexnet")
     ]
     assert ours == values
 
@@ -224,15 +274,18 @@ def test_tables_put_ours_beside_the_papers_and_leave_missing_cells_missing(fille
     assert _cell(report, 5, "esc10", "haar", "auc", "paper") == 95.14
     # Table 6: GoogLeNet against ResNet-18 on the same three settings
     assert _cell(report, 6, "all", "googlenet", "accuracy_diff", "ours") == pytest.approx(
-        np.mean([78 - 80, 78 - 86, 78 - 90]))
+        np.mean([78 - 80, 78 - 86, 78 - 90])
+    )
     assert _cell(report, 6, "all", "googlenet", "params_ratio", "ours") == pytest.approx(50.0)
     assert _cell(report, 6, "all", "alexnet", "grads_ratio", "ours") == pytest.approx(
-        100 * np.mean([40 / 100 - 1, 40 / 200 - 1, 40 / 100 - 1]))
+        100 * np.mean([40 / 100 - 1, 40 / 200 - 1, 40 / 100 - 1])
+    )
     assert math.isnan(_cell(report, 6, "all", "lstm", "grads_ratio", "ours"))
     # Table 8: HSV beside the standard colour maps' mean of Table 2's rows
     assert _cell(report, 8, "esc10", "mfcc", "accuracy", "ours") == pytest.approx(60.0)
     assert _cell(report, 8, "esc10", "mfcc", "accuracy_standard", "ours") == pytest.approx(
-        np.mean([80.0, 72.5, 65.0]))
+        np.mean([80.0, 72.5, 65.0])
+    )
     # Table 9: averaged over attacks; the diagonal has no result of ours
     assert _cell(report, 9, "esc10", "mfcc:resnet18", "googlenet", "ours") == pytest.approx(0.35)
     assert _cell(report, 9, "esc10", "stft:alexnet", "resnet18", "ours") == pytest.approx(0.6)
@@ -254,8 +307,10 @@ def test_targeted_attacks_show_target_hits_beside_misclassification(filled) -> N
     """Tables use the misclassification AUC; the target-hit AUC stands beside it."""
     path, f, keys = filled
     f.store.upsert_attack(
-        attack_key(run_key=keys["mfcc8000"], attack="cw", params={}), targeted=True,
-        target_rates_json=[0.25, 0.5], target_auc=0.375,
+        attack_key(run_key=keys["mfcc8000"], attack="cw", params={}),
+        targeted=True,
+        target_rates_json=[0.25, 0.5],
+        target_auc=0.375,
     )
     report = build_report(path)
     assert _cell(report, 2, "esc10", "8000", "cw_auc", "ours") == pytest.approx(0.90)
@@ -301,8 +356,14 @@ def test_figures_plot_the_setting_grids(filled) -> None:
 
 def test_gallery_is_shown_when_its_image_exists(filled) -> None:
     path, f, keys = filled
-    f.attack(keys["mfcc8000"], "fgsm", auc=0.9, grads=1.0, cost=1.0,
-             artefacts={"gallery": "attack_run/gallery.png"})
+    f.attack(
+        keys["mfcc8000"],
+        "fgsm",
+        auc=0.9,
+        grads=1.0,
+        cost=1.0,
+        artefacts={"gallery": "attack_run/gallery.png"},
+    )
     image = path.parent / "attack_run" / "gallery.png"
     gallery = build_figure(6, read_results(path))
     assert gallery.missing and gallery.note == f"missing: gallery image {image} not found"
@@ -333,18 +394,29 @@ def test_report_notebook_renders_and_exports_html(filled, tmp_path: Path) -> Non
 def _store_with(tmp_path: Path, dataset: str) -> ResultsStore:
     store = ResultsStore(tmp_path / "results.sqlite")
     setting = make_setting("stft", n_fft=1024)
-    key = run_key(dataset=dataset, setting=setting.to_dict(), model="resnet18", seed=0,
-                  protocol={})
-    store.upsert_run(key, dataset=dataset, repr=setting.kind, setting_key=setting.key,
-                     setting_json=setting.to_dict(), model="resnet18", seed=0, status="done",
-                     acc_mean=0.8, acc_std=0.01, n_params=10)
+    key = run_key(dataset=dataset, setting=setting.to_dict(), model="resnet18", seed=0, protocol={})
+    store.upsert_run(
+        key,
+        dataset=dataset,
+        repr=setting.kind,
+        setting_key=setting.key,
+        setting_json=setting.to_dict(),
+        model="resnet18",
+        seed=0,
+        status="done",
+        acc_mean=0.8,
+        acc_std=0.01,
+        n_params=10,
+    )
     return store
 
 
 def test_report_tables_escape_both_axes(tmp_path) -> None:
     _store_with(tmp_path, "<img src=x onerror=alert(1)>")
-    pages = [t.styled().to_html() for t in build_tables(read_results(tmp_path),
-                                                         load_paper_results()).values()]
+    pages = [
+        t.styled().to_html()
+        for t in build_tables(read_results(tmp_path), load_paper_results()).values()
+    ]
     assert sum("&lt;img src=x onerror=alert(1)&gt;" in page for page in pages) >= 1
     assert not any("<img" in page for page in pages)
 
@@ -356,10 +428,18 @@ def test_report_embeds_only_images_under_the_stores_folder(tmp_path) -> None:
     store = _store_with(tmp_path / "run", "esc10")
     key = store.runs_df()["run_key"].iloc[0]
     for name, path in (("fgsm", str(outside)), ("bim", "../elsewhere/secret.png")):
-        store.upsert_attack(attack_key(run_key=key, attack=name, params={}), run_key=key,
-                            attack=name, status="done", auc=0.5, budgets_json=[0.1],
-                            fooling_rates_json=[0.5], grads_per_sample_json=[1.0],
-                            cost_to_fr90=1.0, artefacts_json={"gallery": path})
+        store.upsert_attack(
+            attack_key(run_key=key, attack=name, params={}),
+            run_key=key,
+            attack=name,
+            status="done",
+            auc=0.5,
+            budgets_json=[0.1],
+            fooling_rates_json=[0.5],
+            grads_per_sample_json=[1.0],
+            cost_to_fr90=1.0,
+            artefacts_json={"gallery": path},
+        )
         gallery = build_figure(6, read_results(tmp_path / "run"))
         assert gallery.images == ()
         assert "outside" in gallery.note and "secret.png" in gallery.note

@@ -111,8 +111,15 @@ def test_reference_is_librosa_mfcc(esc50_clips) -> None:
     )
     y = esc50_clips(16000)[0]
     direct = librosa.feature.mfcc(
-        y=y, sr=16000, n_mfcc=13, dct_type=2, norm=None, lifter=26.0, n_fft=1024,
-        hop_length=256, n_mels=40,
+        y=y,
+        sr=16000,
+        n_mfcc=13,
+        dct_type=2,
+        norm=None,
+        lifter=26.0,
+        n_fft=1024,
+        hop_length=256,
+        n_mels=40,
     )
     np.testing.assert_array_equal(reference(y, s), direct)
 
@@ -222,8 +229,10 @@ def test_gradient_reaches_the_waveform(setting) -> None:
     [
         (STFTFrontEnd, STFTSetting(sr=8000, n_fft=64, win_length=48, hop_length=16)),
         (MelFrontEnd, MelSetting(sr=8000, n_fft=64, hop_length=16, n_mels=8)),
-        (MFCCFrontEnd, MFCCSetting(sr=8000, n_fft=64, hop_length=16, n_mels=8, n_mfcc=5,
-                                   lifter=10.0)),
+        (
+            MFCCFrontEnd,
+            MFCCSetting(sr=8000, n_fft=64, hop_length=16, n_mels=8, n_mfcc=5, lifter=10.0),
+        ),
     ],
     ids=["stft", "mel", "mfcc"],
 )

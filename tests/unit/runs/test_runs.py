@@ -41,8 +41,9 @@ def trained(tmp_path_factory):
     torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("job")
     store = ResultsStore(root / "results.sqlite")
-    key, result = run_training_job(JOB, root / "run", store=store, cache_dir=root / "cache",
-                                   progress=False)
+    key, result = run_training_job(
+        JOB, root / "run", store=store, cache_dir=root / "cache", progress=False
+    )
     return root, store, key, result
 
 
@@ -57,7 +58,10 @@ def test_row_is_done_with_the_result_metrics(trained):
     assert row["epochs_json"] == list(result.epochs) == [2, 2]
     assert row["n_params"] == result.n_params > 0
     assert (row["dataset"], row["repr"], row["model"], row["seed"]) == (
-        "synthetic-s0-n6-r16000", "stft", "sbcnn", 0
+        "synthetic-s0-n6-r16000",
+        "stft",
+        "sbcnn",
+        0,
     )
     assert row["setting_json"] == SETTING.to_dict() and row["setting_key"] == SETTING.key
     assert row["protocol_json"] == CONFIG.protocol()
@@ -72,8 +76,13 @@ def test_row_is_done_with_the_result_metrics(trained):
 
 def test_plain_run_key_is_the_store_key_of_the_protocol(trained):
     _, _, key, _ = trained
-    expected = run_key(dataset="synthetic-s0-n6-r16000", setting=SETTING.to_dict(),
-                       model="sbcnn", seed=0, protocol=CONFIG.protocol())
+    expected = run_key(
+        dataset="synthetic-s0-n6-r16000",
+        setting=SETTING.to_dict(),
+        model="sbcnn",
+        seed=0,
+        protocol=CONFIG.protocol(),
+    )
     assert key == expected == JOB.run_key()
     augmented = JOB.replace(pitch_scales=(0.9,))
     assert augmented.protocol()["augmentation"] == ["pitch0.9"]
@@ -125,14 +134,14 @@ def test_done_row_without_result_file_resumes_from_the_finished_folds(trained, t
         target.parent.mkdir(parents=True)
         target.write_bytes(fold_file.read_bytes())
     (copy / TRAIN_FOLDER / "train.json").write_bytes((result.run_dir / "train.json").read_bytes())
-    key, resumed = run_training_job(JOB, copy, store=store, cache_dir=root / "cache",
-                                    progress=False)
+    key, resumed = run_training_job(
+        JOB, copy, store=store, cache_dir=root / "cache", progress=False
+    )
     assert resumed.resumed_from == resumed.epochs  # every fold was read, none trained
     assert resumed.fold_accuracies == result.fold_accuracies
     assert store.get_run(key)["status"] == "done"
     (copy / TRAIN_FOLDER / RESULT_FILE).unlink()  # the row is done, its summary file gone
-    _, again = run_training_job(JOB, copy, store=store, cache_dir=root / "cache",
-                                progress=False)
+    _, again = run_training_job(JOB, copy, store=store, cache_dir=root / "cache", progress=False)
     assert again.resumed_from == again.epochs
     assert again.fold_accuracies == result.fold_accuracies
     assert (copy / TRAIN_FOLDER / RESULT_FILE).is_file()
@@ -150,8 +159,9 @@ def test_failure_after_the_row_marks_it_failed(trained, tmp_path):
     root, store, _, _ = trained
     job = JOB.replace(config=CONFIG.replace(n_folds=5))  # 3 sources per class: too few
     with pytest.raises(SplitError, match="n_folds"):
-        run_training_job(job, tmp_path / "run", store=store, cache_dir=root / "cache",
-                         progress=False)
+        run_training_job(
+            job, tmp_path / "run", store=store, cache_dir=root / "cache", progress=False
+        )
     row = store.get_run(job.run_key())
     assert row["status"] == "failed"
     assert row["error"].startswith("SplitError:") and "n_folds" in row["error"]
@@ -216,8 +226,9 @@ def test_job_validation_names_the_field(changes, error, message):
 
 
 def test_job_is_hashable_and_round_trips():
-    job = JOB.replace(pitch_scales=[0.75, 1.5], dataset_options={"sr_native": 16000,
-                                                                  "n_per_class": 6})
+    job = JOB.replace(
+        pitch_scales=[0.75, 1.5], dataset_options={"sr_native": 16000, "n_per_class": 6}
+    )
     assert job.pitch_scales == (0.75, 1.5) and job.augmentation == ["pitch0.75", "pitch1.5"]
     assert job.dataset_options == (("n_per_class", 6), ("sr_native", 16000))
     assert TrainingJob.from_dict(job.to_dict()) == job

@@ -115,20 +115,61 @@ def test_dataframes_have_the_schema_columns_and_filters(store: ResultsStore) -> 
     runs = store.runs_df()
     assert runs.empty
     for column in (
-        "run_key", "dataset", "repr", "setting_key", "setting_json", "model", "seed",
-        "protocol_json", "status", "acc_mean", "acc_std", "fold_accs_json", "n_params",
-        "epochs_json", "train_seconds", "checkpoint_path", "artefacts_json", "error",
-        "created_at", "updated_at",
+        "run_key",
+        "dataset",
+        "repr",
+        "setting_key",
+        "setting_json",
+        "model",
+        "seed",
+        "protocol_json",
+        "status",
+        "acc_mean",
+        "acc_std",
+        "fold_accs_json",
+        "n_params",
+        "epochs_json",
+        "train_seconds",
+        "checkpoint_path",
+        "artefacts_json",
+        "error",
+        "created_at",
+        "updated_at",
     ):
         assert column in runs.columns
-    for column in ("attack_key", "run_key", "attack", "norm", "targeted", "budgets_json",
-                   "fooling_rates_json", "auc", "cost_to_fr90", "grads_per_sample_json",
-                   "l0_mean", "l2_mean", "linf_mean", "n_samples", "seconds", "status"):
+    for column in (
+        "attack_key",
+        "run_key",
+        "attack",
+        "norm",
+        "targeted",
+        "budgets_json",
+        "fooling_rates_json",
+        "auc",
+        "cost_to_fr90",
+        "grads_per_sample_json",
+        "l0_mean",
+        "l2_mean",
+        "linf_mean",
+        "n_samples",
+        "seconds",
+        "status",
+    ):
         assert column in store.attacks_df().columns
     for column in ("source_run_key", "target_run_key", "attack", "ratio", "n_fooling_source"):
         assert column in store.transfers_df().columns
-    for column in ("point_key", "sweep", "notebook", "params_json", "status", "error",
-                   "notebook_path", "started_at", "finished_at", "attempts"):
+    for column in (
+        "point_key",
+        "sweep",
+        "notebook",
+        "params_json",
+        "status",
+        "error",
+        "notebook_path",
+        "started_at",
+        "finished_at",
+        "attempts",
+    ):
         assert column in store.points_df().columns
 
     store.upsert_run(_key(), model="resnet18", status="done", acc_mean=0.8, n_params=11)
@@ -150,9 +191,16 @@ def test_attacks_and_transfers_refer_to_stored_runs(store: ResultsStore) -> None
     store.upsert_run(source, status="done")
     store.upsert_run(target, status="done")
     store.upsert_attack(
-        key, run_key=source, attack="fgsm", norm="linf", targeted=True,
-        budgets_json=[0.0, 0.5, 1.0], fooling_rates_json=[0.0, 0.6, 0.95], auc=0.55,
-        n_samples=20, status="done",
+        key,
+        run_key=source,
+        attack="fgsm",
+        norm="linf",
+        targeted=True,
+        budgets_json=[0.0, 0.5, 1.0],
+        fooling_rates_json=[0.0, 0.6, 0.95],
+        auc=0.55,
+        n_samples=20,
+        status="done",
     )
     row = store.get_attack(key)
     assert row["targeted"] == 1 and row["fooling_rates_json"] == [0.0, 0.6, 0.95]
@@ -160,8 +208,16 @@ def test_attacks_and_transfers_refer_to_stored_runs(store: ResultsStore) -> None
     assert store.attacks_df(run_key=target).empty
 
     tkey = transfer_key(source_run_key=source, target_run_key=target, attack="fgsm", params={})
-    store.upsert_transfer(tkey, source_run_key=source, target_run_key=target, attack="fgsm",
-                          ratio=0.4, n_fooling_source=10, n_fooling_both=4, status="done")
+    store.upsert_transfer(
+        tkey,
+        source_run_key=source,
+        target_run_key=target,
+        attack="fgsm",
+        ratio=0.4,
+        n_fooling_source=10,
+        n_fooling_both=4,
+        status="done",
+    )
     store.upsert_transfer(tkey, ratio=0.5)
     frame = store.transfers_df()
     assert len(frame) == 1 and frame.loc[0, "ratio"] == 0.5
@@ -204,7 +260,9 @@ def test_sweep_point_life_cycle(store: ResultsStore) -> None:
     assert store.get_point("p2")["attempts"] == 1
     frame = store.points_df(sweep="grid")
     assert dict(zip(frame["point_key"], frame["status"])) == {
-        "p0": "done", "p1": "pending", "p2": "running"
+        "p0": "done",
+        "p1": "pending",
+        "p2": "running",
     }
     with pytest.raises(StoreError, match="attempts is set by mark_point"):
         store.mark_point("p1", "done", attempts=3)
@@ -234,8 +292,9 @@ def test_concurrent_processes_lose_no_row(tmp_path: Path) -> None:
     runs = store.runs_df()
     assert len(runs) == N_WRITERS * ROWS_PER_WRITER
     assert set(runs["status"]) == {"done"}
-    expected = {f"w{w}-{i}": i / ROWS_PER_WRITER for w in range(N_WRITERS)
-                for i in range(ROWS_PER_WRITER)}
+    expected = {
+        f"w{w}-{i}": i / ROWS_PER_WRITER for w in range(N_WRITERS) for i in range(ROWS_PER_WRITER)
+    }
     assert dict(zip(runs["run_key"], runs["acc_mean"])) == expected
     assert len(store.points_df(sweep="concurrent", status="done")) == N_WRITERS * ROWS_PER_WRITER
 
@@ -323,8 +382,10 @@ def test_version_one_targeted_rows_move_to_the_target_columns(tmp_path: Path) ->
     conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
     conn.execute("INSERT INTO schema_version VALUES (1)")
     stamp = "2026-01-01T00:00:00"
-    conn.execute("INSERT INTO runs (run_key, status, created_at, updated_at) "
-                 "VALUES ('r', 'done', ?, ?)", (stamp, stamp))
+    conn.execute(
+        "INSERT INTO runs (run_key, status, created_at, updated_at) VALUES ('r', 'done', ?, ?)",
+        (stamp, stamp),
+    )
     for key, targeted in (("t", 1), ("u", 0)):
         conn.execute(
             "INSERT INTO attacks (attack_key, run_key, attack, targeted, fooling_rates_json, "

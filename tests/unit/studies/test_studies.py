@@ -35,8 +35,7 @@ STFT = {"repr": "stft", "sr": 8000, "n_fft": 256}
 
 def test_variants_change_one_thing_and_keep_the_split_fields():
     base = study_job(setting=STFT, model="sbcnn", epochs=2, seed=3)
-    jobs = variants(base, models=["sbcnn", "lstm"],
-                    settings={"hsv": {"colormap": "hsv-uniform"}})
+    jobs = variants(base, models=["sbcnn", "lstm"], settings={"hsv": {"colormap": "hsv-uniform"}})
     assert list(jobs) == ["sbcnn", "lstm", "hsv"]
     assert jobs["lstm"].config.model == "lstm" and jobs["lstm"].setting == base.setting
     assert jobs["hsv"].setting.colormap == "hsv-uniform"
@@ -67,8 +66,7 @@ def test_study_job_makes_the_data_path_absolute(tmp_path, monkeypatch):
 def test_colormap_variants_and_families():
     assert colormap_family("coolwarm") == "diverging"
     assert colormap_family("hsv-uniform") == "uniform"
-    assert list(colormap_variants()) == ["viridis", "coolwarm", "twilight", "tab20",
-                                         "hsv-uniform"]
+    assert list(colormap_variants()) == ["viridis", "coolwarm", "twilight", "tab20", "hsv-uniform"]
     with pytest.raises(ValueError, match="'jet' is not offered"):
         colormap_variants(["jet"])
     with pytest.raises(ValueError, match="repeats"):
@@ -88,8 +86,7 @@ def test_render_colormaps_gives_distinct_images_in_range():
 
 
 def test_transfer_result_ratio_skips_budgets_that_fool_nothing():
-    result = TransferResult("a", "b", "fgsm", True, (0.1, 0.2, 0.3), (0, 4, 2), (0, 1, 2),
-                            10, 0.0)
+    result = TransferResult("a", "b", "fgsm", True, (0.1, 0.2, 0.3), (0, 4, 2), (0, 1, 2), 10, 0.0)
     assert math.isnan(result.ratios[0]) and result.ratios[1:] == (0.25, 1.0)
     assert result.ratio == pytest.approx(0.625)
     empty = TransferResult("a", "b", "fgsm", True, (0.1,), (0,), (0,), 10, 0.0)
@@ -97,12 +94,14 @@ def test_transfer_result_ratio_skips_budgets_that_fool_nothing():
 
 
 def test_transfer_matrix_averages_attacks_then_keeps_the_model_order():
-    frame = pd.DataFrame({
-        "source": ["x", "x", "x", "y", "y", "y"],
-        "target": ["x", "y", "y", "x", "y", "x"],
-        "attack": ["fgsm", "fgsm", "bim-a", "fgsm", "fgsm", "bim-a"],
-        "ratio": [1.0, 0.2, 0.6, 0.5, 1.0, np.nan],
-    })
+    frame = pd.DataFrame(
+        {
+            "source": ["x", "x", "x", "y", "y", "y"],
+            "target": ["x", "y", "y", "x", "y", "x"],
+            "attack": ["fgsm", "fgsm", "bim-a", "fgsm", "fgsm", "bim-a"],
+            "ratio": [1.0, 0.2, 0.6, 0.5, 1.0, np.nan],
+        }
+    )
     matrix = transfer_matrix(frame, order=["y", "x"])
     assert list(matrix.index) == ["y", "x"] and list(matrix.columns) == ["y", "x"]
     assert matrix.loc["x", "y"] == pytest.approx(0.4)
@@ -112,10 +111,17 @@ def test_transfer_matrix_averages_attacks_then_keeps_the_model_order():
 
 def _fake_run(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, ids=None):
     ids = ids or [f"c{i}" for i in range(len(labels))]
-    clips = tuple(Clip(clip_id=i, label=int(y), fold=1, source_id=i, path=f"{i}.wav")
-                  for i, y in zip(ids, labels))
-    return SimpleNamespace(models=(model,), test_images=images, test_labels=labels,
-                           test_clips=clips, run_key=f"key-{id(model)}")
+    clips = tuple(
+        Clip(clip_id=i, label=int(y), fold=1, source_id=i, path=f"{i}.wav")
+        for i, y in zip(ids, labels)
+    )
+    return SimpleNamespace(
+        models=(model,),
+        test_images=images,
+        test_labels=labels,
+        test_clips=clips,
+        run_key=f"key-{id(model)}",
+    )
 
 
 def _linear(seed: int) -> nn.Module:
@@ -130,13 +136,16 @@ def test_measure_transfers_on_copies_and_different_models():
     c = _linear(0)  # an exact copy of a
     with torch.no_grad():
         labels = a(images).argmax(1)
-    runs = {"a": _fake_run(a, images, labels), "b": _fake_run(b, images, labels),
-            "c": _fake_run(c, images, labels)}
+    runs = {
+        "a": _fake_run(a, images, labels),
+        "b": _fake_run(b, images, labels),
+        "c": _fake_run(c, images, labels),
+    }
     grid = fgsm_grid([0.0, 0.2, 0.5])
     results = measure_transfers(runs, [grid], grid="quick")
     assert len(results) == 9
     by_pair = {(r.source, r.target): r for r in results}
-    both_correct = int(((b(images).argmax(1) == labels)).sum())
+    both_correct = int((b(images).argmax(1) == labels).sum())
     for r in results:
         assert r.budgets == (0.2, 0.5) and r.n_samples == both_correct
         assert all(x <= y for x, y in zip(r.fooling_both, r.fooling_source))
@@ -148,8 +157,10 @@ def test_measure_transfers_on_copies_and_different_models():
 
 def test_measure_transfers_rejects_runs_of_another_split():
     images, labels = torch.rand(4, 3, 4, 4), torch.zeros(4, dtype=torch.long)
-    runs = {"a": _fake_run(_linear(0), images, labels),
-            "b": _fake_run(_linear(1), images, labels, ids=["z0", "z1", "z2", "z3"])}
+    runs = {
+        "a": _fake_run(_linear(0), images, labels),
+        "b": _fake_run(_linear(1), images, labels, ids=["z0", "z1", "z2", "z3"]),
+    }
     with pytest.raises(ValueError, match="'b'.*another test split"):
         measure_transfers(runs, ["fgsm"])
     with pytest.raises(ValueError, match="at least two runs"):
@@ -166,8 +177,10 @@ def test_write_transfers_records_every_budget(tmp_path):
     store = ResultsStore(tmp_path / "results.sqlite")
     for key in ("ka", "kb"):
         store.upsert_run(key, status="done", model=key)
-    results = [TransferResult("a", "b", "fgsm", True, (0.1, 0.2), (0, 4), (0, 3), 8, 0.5),
-               TransferResult("a", "a", "fgsm", True, (0.1, 0.2), (0, 4), (0, 4), 8, 0.5)]
+    results = [
+        TransferResult("a", "b", "fgsm", True, (0.1, 0.2), (0, 4), (0, 3), 8, 0.5),
+        TransferResult("a", "a", "fgsm", True, (0.1, 0.2), (0, 4), (0, 4), 8, 0.5),
+    ]
     keys = write_transfers(store, results, {"a": "ka", "b": "kb"}, seed=2)
     assert len(set(keys)) == 2
     rows = store.transfers_df().set_index("transfer_key")
@@ -183,15 +196,44 @@ def test_study_job_has_the_key_of_notebook_02s_job():
     from specnb.training.recipe import recipe_config
 
     for recipe in ("strong", "paper"):  # as notebook 02 builds its job
-        config = recipe_config(recipe, model="alexnet", epochs=60, n_folds=5, test_size=0.3,
-                               patience=8, batch_size=32, lr=0.001, seed=0,
-                               official_test_fold=None, pretrained=None, device="auto")
-        notebook_02 = TrainingJob(dataset="synthetic",
-                                  dataset_options={"seed": 0, "n_per_class": 8}, setting=STFT,
-                                  pitch_scales=PITCH_SCALES, config=config, uint8_images=True)
-        study = study_job(setting=STFT, model="alexnet", epochs=60, folds=5, patience=8,
-                          batch_size=32, lr=0.001, augment=True, recipe=recipe)
+        config = recipe_config(
+            recipe,
+            model="alexnet",
+            epochs=60,
+            n_folds=5,
+            test_size=0.3,
+            patience=8,
+            batch_size=32,
+            lr=0.001,
+            seed=0,
+            official_test_fold=None,
+            pretrained=None,
+            device="auto",
+        )
+        notebook_02 = TrainingJob(
+            dataset="synthetic",
+            dataset_options={"seed": 0, "n_per_class": 8},
+            setting=STFT,
+            pitch_scales=PITCH_SCALES,
+            config=config,
+            uint8_images=True,
+        )
+        study = study_job(
+            setting=STFT,
+            model="alexnet",
+            epochs=60,
+            folds=5,
+            patience=8,
+            batch_size=32,
+            lr=0.001,
+            augment=True,
+            recipe=recipe,
+        )
         assert study.run_key() == notebook_02.run_key()
     assert study_job(setting=STFT, recipe="paper").run_key() != study_job(setting=STFT).run_key()
-    assert study_job(setting=STFT, model="alexnet", epochs=60, folds=5, patience=8,
-                     batch_size=32, lr=0.001).run_key() != notebook_02.run_key()
+    assert (
+        study_job(
+            setting=STFT, model="alexnet", epochs=60, folds=5, patience=8, batch_size=32, lr=0.001
+        ).run_key()
+        != notebook_02.run_key()
+    )

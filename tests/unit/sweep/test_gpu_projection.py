@@ -21,24 +21,41 @@ SPEED_UP = 100.0
 
 def scaled(costs: UnitCosts, factor: float) -> dict:
     """Every unit cost of ``costs`` divided by ``factor`` (gradient counts unchanged)."""
+
     def div(value):
         if isinstance(value, dict):
             return {k: div(v) for k, v in value.items()}
         return value / factor
 
-    return {name: div(dict(getattr(costs, name)) if name in ("train", "predict", "gradient",
-                                                             "represent")
-                      else getattr(costs, name))
-            for name in ("train", "predict", "gradient", "represent", "load", "augment",
-                         "notebook_start")}
+    return {
+        name: div(
+            dict(getattr(costs, name))
+            if name in ("train", "predict", "gradient", "represent")
+            else getattr(costs, name)
+        )
+        for name in (
+            "train",
+            "predict",
+            "gradient",
+            "represent",
+            "load",
+            "augment",
+            "notebook_start",
+        )
+    }
 
 
 @pytest.fixture
 def gpu_costs(tmp_path) -> tuple[UnitCosts, Path]:
     """The packaged CPU costs made 100 times faster, as a GPU's, written to a file."""
     cpu = load_unit_costs()
-    gpu = replace(cpu, **scaled(cpu, SPEED_UP), device="cuda", machine="Test GPU, 80 GiB",
-                  date="2026-12-01T10:00+00:00")
+    gpu = replace(
+        cpu,
+        **scaled(cpu, SPEED_UP),
+        device="cuda",
+        machine="Test GPU, 80 GiB",
+        date="2026-12-01T10:00+00:00",
+    )
     return gpu, write_unit_costs(gpu, tmp_path / "gpu_unit_costs.json")
 
 
@@ -58,8 +75,10 @@ def test_parts_sum_to_the_point_and_split_the_attacks():
 
 def test_dry_run_projects_gpu_hours_from_a_gpu_unit_costs_file(gpu_costs, tmp_path, capsys):
     gpu, path = gpu_costs
-    assert main([str(PAPER), "--dry-run", "--out", str(tmp_path / "o"), "--unit-costs",
-                 str(path)]) == 0
+    assert (
+        main([str(PAPER), "--dry-run", "--out", str(tmp_path / "o"), "--unit-costs", str(path)])
+        == 0
+    )
     text = capsys.readouterr().out
     assert "GPU hours" in text and "CPU hours" not in text
     assert "unit costs measured on GPU Test GPU, 80 GiB (host: 2 CPUs), 2026-12-01T10:00" in text

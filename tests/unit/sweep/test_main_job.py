@@ -75,10 +75,15 @@ def test_kernels_run_without_the_tcp_warning(tmp_path, capfd):
     from specnb.sweep.papermill_exec import run_notebook
 
     notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_code_cell("X = 1", metadata={"tags": ["parameters"]}),
-                      nbformat.v4.new_code_cell("print(X + 1)")]
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                       "language": "python"}
+    notebook.cells = [
+        nbformat.v4.new_code_cell("X = 1", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("print(X + 1)"),
+    ]
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     source = tmp_path / "tiny.ipynb"
     nbformat.write(notebook, source)
     executed = run_notebook(source, tmp_path / "run", {"X": 41})

@@ -66,8 +66,11 @@ def on_cluster():
 
     with local_cluster(workers=2, devices=[]) as cluster, Client(cluster) as client:
         client.wait_for_workers(2, timeout=120)
-        yield {"scheduler": cluster.scheduler_address, "security": cluster.security,
-               "point_stores": False}
+        yield {
+            "scheduler": cluster.scheduler_address,
+            "security": cluster.security,
+            "point_stores": False,
+        }
 
 
 def write(path: Path, text: str) -> Path:
@@ -82,7 +85,9 @@ def marker_counts(marker: Path) -> Counter:
 
 # --------------------------------------------------------------------- format and grid
 def test_grid_expansion_merges_defaults_products_points_and_fields(tmp_path, notebooks):
-    sweep = write(tmp_path / "grid.yaml", f"""
+    sweep = write(
+        tmp_path / "grid.yaml",
+        f"""
 name: grid
 notebook_dir: {notebooks}
 defaults: {{SLEEP: 0.5, MARKER: m.log}}
@@ -97,16 +102,21 @@ steps:
     grid:
       - product: {{GROUP: [7]}}
       - points: [{{GROUP: 8}}, {{GROUP: 9}}]
-""")
+""",
+    )
     points = expand(load_sweep(sweep))
     a = [p.params for p in points if p.step == "a"]
     b = [p.params for p in points if p.step == "b"]
     assert len(a) == 2 * 2 * 2 and len(b) == 3
     assert [p["GROUP"] for p in b] == [7, 8, 9]
     assert sorted((p["GROUP"], p["LABEL"]["size"]) for p in a[:4]) == [
-        (1, 3), (1, 4), (2, 3), (2, 4)]
-    assert all(p["LABEL"]["kind"] == "x" for p in a)           # a field set, the others kept
-    assert [p["SLEEP"] for p in a] == [0.0] * 4 + [0.5] * 4     # a point overrides defaults
+        (1, 3),
+        (1, 4),
+        (2, 3),
+        (2, 4),
+    ]
+    assert all(p["LABEL"]["kind"] == "x" for p in a)  # a field set, the others kept
+    assert [p["SLEEP"] for p in a] == [0.0] * 4 + [0.5] * 4  # a point overrides defaults
     assert [p["MARKER"] for p in a] == ["m.log"] * 4 + ["other.log"] * 4
     assert all(p["SLEEP"] == 0.5 and "FAIL" not in p for p in b)
     keys = [p.key for p in points]
@@ -132,25 +142,51 @@ def test_quick_and_paper_sweep_files_are_valid():
     for point in transfers:
         for setting in point.params["SETTINGS"].values():
             for model in point.params["MODELS"]:
-                assert any(t.params["SETTING"] == setting and t.params["MODEL"] == model
-                           and t.params["DATASET"] == point.params["DATASET"]
-                           and all(t.params[k] == point.params[k] for k in
-                                   ("EPOCHS", "FOLDS", "PATIENCE", "BATCH_SIZE", "LR",
-                                    "AUGMENT", "TEST_SIZE", "SEED", "RECIPE"))
-                           for t in trained), (setting, model)
+                assert any(
+                    t.params["SETTING"] == setting
+                    and t.params["MODEL"] == model
+                    and t.params["DATASET"] == point.params["DATASET"]
+                    and all(
+                        t.params[k] == point.params[k]
+                        for k in (
+                            "EPOCHS",
+                            "FOLDS",
+                            "PATIENCE",
+                            "BATCH_SIZE",
+                            "LR",
+                            "AUGMENT",
+                            "TEST_SIZE",
+                            "SEED",
+                            "RECIPE",
+                        )
+                    )
+                    for t in trained
+                ), (setting, model)
     assert {p.params["DATASET"] for p in trained} == {"esc10", "esc50", "urbansound8k"}
     assert {p.params["SETTING"]["repr"] for p in trained} == {"mfcc", "stft", "mel", "wavelet"}
     assert {p.params["MODEL"] for p in trained} == {
-        "resnet18", "resnet34", "resnet56", "alexnet", "googlenet", "sbcnn", "lstm"}
+        "resnet18",
+        "resnet34",
+        "resnet56",
+        "alexnet",
+        "googlenet",
+        "sbcnn",
+        "lstm",
+    }
 
 
-@pytest.mark.parametrize("values, words", [
-    ("SETTING: {repr: stft, n_fft: -5}", "SETTING: stft.n_fft must be a positive integer"),
-    ("MODEL: resnet99", "MODEL: unknown model 'resnet99'; known: resnet18"),
-    ("DATASET: esc11", "DATASET: unknown dataset 'esc11'; known: esc50"),
-])
+@pytest.mark.parametrize(
+    "values, words",
+    [
+        ("SETTING: {repr: stft, n_fft: -5}", "SETTING: stft.n_fft must be a positive integer"),
+        ("MODEL: resnet99", "MODEL: unknown model 'resnet99'; known: resnet18"),
+        ("DATASET: esc11", "DATASET: unknown dataset 'esc11'; known: esc50"),
+    ],
+)
 def test_dry_run_checks_every_point_before_anything_runs(tmp_path, capsys, values, words):
-    sweep = write(tmp_path / "bad.yaml", f"""
+    sweep = write(
+        tmp_path / "bad.yaml",
+        f"""
 name: bad-point
 defaults: {{DATASET: synthetic, MODEL: sbcnn, SETTING: {{repr: stft, sr: 8000, n_fft: 256}}}}
 steps:
@@ -159,7 +195,8 @@ steps:
     points:
       - {{}}
       - {{{values}}}
-""")
+""",
+    )
     out = tmp_path / "out"
     assert main([str(sweep), "--dry-run", "--out", str(out)]) == 2
     error = capsys.readouterr().err
@@ -178,31 +215,61 @@ def test_declared_parameters_include_lines_papermill_cannot_read(notebook_paths)
 STEP = "  - {notebook: marker.ipynb, product: {GROUP: [1]}}\n"
 
 
-@pytest.mark.parametrize("body, where, words", [
-    ("name: x\nsteps: [\n", "bad YAML", ["line"]),
-    ("name: x\nsteps: []\n", "steps", ["non-empty"]),
-    ("steps:\n" + STEP, "name", ["name"]),
-    ("name: x\nsteps:\n  - {notebook: trainng}\n", "steps[0].notebook", ["trainng", "training"]),
-    ("name: x\nsteps:\n  - {notebook: marker.ipynb, product: {GROUP: []}}\n",
-     "product.GROUP", ["empty"]),
-    ("name: x\nsteps:\n  - {notebook: marker.ipynb, points: []}\n", "points", ["non-empty"]),
-    ("name: x\nsteps:\n  - {notebook: marker.ipynb, product: {EPOCHS: [1]}}\n",
-     "EPOCHS", ["marker.ipynb", "no parameter EPOCHS"]),
-    ("name: x\nsteps:\n  - {notebook: marker.ipynb, parameters: {STORE: a.db}}\n",
-     "parameters.STORE", ["runner"]),
-    ("name: x\ndefaults: {DEVICE: cuda}\nsteps:\n" + STEP, "defaults.DEVICE", ["no notebook"]),
-    ("name: x\nstep:\n" + STEP, "top level.step", ["unknown key"]),
-    ("name: x\nsteps:\n  - {notebook: marker.ipynb, after: train}\n", "after", ["'train'"]),
-    ("name: x\nsteps:\n  - {name: a, notebook: marker.ipynb, after: b}\n"
-     "  - {name: b, notebook: marker.ipynb, after: a}\n", "steps", ["cycle", "a -> b"]),
-    ("name: x\nsteps:\n  - {name: a, notebook: marker.ipynb, points: [{GROUP: 1}]}\n"
-     "  - {name: b, notebook: marker.ipynb, points: [{GROUP: 2}], after: a, match: [GROUP]}\n",
-     "steps[1] (b).after", ['no point of step a has {"GROUP": 2}']),
-    ("name: x\nsteps:\n  - {notebook: marker.ipynb, product: {GROUP.size: [1]}}\n",
-     "GROUP.size", ["no mapping"]),
-    ("name: x\nsteps:\n  - {notebook: marker.ipynb, points: [{GROUP: 1}, {GROUP: 1}]}\n",
-     "steps[0]", ["repeats"]),
-])
+@pytest.mark.parametrize(
+    "body, where, words",
+    [
+        ("name: x\nsteps: [\n", "bad YAML", ["line"]),
+        ("name: x\nsteps: []\n", "steps", ["non-empty"]),
+        ("steps:\n" + STEP, "name", ["name"]),
+        (
+            "name: x\nsteps:\n  - {notebook: trainng}\n",
+            "steps[0].notebook",
+            ["trainng", "training"],
+        ),
+        (
+            "name: x\nsteps:\n  - {notebook: marker.ipynb, product: {GROUP: []}}\n",
+            "product.GROUP",
+            ["empty"],
+        ),
+        ("name: x\nsteps:\n  - {notebook: marker.ipynb, points: []}\n", "points", ["non-empty"]),
+        (
+            "name: x\nsteps:\n  - {notebook: marker.ipynb, product: {EPOCHS: [1]}}\n",
+            "EPOCHS",
+            ["marker.ipynb", "no parameter EPOCHS"],
+        ),
+        (
+            "name: x\nsteps:\n  - {notebook: marker.ipynb, parameters: {STORE: a.db}}\n",
+            "parameters.STORE",
+            ["runner"],
+        ),
+        ("name: x\ndefaults: {DEVICE: cuda}\nsteps:\n" + STEP, "defaults.DEVICE", ["no notebook"]),
+        ("name: x\nstep:\n" + STEP, "top level.step", ["unknown key"]),
+        ("name: x\nsteps:\n  - {notebook: marker.ipynb, after: train}\n", "after", ["'train'"]),
+        (
+            "name: x\nsteps:\n  - {name: a, notebook: marker.ipynb, after: b}\n"
+            "  - {name: b, notebook: marker.ipynb, after: a}\n",
+            "steps",
+            ["cycle", "a -> b"],
+        ),
+        (
+            "name: x\nsteps:\n  - {name: a, notebook: marker.ipynb, points: [{GROUP: 1}]}\n"
+            "  - {name: b, notebook: marker.ipynb, points: [{GROUP: 2}],\n"
+            "     after: a, match: [GROUP]}\n",
+            "steps[1] (b).after",
+            ['no point of step a has {"GROUP": 2}'],
+        ),
+        (
+            "name: x\nsteps:\n  - {notebook: marker.ipynb, product: {GROUP.size: [1]}}\n",
+            "GROUP.size",
+            ["no mapping"],
+        ),
+        (
+            "name: x\nsteps:\n  - {notebook: marker.ipynb, points: [{GROUP: 1}, {GROUP: 1}]}\n",
+            "steps[0]",
+            ["repeats"],
+        ),
+    ],
+)
 def test_invalid_sweep_files_name_the_file_and_key(tmp_path, notebooks, body, where, words):
     sweep = write(tmp_path / "bad.yaml", f"notebook_dir: {notebooks}\n{body}")
     with pytest.raises(SweepError) as info:
@@ -219,7 +286,9 @@ def test_missing_sweep_file_and_cli_exit_code(tmp_path, capsys):
 
 
 def test_dependencies_follow_after_and_match(tmp_path, notebooks):
-    sweep = write(tmp_path / "deps.yaml", f"""
+    sweep = write(
+        tmp_path / "deps.yaml",
+        f"""
 name: deps
 notebook_dir: {notebooks}
 steps:
@@ -235,7 +304,8 @@ steps:
   - name: train
     notebook: marker.ipynb
     product: {{GROUP: [1, 2], SLEEP: [0, 1]}}
-""")
+""",
+    )
     spec = load_sweep(sweep)
     assert [s.name for s in spec.steps] == ["train", "attack", "report"]
     points = expand(spec)
@@ -253,7 +323,7 @@ def test_stale_running_points_are_recognised():
     before = (datetime.now(timezone.utc) + timedelta(seconds=5)).isoformat()
     long_ago = "2000-01-01T00:00:00+00:00"
     alive = {"worker": f"{here}/{me}/old", "started_at": before}
-    assert not stale_owner(alive, "new")                        # a live orphan is left alone
+    assert not stale_owner(alive, "new")  # a live orphan is left alone
     assert stale_owner({**alive, "started_at": long_ago}, "new")  # pid reused since the claim
     assert stale_owner({"worker": f"{here}/999999999/old", "started_at": before}, "new")
     assert stale_owner({"worker": f"elsewhere/{me}/old", "started_at": before}, "new")
@@ -283,16 +353,19 @@ def test_estimate_projects_measured_timings(tmp_path):
     count, mean = timings["a.ipynb"]
     assert count == 2 and 0.04 < mean < 5
     from specnb.sweep import Point
-    grid = [Point("s", f"p{i}", Path(nb), {}) for i, nb in
-            enumerate(["a.ipynb"] * 3 + ["b.ipynb"])]
+
+    grid = [Point("s", f"p{i}", Path(nb), {}) for i, nb in enumerate(["a.ipynb"] * 3 + ["b.ipynb"])]
     cost = estimate(grid, {"p0": "done"}, timings, workers=2)
     assert cost.total_seconds == pytest.approx(2 * mean)
     measured, unknown = cost.steps
     assert (measured.notebook, measured.points, measured.to_run) == ("a.ipynb", 3, 2)
     assert (unknown.notebook, unknown.source, unknown.unestimated) == ("b.ipynb", "none", 1)
     text = str(cost)
-    assert "measured in this store (mean of 2)" in text and "no estimate" in text \
+    assert (
+        "measured in this store (mean of 2)" in text
+        and "no estimate" in text
         and "on 2 worker(s)" in text
+    )
 
 
 def test_local_cluster_pins_one_cuda_device_per_worker_and_serves_a_dashboard_if_asked():
@@ -300,8 +373,10 @@ def test_local_cluster_pins_one_cuda_device_per_worker_and_serves_a_dashboard_if
 
     from distributed import Client
 
-    with local_cluster(workers=3, devices=["4", "7"], dashboard=0) as cluster, \
-            Client(cluster) as client:
+    with (
+        local_cluster(workers=3, devices=["4", "7"], dashboard=0) as cluster,
+        Client(cluster) as client,
+    ):
         client.wait_for_workers(3, timeout=120)
         seen = client.run(lambda: os.environ.get("CUDA_VISIBLE_DEVICES"))
         threads = client.nthreads()
@@ -319,7 +394,9 @@ def test_dependants_run_after_their_dependencies_and_skip_when_they_fail(
     tmp_path, notebooks, on_cluster
 ):
     marker = tmp_path / "marker.log"
-    sweep = write(tmp_path / "chain.yaml", f"""
+    sweep = write(
+        tmp_path / "chain.yaml",
+        f"""
 name: chain
 notebook_dir: {notebooks}
 defaults: {{MARKER: {marker}}}
@@ -337,7 +414,8 @@ steps:
     notebook: marker.ipynb
     parameters: {{LABEL: report}}
     after: attack
-""")
+""",
+    )
     out = tmp_path / "out"
     dry = run_sweep(sweep, out=out, dry_run=True, workers=2)
     assert dry.counts() == {"pending": 5} and not marker.exists() and not out.exists()
@@ -352,7 +430,7 @@ steps:
     assert status["attack", 2].status == "skipped" and "train/" in status["attack", 2].error
     assert status["report", 0].status == "skipped" and "attack/" in status["report", 0].error
     lines = marker.read_text().split()
-    assert lines.index("attack") > lines.index("train1")            # order followed
+    assert lines.index("attack") > lines.index("train1")  # order followed
     assert marker_counts(marker) == {"train1": 1, "train2": 1, "attack": 1}
 
     store = ResultsStore(out / "results.sqlite")
@@ -363,7 +441,10 @@ steps:
     run_dir = out / "train" / done.key
     assert store.get_point(done.key)["notebook_path"] == str(run_dir / "marker.ipynb")
     assert sorted(p.name for p in run_dir.iterdir()) == [
-        "marker.ipynb", "parameters.json", "result.txt"]
+        "marker.ipynb",
+        "parameters.json",
+        "result.txt",
+    ]
     given = json.loads((run_dir / "result.txt").read_text())
     assert given == {"STORE": str(out / "results.sqlite"), "CACHE_DIR": str(out / "cache")}
 
@@ -376,23 +457,27 @@ steps:
     assert retried.executed == 1 and marker_counts(marker)["train2"] == 2
     dry = run_sweep(sweep, out=out, dry_run=True, workers=2)
     steps = {s.step: (s.points, s.to_run, s.source) for s in dry.estimate.steps}
-    assert steps == {"train": (2, 1, "measured"), "attack": (2, 1, "measured"),
-                     "report": (1, 1, "measured")}
+    assert steps == {
+        "train": (2, 1, "measured"),
+        "attack": (2, 1, "measured"),
+        "report": (1, 1, "measured"),
+    }
     assert "measured in this store" in dry.report()
 
 
 @pytest.mark.parametrize("point_stores", [False, True])
-def test_stale_running_points_are_rerun_or_recovered(
-    tmp_path, notebooks, on_cluster, point_stores
-):
+def test_stale_running_points_are_rerun_or_recovered(tmp_path, notebooks, on_cluster, point_stores):
     marker = tmp_path / "marker.log"
-    sweep = write(tmp_path / "stale.yaml", f"""
+    sweep = write(
+        tmp_path / "stale.yaml",
+        f"""
 name: stale
 notebook_dir: {notebooks}
 defaults: {{MARKER: {marker}}}
 steps:
   - {{name: s, notebook: marker.ipynb, product: {{LABEL: [lost, finished, fresh]}}}}
-""")
+""",
+    )
     out = tmp_path / "out"
     lost, finished, fresh = expand(load_sweep(sweep))
     store = ResultsStore(out / "results.sqlite")
@@ -402,9 +487,9 @@ steps:
         store.mark_point(point.key, "running", worker=dead)
     half = lost.run_dir(out)
     half.mkdir(parents=True)
-    (half / ".marker.partial.ipynb").write_text("{}")              # killed mid-execution
-    (half / "checkpoint.pt").write_text("epoch 3")                  # what it had saved
-    finished.run_dir(out).mkdir(parents=True)                       # killed before marked done
+    (half / ".marker.partial.ipynb").write_text("{}")  # killed mid-execution
+    (half / "checkpoint.pt").write_text("epoch 3")  # what it had saved
+    finished.run_dir(out).mkdir(parents=True)  # killed before marked done
     (finished.executed_notebook(out)).write_text("{}")
 
     options = {**on_cluster, "point_stores": point_stores}
@@ -412,7 +497,7 @@ steps:
     assert summary.ok and summary.executed == 2
     assert marker_counts(marker) == {"lost": 1, "fresh": 1}
     assert not (half / ".marker.partial.ipynb").exists()
-    assert (half / "checkpoint.pt").read_text() == "epoch 3"        # kept, so it can resume
+    assert (half / "checkpoint.pt").read_text() == "epoch 3"  # kept, so it can resume
     given = json.loads((half / "result.txt").read_text())["STORE"]
     assert given == str(half / "point.sqlite" if point_stores else out / "results.sqlite")
     assert store.get_point(finished.key)["status"] == "done"
@@ -421,7 +506,9 @@ steps:
 
 @pytest.mark.slow
 def test_sweep_of_notebook_01_with_a_failing_point(tmp_path, on_cluster):
-    sweep = write(tmp_path / "nb01.yaml", """
+    sweep = write(
+        tmp_path / "nb01.yaml",
+        """
 name: nb01
 defaults: {DATASET: synthetic, DATA_SEED: 0, DATA_PATH: null}
 steps:
@@ -432,21 +519,24 @@ steps:
       - {SETTINGS: [{repr: mfcc, sr: 8000, n_mfcc: 13}]}
       - {SETTINGS: [{repr: stft, sr: 8000, n_fft: 256}]}
       - {SETTINGS: [{repr: mfcc, sr: 8000, n_mfcc: 20}], DATASET: esc10, DATA_PATH: /nonexistent}
-""")
+""",
+    )
     out = tmp_path / "out"
     summary = run_sweep(sweep, out=out, **on_cluster, progress=False)
     good, other, bad = summary.points
     assert (good.status, other.status, bad.status) == ("done", "done", "failed")
     assert "DatasetError" in bad.error and "/nonexistent" in bad.error
     failed_nb = nbformat.read(bad.notebook_path, as_version=4)
-    assert any(o.get("ename") == "DatasetError" for c in failed_nb.cells
-               for o in c.get("outputs", []))
+    assert any(
+        o.get("ename") == "DatasetError" for c in failed_nb.cells for o in c.get("outputs", [])
+    )
     for point in (good, other):
         run_dir = out / "representations" / point.key
         assert (run_dir / "feature_statistics.csv").is_file()
         executed = nbformat.read(run_dir / "01_representations.ipynb", as_version=4)
-        injected = next(c.source for c in executed.cells
-                        if "injected-parameters" in c.metadata.get("tags", []))
+        injected = next(
+            c.source for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])
+        )
         assert "MAX_CLASSES = 1" in injected and f'OUT_DIR = "{run_dir}"' in injected
         assert "STORE" not in injected and "CACHE_DIR" not in injected  # not declared by 01
     rows = ResultsStore(out / "results.sqlite").points_df(sweep="nb01")
@@ -454,25 +544,40 @@ steps:
     assert set(rows["attempts"]) == {1}
 
 
-def test_kill9_mid_sweep_then_resume_runs_each_finished_point_once(
-    tmp_path, notebooks, on_cluster
-):
+def test_kill9_mid_sweep_then_resume_runs_each_finished_point_once(tmp_path, notebooks, on_cluster):
     import psutil
 
     marker = tmp_path / "marker.log"
     labels = [f"p{i}" for i in range(4)]
-    sweep = write(tmp_path / "kill.yaml", f"""
+    sweep = write(
+        tmp_path / "kill.yaml",
+        f"""
 name: kill
 notebook_dir: {notebooks}
 defaults: {{MARKER: {marker}, SLEEP: 1.0}}
 steps:
   - {{name: s, notebook: marker.ipynb, product: {{LABEL: {labels}}}}}
-""")
+""",
+    )
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "specnb.sweep", str(sweep), "--workers", "2",
-               "--out", str(out), "--no-progress"]
-    runner = subprocess.Popen(command, cwd=tmp_path, start_new_session=True,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = [
+        sys.executable,
+        "-m",
+        "specnb.sweep",
+        str(sweep),
+        "--workers",
+        "2",
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
+    runner = subprocess.Popen(
+        command,
+        cwd=tmp_path,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 150
     done_before: set[str] = set()
     try:
@@ -493,9 +598,9 @@ steps:
     gone, alive = psutil.wait_procs([p for p in map(_process, kernels) if p], timeout=15)
     assert not alive, "orphaned kernels kept running after their worker died"
     rows = ResultsStore(out / "results.sqlite").points_df()
-    assert "running" in set(rows["status"])                        # left behind by the kill
+    assert "running" in set(rows["status"])  # left behind by the kill
 
-    rerun = run_sweep(sweep, out=out, **on_cluster, progress=False)   # a new session
+    rerun = run_sweep(sweep, out=out, **on_cluster, progress=False)  # a new session
     assert rerun.ok and rerun.executed <= len(labels) - len(done_before)
     rows = ResultsStore(out / "results.sqlite").points_df(sweep="kill")
     assert list(rows["status"]) == ["done"] * len(labels)
@@ -520,8 +625,9 @@ def _process(pid: int):
 def test_sweep_command_reports_os_errors_with_exit_2(tmp_path, capsys) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    code = main([str(REPO / "sweeps" / "quick.yaml"), "--out", str(blocker / "out"),
-                 "--no-progress"])
+    code = main(
+        [str(REPO / "sweeps" / "quick.yaml"), "--out", str(blocker / "out"), "--no-progress"]
+    )
     assert code == 2
     assert "specnb sweep: error:" in capsys.readouterr().err
 
@@ -529,8 +635,7 @@ def test_sweep_command_reports_os_errors_with_exit_2(tmp_path, capsys) -> None:
 @pytest.mark.parametrize("name", ["/abs/path", "../up", "a/b", ".hidden", "two words"])
 def test_sweep_name_must_be_a_plain_folder_name(tmp_path, name: str) -> None:
     text = (REPO / "sweeps" / "quick.yaml").read_text()
-    lines = [f"name: {name!r}" if line.startswith("name:") else line
-             for line in text.splitlines()]
+    lines = [f"name: {name!r}" if line.startswith("name:") else line for line in text.splitlines()]
     path = tmp_path / "s.yaml"
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(SweepError, match="name"):

@@ -39,10 +39,16 @@ REPO = Path(__file__).resolve().parents[3]
 def costs() -> UnitCosts:
     """Unit costs where only the training epochs cost anything."""
     return UnitCosts(
-        machine="test cpu", cpu_count=2, torch_threads=2, date="2024-01-01",
-        train={"sbcnn": 0.01, "resnet18": 0.04}, predict={"sbcnn": 0.0, "resnet18": 0.0},
+        machine="test cpu",
+        cpu_count=2,
+        torch_threads=2,
+        date="2024-01-01",
+        train={"sbcnn": 0.01, "resnet18": 0.04},
+        predict={"sbcnn": 0.0, "resnet18": 0.0},
         gradient={"sbcnn": 0.002, "resnet18": 0.006},
-        represent={kind: 0.0 for kind in REFERENCE_SETTINGS}, load=0.0, augment=0.0,
+        represent={kind: 0.0 for kind in REFERENCE_SETTINGS},
+        load=0.0,
+        augment=0.0,
         attack={"quick": {"fgsm": 0.1, "cw": 1.0}, "paper": {"fgsm": 0.2, "cw": 50.0}},
         attack_gradients={"quick": {"fgsm": 50, "cw": 500}, "paper": {"fgsm": 100, "cw": 9000}},
         notebook_start=0.0,
@@ -60,15 +66,29 @@ def no_fixed_seconds(monkeypatch):
 
 
 def train_point(**params: object) -> Point:
-    full = {"DATASET": "esc10", "SETTING": {"repr": "stft", "sr": 22050, "n_fft": 1024},
-            "MODEL": "sbcnn", "EPOCHS": 10, "FOLDS": 2, "TEST_SIZE": 0.3, "AUGMENT": False,
-            **params}
+    full = {
+        "DATASET": "esc10",
+        "SETTING": {"repr": "stft", "sr": 22050, "n_fft": 1024},
+        "MODEL": "sbcnn",
+        "EPOCHS": 10,
+        "FOLDS": 2,
+        "TEST_SIZE": 0.3,
+        "AUGMENT": False,
+        **params,
+    }
     return Point("train", str(sorted(full.items())), notebook_path("training"), full)
 
 
 def attack_point(**params: object) -> Point:
-    full = {"DATASET": "esc10", "MODEL": "sbcnn", "ATTACKS": ["fgsm"], "GRID": "quick",
-            "N_SAMPLES": 10, "LISTEN": False, **params}
+    full = {
+        "DATASET": "esc10",
+        "MODEL": "sbcnn",
+        "ATTACKS": ["fgsm"],
+        "GRID": "quick",
+        "N_SAMPLES": 10,
+        "LISTEN": False,
+        **params,
+    }
     return Point("attack", str(sorted(full.items())), notebook_path("attacks"), full)
 
 
@@ -80,7 +100,8 @@ def test_training_estimate_scales_with_epochs_folds_clips_and_augmentation(costs
     assert point_seconds(train_point(FOLDS=5), costs) == pytest.approx(4 * base)  # 5 x 4/5
     assert point_seconds(train_point(DATASET="esc50"), costs) == pytest.approx(5 * base)
     assert point_seconds(train_point(DATASET="urbansound8k"), costs) == pytest.approx(
-        8732 / 400 * base)
+        8732 / 400 * base
+    )
     assert point_seconds(train_point(AUGMENT=True), costs) == pytest.approx(5 * base)
     assert point_seconds(train_point(MODEL="resnet18"), costs) == pytest.approx(4 * base)
     synthetic = point_seconds(train_point(DATASET="synthetic", N_PER_CLASS=8), costs)
@@ -130,11 +151,20 @@ def test_grid_gradients_count_each_attack_run_once():
     paper = GRIDS["paper"]
     ones = {name: [1.0] * len(grid) for name, grid in paper.items()}
     runs = {name: grid_gradients(paper[name], ones[name])[1] for name in paper}
-    assert runs == {"fgsm": 1, "deepfool": 1, "jsma": 1, "cw": 5, "bim-a": 7, "bim-b": 7,
-                    "lbfgs": 5}
+    assert runs == {
+        "fgsm": 1,
+        "deepfool": 1,
+        "jsma": 1,
+        "cw": 5,
+        "bim-a": 7,
+        "bim-b": 7,
+        "lbfgs": 5,
+    }
     budgets = list(paper["cw"].budgets)
-    assert grid_gradients(paper["cw"], budgets) == (sum(budgets), 9 * (25 + 100 + 1000 + 2000
-                                                                       + 5000))
+    assert grid_gradients(paper["cw"], budgets) == (
+        sum(budgets),
+        9 * (25 + 100 + 1000 + 2000 + 5000),
+    )
     with pytest.raises(ValueError, match="point_grads has 2 entries for 20 points"):
         grid_gradients(paper["cw"], [1.0, 2.0])
 
@@ -166,8 +196,9 @@ def test_unknown_notebooks_and_unknown_models_give_no_estimate(costs):
     cost = estimate([unknown, odd_model, train_point()], {}, {}, workers=2, costs=costs)
     transfer, train = cost.steps
     assert transfer.source == "none" and transfer.seconds is None
-    assert train.unestimated == 1 and train.seconds == pytest.approx(point_seconds(
-        train_point(), costs))
+    assert train.unestimated == 1 and train.seconds == pytest.approx(
+        point_seconds(train_point(), costs)
+    )
     assert cost.unestimated == ["transfer", "train"]
     assert "no estimate" in str(cost) and "on 2 worker(s)" in str(cost)
 
@@ -208,8 +239,10 @@ def test_packaged_unit_costs_cover_every_model_representation_and_attack():
     # one FGSM gradient serves every eps of a grid
     assert costs.attack_gradients["quick"]["fgsm"] == costs.attack_gradients["paper"]["fgsm"] == 1
     # an attack's paper grid spends at least the gradients of its quick grid
-    assert all(costs.attack_gradients["paper"][a] >= costs.attack_gradients["quick"][a]
-               for a in ("fgsm", "bim-a", "cw"))
+    assert all(
+        costs.attack_gradients["paper"][a] >= costs.attack_gradients["quick"][a]
+        for a in ("fgsm", "bim-a", "cw")
+    )
     assert costs.notebook_start > 0
     assert json.loads(UNIT_COSTS_FILE.read_text()) == asdict(costs)
 
@@ -222,12 +255,19 @@ def test_notebook_defaults_fill_parameters_a_sweep_leaves_out(notebook_paths):
 
 def test_cli_dry_run_prints_seconds_per_point_of_the_paper_grid(tmp_path, capsys):
     out = tmp_path / "paper"
-    assert main([str(REPO / "sweeps" / "paper.yaml"), "--dry-run", "--out", str(out),
-                 "--workers", "4"]) == 0
+    assert (
+        main(
+            [str(REPO / "sweeps" / "paper.yaml"), "--dry-run", "--out", str(out), "--workers", "4"]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     assert not out.exists()
-    rows = {line.split()[0]: line for line in text.splitlines()
-            if line.startswith("  ") and line.split()[1:2] and line.split()[1].endswith(".ipynb")}
+    rows = {
+        line.split()[0]: line
+        for line in text.splitlines()
+        if line.startswith("  ") and line.split()[1:2] and line.split()[1].endswith(".ipynb")
+    }
     for step in ("train", "attack", "report"):
         assert "projected from unit costs" in rows[step], rows
     points = expand(load_sweep(REPO / "sweeps" / "paper.yaml"))
@@ -242,8 +282,16 @@ def test_benchmark_smoke_measures_every_part(tmp_path):
     from specnb.bench.sweep_costs import measure_unit_costs
 
     lines: list[str] = []
-    costs = measure_unit_costs(models=["sbcnn"], attacks=["fgsm"], batch=2, repeats=1, clips=1,
-                               attack_samples=2, notebook=False, report=lines.append)
+    costs = measure_unit_costs(
+        models=["sbcnn"],
+        attacks=["fgsm"],
+        batch=2,
+        repeats=1,
+        clips=1,
+        attack_samples=2,
+        notebook=False,
+        report=lines.append,
+    )
     assert costs.train["sbcnn"] > costs.predict["sbcnn"] > 0 and len(lines) == 3
     assert set(costs.represent) == set(REFERENCE_SETTINGS) and costs.load > 0
     # FGSM takes one gradient per sample, which serves each of the grid's budgets
@@ -253,30 +301,65 @@ def test_benchmark_smoke_measures_every_part(tmp_path):
 
 
 def test_study_notebooks_cost_their_variants(costs):
-    base = dict(DATASET="esc10", EPOCHS=4, FOLDS=2, TEST_SIZE=0.3, ATTACKS=["fgsm"],
-                GRID="quick", N_SAMPLES=10)
+    base = dict(
+        DATASET="esc10",
+        EPOCHS=4,
+        FOLDS=2,
+        TEST_SIZE=0.3,
+        ATTACKS=["fgsm"],
+        GRID="quick",
+        N_SAMPLES=10,
+    )
     stft = {"repr": "stft", "sr": 22050, "n_fft": 1024}
-    one = point_seconds(Point("architectures", "a1", Path("07_architectures.ipynb"),
-                              {**base, "SETTING": stft, "MODELS": ["sbcnn"]}), costs)
-    two = point_seconds(Point("architectures", "a2", Path("07_architectures.ipynb"),
-                              {**base, "SETTING": stft, "MODELS": ["sbcnn", "sbcnn"]}), costs)
+    one = point_seconds(
+        Point(
+            "architectures",
+            "a1",
+            Path("07_architectures.ipynb"),
+            {**base, "SETTING": stft, "MODELS": ["sbcnn"]},
+        ),
+        costs,
+    )
+    two = point_seconds(
+        Point(
+            "architectures",
+            "a2",
+            Path("07_architectures.ipynb"),
+            {**base, "SETTING": stft, "MODELS": ["sbcnn", "sbcnn"]},
+        ),
+        costs,
+    )
     assert two - one == pytest.approx(one - costs.notebook_start - FIGURE_SECONDS)
-    colours = point_seconds(Point("colour", "c", Path("05_colour_maps.ipynb"),
-                                  {**base, "SETTING": stft, "MODEL": "sbcnn",
-                                   "COLORMAPS": ["viridis", "hsv-uniform"]}), costs)
+    colours = point_seconds(
+        Point(
+            "colour",
+            "c",
+            Path("05_colour_maps.ipynb"),
+            {**base, "SETTING": stft, "MODEL": "sbcnn", "COLORMAPS": ["viridis", "hsv-uniform"]},
+        ),
+        costs,
+    )
     assert colours == pytest.approx(two)
     transfer = {**base, "SETTINGS": {"STFT": stft}, "MODELS": ["sbcnn", "resnet18"]}
     single = point_seconds(Point("t", "t", Path("04_transferability.ipynb"), transfer), costs)
-    double = point_seconds(Point("t", "t", Path("04_transferability.ipynb"),
-                                 {**transfer, "SETTINGS": {"A": stft, "B": stft}}), costs)
+    double = point_seconds(
+        Point(
+            "t",
+            "t",
+            Path("04_transferability.ipynb"),
+            {**transfer, "SETTINGS": {"A": stft, "B": stft}},
+        ),
+        costs,
+    )
     assert double - single == pytest.approx(single - costs.notebook_start - FIGURE_SECONDS)
 
 
 def test_the_sweep_engine_imports_no_benchmark_and_estimates_from_the_registry(costs, tmp_path):
-    code = ("import sys, specnb.sweep, specnb.sweep.estimate; "
-            "print(sorted(m for m in sys.modules if m.startswith('specnb.bench')))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    code = (
+        "import sys, specnb.sweep, specnb.sweep.estimate; "
+        "print(sorted(m for m in sys.modules if m.startswith('specnb.bench')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
     point = train_point()
     projected = estimate([point], {}, {}, costs=costs).steps[0]
@@ -284,6 +367,8 @@ def test_the_sweep_engine_imports_no_benchmark_and_estimates_from_the_registry(c
     clear_costs()
     assert point_seconds(point, costs) is None
     assert estimate([point], {}, {}, costs=costs).steps[0].source == "none"
-    register_costs({"02_training.ipynb": lambda params, unit: 2.0 * params["EPOCHS"]},
-                   lambda device, defaults, source: (costs, "test table"))
+    register_costs(
+        {"02_training.ipynb": lambda params, unit: 2.0 * params["EPOCHS"]},
+        lambda device, defaults, source: (costs, "test table"),
+    )
     assert estimate([point], {}, {}).steps[0].seconds == 20.0

@@ -27,7 +27,13 @@ from specnb.training.schedule import learning_rate
 
 #: The strong recipe at toy size: every lever on (cosine, masks, mixup, smoothed stopping).
 RECIPE = recipe_config(
-    "strong", model="sbcnn", epochs=4, batch_size=16, n_folds=2, patience=2, seed=3,
+    "strong",
+    model="sbcnn",
+    epochs=4,
+    batch_size=16,
+    n_folds=2,
+    patience=2,
+    seed=3,
     device="cpu",
 )
 
@@ -37,8 +43,9 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 def test_masks_blank_bands_of_bounded_width_with_the_mean_colour() -> None:
     images = torch.rand(64, 3, 32, 40, generator=torch.Generator().manual_seed(0))
-    out = mask_bands(images, torch.Generator().manual_seed(1), freq_masks=1, time_masks=1,
-                     max_width=6)
+    out = mask_bands(
+        images, torch.Generator().manual_seed(1), freq_masks=1, time_masks=1, max_width=6
+    )
     changed = (out != images).any(dim=1)  # (B, H, W)
     rows = changed.all(dim=2)  # a blanked row is blanked across all columns
     cols = changed.all(dim=1)
@@ -49,11 +56,13 @@ def test_masks_blank_bands_of_bounded_width_with_the_mean_colour() -> None:
     mean = images.mean(dim=(2, 3))
     b, y, x = torch.nonzero(changed, as_tuple=True)
     torch.testing.assert_close(out[b, :, y, x], mean[b])
-    again = mask_bands(images, torch.Generator().manual_seed(1), freq_masks=1, time_masks=1,
-                       max_width=6)
+    again = mask_bands(
+        images, torch.Generator().manual_seed(1), freq_masks=1, time_masks=1, max_width=6
+    )
     assert torch.equal(out, again)
-    other = mask_bands(images, torch.Generator().manual_seed(2), freq_masks=1, time_masks=1,
-                       max_width=6)
+    other = mask_bands(
+        images, torch.Generator().manual_seed(2), freq_masks=1, time_masks=1, max_width=6
+    )
     assert not torch.equal(out, other)
     assert torch.equal(
         mask_bands(images, torch.Generator(), freq_masks=0, time_masks=0, max_width=6), images
@@ -78,8 +87,10 @@ def test_mixup_blends_images_and_targets_by_one_weight() -> None:
 
 
 def test_schedule_warms_up_then_decays_by_a_cosine() -> None:
-    lrs = [learning_rate(p / 10, peak=2.0, epochs=10, warmup_epochs=2, schedule="cosine")
-           for p in range(0, 101)]
+    lrs = [
+        learning_rate(p / 10, peak=2.0, epochs=10, warmup_epochs=2, schedule="cosine")
+        for p in range(0, 101)
+    ]
     assert lrs[0] == 0.0 and lrs[10] == pytest.approx(1.0) and lrs[20] == pytest.approx(2.0)
     assert all(a < b for a, b in zip(lrs[:20], lrs[1:21]))
     assert all(a > b for a, b in zip(lrs[20:100], lrs[21:101]))
@@ -94,9 +105,11 @@ def _run_rule(values, **rule) -> tuple[int, list[bool]]:
     state = early_stopping.initial_state()
     best = []
     for epoch, acc in enumerate(values, 1):
-        best.append(early_stopping.update(
-            state, early_stopping.monitored("dev_acc", 1.0, acc), epoch=epoch, **rule
-        ))
+        best.append(
+            early_stopping.update(
+                state, early_stopping.monitored("dev_acc", 1.0, acc), epoch=epoch, **rule
+            )
+        )
         if state["stopped"]:
             return epoch, best
     return len(values), best
@@ -198,8 +211,9 @@ def test_uint8_images_round_trip_through_the_cache(
     path.write_bytes(path.read_bytes()[:100])  # a damaged image is a miss, recomputed
     third = dataset_images(data, clips, setting, cache=cache, device="cpu", dtype=torch.uint8)
     assert torch.equal(third, small)
-    other = dataset_images(data, clips, setting.replace(colormap="gray"), cache=cache,
-                           device="cpu", dtype=torch.uint8)
+    other = dataset_images(
+        data, clips, setting.replace(colormap="gray"), cache=cache, device="cpu", dtype=torch.uint8
+    )
     assert not torch.equal(other, small)  # the colour map is part of the image key
     with pytest.raises(ValueError, match="uint8 of shape"):
         cache.put_image(data.key, "x", setting, np.zeros((3, 8, 8), dtype=np.float32))
@@ -221,8 +235,9 @@ def recipe_run(tmp_path_factory):
 def test_recipe_run_learns_and_differs_from_the_plain_one(recipe_run, tmp_path: Path) -> None:
     assert recipe_run.acc_mean > 1 / 3 + 0.2
     plain = RECIPE.replace(mixup=0.0, freq_masks=0, time_masks=0)
-    other = train_cv(*_toy(), plain.replace(epochs=1, min_epochs=0, warmup_epochs=0),
-                     tmp_path, progress=False)
+    other = train_cv(
+        *_toy(), plain.replace(epochs=1, min_epochs=0, warmup_epochs=0), tmp_path, progress=False
+    )
     assert other.curves[0]["train_loss"][0] != recipe_run.curves[0]["train_loss"][0]
 
 
@@ -236,13 +251,12 @@ train_cv(*_toy(), RECIPE, {run_dir!r}, progress=False)
 """
 
 
-def test_recipe_resume_after_kill_equals_the_uninterrupted_run(
-    recipe_run, tmp_path: Path
-) -> None:
+def test_recipe_resume_after_kill_equals_the_uninterrupted_run(recipe_run, tmp_path: Path) -> None:
     run_dir = tmp_path / "killed"
     script = _KILLED_RUN.format(tests=str(Path(__file__).parent), run_dir=str(run_dir))
-    process = subprocess.Popen([sys.executable, "-c", script],
-                               env={**os.environ, "OMP_NUM_THREADS": "1"})
+    process = subprocess.Popen(
+        [sys.executable, "-c", script], env={**os.environ, "OMP_NUM_THREADS": "1"}
+    )
     checkpoint = epoch_checkpoint_path(run_dir, 0)
     deadline = time.monotonic() + 120
     while process.poll() is None and time.monotonic() < deadline:

@@ -47,8 +47,9 @@ def toy_data() -> tuple[torch.Tensor, torch.Tensor, list[Clip]]:
     for label in range(N_CLASSES):
         for source in range(6):
             for fragment in range(2):
-                clip = Clip(f"c{label}-s{source}-{fragment}", label, 1 + source % 5,
-                            f"c{label}-s{source}")
+                clip = Clip(
+                    f"c{label}-s{source}-{fragment}", label, 1 + source % 5, f"c{label}-s{source}"
+                )
                 for item in (clip, clip.augmented("pitch1.5")):
                     image = torch.rand(3, 128, 128, generator=generator) * 0.5
                     image[label, 40 * label : 40 * label + 30] += 0.5
@@ -125,7 +126,8 @@ def test_split_has_no_leakage(reference, data) -> None:
         assert {c.parent_id for c in train} == {c.clip_id for c in train if c.is_original}
         assert {c.parent_id for c in dev} == {c.clip_id for c in dev if c.is_original}
         assert len(set(train_index) | set(dev_index) | set(split["test"])) == len(
-            train_index) + len(dev_index) + len(split["test"])
+            train_index
+        ) + len(dev_index) + len(split["test"])
 
 
 def test_same_seed_same_run_and_models_reload(reference, data, tmp_path: Path) -> None:
@@ -260,8 +262,7 @@ def test_bad_inputs_and_reused_run_folder_are_named(reference, data, tmp_path: P
     with pytest.raises(TrainingError, match="labels disagree"):
         train_cv(images, labels.roll(1), clips, CONFIG, tmp_path / "d", progress=False)
     with pytest.raises(TrainingError, match=r"differs in \['epochs'\]"):
-        train_cv(images, labels, clips, CONFIG.replace(epochs=4), reference.run_dir,
-                 progress=False)
+        train_cv(images, labels, clips, CONFIG.replace(epochs=4), reference.run_dir, progress=False)
     with pytest.raises(TrainingError, match="checksum"):
         train_cv(images * 0.5, labels, clips, CONFIG, reference.run_dir, progress=False)
     with pytest.raises(TrainingError, match="holds no training run"):

@@ -21,7 +21,7 @@ def explorer(tiny_synthetic) -> RepresentationExplorer:
 
 def test_explorer_starts_on_a_clip_with_audio(explorer):
     assert explorer.clip.value
-    (setting, raw, image), = explorer.last_panels
+    ((setting, raw, image),) = explorer.last_panels
     assert setting.kind == "stft"
     assert image.shape == (3, 128, 128)
     y, sr = sf.read(io.BytesIO(explorer.audio.value))
