@@ -1,4 +1,5 @@
-"""The ``specnb`` command line: features of one clip, benchmarks, downloads and the main job."""
+"""The ``specnb`` command line: features of one clip, benchmarks, downloads, the demo model and
+the main job."""
 
 from __future__ import annotations
 
@@ -63,6 +64,13 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo_model(args: argparse.Namespace) -> int:
+    from specnb.runs.demo_model import train_demo_model
+
+    print(f"demo model: {train_demo_model(args.out)}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="specnb", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -102,6 +110,11 @@ def _parser() -> argparse.ArgumentParser:
         add_help=False,
         help="run a sweep file: one notebook execution per grid point, on Dask",
     )
+
+    demo = sub.add_parser(
+        "demo-model", help="retrain the demo model of notebook 03's ε explorer (seeded, ~15 s)"
+    )
+    demo.add_argument("--out", type=Path, required=True, help="checkpoint file to write (.pt)")
 
     run = sub.add_parser("run", help="the main job: the notebook chain, then the report")
     run.add_argument(
@@ -148,6 +161,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _bench(args, rest)
         if args.command == "download":
             return _download(args)
+        if args.command == "demo-model":
+            return _demo_model(args)
         return _run(args)
     except (SettingError, AudioError, DatasetError, DownloadError, SplitError, OSError) as exc:
         print(f"specnb: error: {exc}", file=sys.stderr)

@@ -21,6 +21,8 @@ variants
     A study's base job and its variants, trained or found; :func:`best_fold` of a stored run.
 attack_target
     Which run the attack notebook attacks: a stored one, or a tiny one trained on the spot.
+demo_model
+    The demo model shipped for notebook 03's ε explorer: train it, load it, does it fit a run.
 """
 
 from specnb.runs.finished import TrainedRun, load_trained_run

@@ -106,10 +106,11 @@ def explorer_clip(
     """The clip that teaches: correct and confident, and flipped inside the slider's range.
 
     Among the correctly classified clips whose prediction the attack (untargeted) changes at
-    some ε of :data:`EPSILONS`, the most probable one among those at ``min_probability`` or
-    more, else the most probable one; without any flip, the most probable correct clip. The
-    most confident clip is often no example to teach with: it can sit so far from the
-    decision boundary that no ε of the slider moves it.
+    some ε of :data:`EPSILONS`: of those at ``min_probability`` or more, the one flipped at
+    the smallest ε (the most probable of them on a tie), else the most probable one; without
+    any flip, the most probable correct clip. The most confident clip is often no example to
+    teach with: it can sit so far from the decision boundary that no ε of the slider moves
+    it, and a confident clip that flips early shows best that confidence is no robustness.
 
     Parameters
     ----------
@@ -145,8 +146,11 @@ def explorer_clip(
         with torch.no_grad():
             moved = fooled(model(adv).argmax(dim=1).cpu(), labels[left])
         flips.update({i: eps for i, m in zip(left, moved.tolist()) if m})
-    pool = [i for i in flips if truth[i] >= min_probability] or list(flips) or correct
-    best = max(pool, key=lambda i: float(truth[i]))
+    confident = [i for i in flips if truth[i] >= min_probability]
+    if confident:
+        best = min(confident, key=lambda i: (flips[i], -float(truth[i])))
+    else:
+        best = max(list(flips) or correct, key=lambda i: float(truth[i]))
     return ExplorerClip(best, float(truth[best]), flips.get(best))
 
 

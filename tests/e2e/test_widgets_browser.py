@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 import pytest
 from lab_driver import LabNotebook
 
+from specnb.ui.eps_explorer import EPSILONS
+
 if TYPE_CHECKING:
     from playwright.sync_api import Locator
 
@@ -42,6 +44,12 @@ ATTACK_PARAMETERS = {
 }
 EPSILON_EXPLORER = ".specnb-epsilon-explorer"
 EPSILON_FIGURE = "img.widget-image.specnb-figure"
+#: The ε slider's stops as its readout shows them.
+EPSILON_STOPS = [f"{eps:g}" for eps in EPSILONS]
+VERDICT = re.compile(
+    r"true class (.+?); clean prediction (.+?) \(([\d.]+)\); adversarial "
+    r"prediction (.+?) \(([\d.]+)\): (fooled|not fooled)"
+)
 
 #: The smallest widget notebook: a debounced slider driving an HTML readout.
 SLIDER_NOTEBOOK = {
@@ -80,6 +88,20 @@ def _kernel_timing(explorer: Locator) -> dict[str, float]:
     found = TIMING.search(explorer.locator(".widget-html small").inner_text())
     assert found, "the explorer shows no computation time"
     return {"compute_s": float(found[1]), "draw_s": float(found[2])}
+
+
+def _verdict(explorer: Locator) -> dict:
+    """The ε explorer's verdict as the browser shows it: classes, probabilities, fooled."""
+    found = VERDICT.search(explorer.locator(".specnb-verdict").inner_text())
+    assert found, "the explorer's verdict does not state the predictions"
+    return {
+        "true": found[1],
+        "clean": found[2],
+        "clean_p": float(found[3]),
+        "adversarial": found[4],
+        "adversarial_p": float(found[5]),
+        "fooled": found[6] == "fooled",
+    }
 
 
 def _audio(explorer: Locator, which: int = 0) -> dict:
@@ -203,8 +225,18 @@ def test_epsilon_explorer_in_jupyterlab(lab: LabNotebook) -> None:
     assert lab.clipped(explorer) == []
     lab.screenshot(explorer, "epsilon_0.01_fgsm")
 
-    audio_src = adversarial["src"]
-    for eps in ("0.02", "0.05"):  # one stop right with the arrow key, twice
+    # ε = 0: the clean clip, recognised confidently (the demo model, not a chance model).
+    lab.nudge_slider(explorer, "ε", -EPSILON_STOPS.index("0.01"))
+    epsilon.locator(".widget-readout", has_text=re.compile(r"^0$")).wait_for()
+    _settled(lab, notebook)
+    start = _verdict(explorer)
+    assert start["true"] == start["clean"] == start["adversarial"] and not start["fooled"]
+    assert start["clean_p"] >= 0.8 and start["adversarial_p"] == start["clean_p"]
+    lab.screenshot(explorer, "epsilon_0_fgsm")
+
+    # One stop right at a time with the arrow key: somewhere FGSM flips the prediction.
+    audio_src, flipped = _audio(explorer, 1)["src"], []
+    for eps in EPSILON_STOPS[1:]:
         before = verdict.inner_html()
         seconds, moved = lab.redraw(
             explorer,
@@ -213,13 +245,20 @@ def test_epsilon_explorer_in_jupyterlab(lab: LabNotebook) -> None:
             f"epsilon_{eps}_fgsm",
         )
         lab.wait_for_change(explorer, ".specnb-verdict", before)
+        _settled(lab, notebook)
         assert epsilon.locator(".widget-readout").inner_text() == eps
         figure = moved
         timings[f"epsilon_{eps}"] = {"browser_s": seconds, **_kernel_timing(explorer)}
+        shown = _verdict(explorer)
+        assert shown["clean"] == start["clean"] and shown["clean_p"] == start["clean_p"]
+        if shown["fooled"]:
+            assert shown["adversarial"] != shown["true"]
+            flipped.append(eps)
         now = _audio(explorer, 1)
         assert now["src"] != audio_src and now["error"] is None
         audio_src = now["src"]
-    _settled(lab, notebook)
+    assert flipped, "FGSM flips the explorer's clip at no ε of the slider"
+    timings["fgsm_flips_at"] = flipped[0]
     assert _audio(explorer, 0)["src"] == clean["src"]
 
     before = verdict.inner_html()
@@ -227,7 +266,7 @@ def test_epsilon_explorer_in_jupyterlab(lab: LabNotebook) -> None:
         explorer,
         EPSILON_FIGURE,
         lambda: lab.choose(explorer, "attack", "BIM-b"),
-        "epsilon_0.05_bimb",
+        f"epsilon_{EPSILON_STOPS[-1]}_bimb",
     )
     lab.wait_for_change(explorer, ".specnb-verdict", before)
     _settled(lab, notebook)

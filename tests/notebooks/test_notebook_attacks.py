@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import nbformat
@@ -13,6 +14,7 @@ from specnb.attack_eval import ADVERSARIAL_KEY, budget_grid
 from specnb.metrics import auc_score, cost_to_reach
 from specnb.report import read_results
 from specnb.store import ResultsStore
+from specnb.ui.eps_explorer import EPSILONS
 
 ATTACKS = ["fgsm", "bim-a", "deepfool"]
 PARAMETERS = {
@@ -107,3 +109,11 @@ def test_notebook_prints_the_run_and_builds_the_explorer(executed, notebook_stdo
         if "application/vnd.jupyter.widget-view+json" in output.get("data", {})
     ]
     assert len(widgets) == 1
+    assert "explorer model: the shipped demo model" in text
+    line = re.search(
+        r"classified correctly with probability ([\d.]+); FGSM flips it from "
+        r"ε = ([\d.]+)",
+        text,
+    )
+    assert line, "the explorer's clip is not both confident and flipped"
+    assert float(line[1]) >= 0.8 and 0 < float(line[2]) <= max(EPSILONS)

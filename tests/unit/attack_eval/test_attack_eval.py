@@ -386,12 +386,15 @@ def test_explorer_clip_is_confident_and_flips_inside_the_slider() -> None:
     with torch.no_grad():  # logit 0 = 10 * sum of the pixels, logit 1 = 60
         net[1].weight.copy_(torch.stack([torch.full((12,), 10.0), torch.zeros(12)]))
         net[1].bias.copy_(torch.tensor([0.0, 60.0]))
-    margins = {"confident": 2.0, "saturated": 59.0, "unsure": 0.4, "wrong": -10.0}
+    margins = {"confident": 2.0, "saturated": 59.0, "unsure": 0.4, "wrong": -10.0, "surer": 5.0}
     images = torch.stack([torch.full((3, 2, 2), (60.0 + m) / 120.0) for m in margins.values()])
-    labels = torch.zeros(4, dtype=torch.long)
+    labels = torch.zeros(5, dtype=torch.long)
     clip = explorer_clip(net, images, labels)
-    assert clip.index == 0  # not the saturated clip (no gradient), not the unsure one
+    # Not the saturated clip (no gradient), not the unsure one, and not the surer one: it
+    # flips only at ε = 0.05, the confident one already at 0.02.
+    assert clip.index == 0
+    assert explorer_clip(net, images[1:], labels[1:]).index == 3  # the surer one then
     assert clip.probability == pytest.approx(torch.sigmoid(torch.tensor(2.0)).item(), abs=1e-4)
     assert clip.flips_at == 0.02  # FGSM lowers the margin by 120 * eps
-    unsure = explorer_clip(net, images[1:], labels[1:])  # none confident that flips
+    unsure = explorer_clip(net, images[1:4], labels[1:4])  # none confident that flips
     assert unsure.index == 1 and unsure.flips_at == 0.005 and unsure.probability < 0.8
