@@ -378,18 +378,26 @@ class Attack:
             self._recorder.advance(adv, self._counts)
 
     def _input_grad(
-        self, scalar: Tensor, inputs: Tensor, rows: Tensor | None, *, retain_graph: bool = False
+        self,
+        scalar: Tensor,
+        inputs: Tensor,
+        rows: Tensor | None,
+        *,
+        retain_graph: bool = False,
+        copies: int = 1,
     ) -> Tensor:
         """Gradient of ``scalar`` w.r.t. ``inputs``, counting one computation per ``rows`` entry.
 
         ``rows`` holds the batch indices of the samples whose output gradient is non-zero;
-        None stands for every sample of the batch.
+        None stands for every sample of the batch. ``inputs`` may hold ``copies`` copies of
+        each sample (one backward pass for several gradients of it): each of the ``rows``
+        then counts ``copies`` computations.
         """
         (grad,) = torch.autograd.grad(scalar, inputs, retain_graph=retain_graph)
         if rows is None:
-            self._counts += 1
+            self._counts += copies
         else:
-            self._counts[rows] += 1
+            self._counts[rows] += copies
         return grad
 
     def _resolve_targets(

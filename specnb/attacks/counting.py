@@ -23,11 +23,11 @@ class CountingModel(nn.Module):
     Every forward pass with an input that requires grad taps the input with a hook. When a
     backward pass reaches the tap, the rows of the gradient that are non-zero are the samples
     that took part. With a ``reference`` batch (the clean images), rows are assigned to
-    samples: a pass over as many rows as the reference batch is taken in batch order, and a
-    pass over a subset assigns each row to the sample whose clean image or last seen input is
-    nearest (Euclidean distance), which identifies the sample as long as it moves less
-    between two of its passes (or from its clean image, after a restart) than half its
-    distance to the other samples.
+    samples: every row goes to the sample whose clean image or last seen input is nearest
+    (Euclidean distance), which identifies the sample as long as it moves less between two of
+    its passes (or from its clean image, after a restart) than half its distance to the other
+    samples. Rows are not taken in batch order, even in a pass over as many rows as the
+    reference batch: such a pass may hold several copies of fewer samples.
 
     Parameters
     ----------
@@ -93,10 +93,6 @@ class CountingModel(nn.Module):
         if self.clean is None or self.positions is None or self.grad_counts is None:
             return
         flat = inputs.flatten(1).to(self.positions.device)
-        if inputs.shape[0] == self.positions.shape[0]:
-            self.grad_counts += rows.long().cpu()
-            self.positions = flat.clone()
-            return
         size = self.positions.shape[0]
         owner = torch.cdist(flat, torch.cat([self.clean, self.positions])).argmin(dim=1) % size
         self.positions[owner] = flat

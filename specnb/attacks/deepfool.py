@@ -16,18 +16,19 @@ MARGIN_PUSH = 1e-4
 
 
 def _dual_norm(grad: Tensor, norm: str) -> Tensor:
-    """Norm dual to the attack norm, per row: l2 for l2, l1 for l-inf."""
-    return grad.norm(p=2 if norm == "l2" else 1, dim=1)
+    """Norm dual to the attack norm over the last dimension: l2 for l2, l1 for l-inf."""
+    return grad.norm(p=2 if norm == "l2" else 1, dim=-1)
 
 
 class DeepFool(Attack):
     """Step to the nearest linearised decision boundary until the prediction changes.
 
     Untargeted: the candidates are the ``candidates - 1`` classes with the largest clean
-    logits besides the label. For each sample still classified as its label, one backward
-    pass per candidate ``k`` gives ``w_k = grad(Z_k - Z_y)`` with ``f_k = Z_k - Z_y``; the step
-    goes to the closest boundary, at distance ``d = min_k |f_k| / ||w_k||_*``, and 1e-4 past it
-    (in the units of the attack norm, as the original code and Foolbox do):
+    logits besides the label. For each sample still classified as its label, one forward and
+    one backward pass over a copy of it per candidate ``k`` give ``w_k = grad(Z_k - Z_y)``
+    with ``f_k = Z_k - Z_y``; the step goes to the closest boundary, at distance
+    ``d = min_k |f_k| / ||w_k||_*``, and 1e-4 past it (in the units of the attack norm, as
+    the original code and Foolbox do):
     ``r = (d + 1e-4) w_l / ||w_l||_2`` (l2) or ``(d + 1e-4) sign(w_l)`` (l-inf, with
     ``||.||_* = ||.||_1``). Targeted: one backward pass per iteration on ``Z_t - Z_p`` (``p``
     the current prediction) until the target wins. The overshoot scales the accumulated
@@ -93,10 +94,15 @@ class DeepFool(Attack):
         total = torch.zeros_like(images)
         active = torch.arange(images.shape[0], device=images.device)
         rivals = torch.empty(0, dtype=torch.long, device=images.device)
+        copies = 1
+        if target_labels is None:
+            copies = min(self.candidates, self._num_classes(images)) - 1
+        tile = (copies, *[1] * (images.dim() - 1))
         for iteration in range(self.max_iter):
             self._reached(iteration, adv)
-            x = adv[active].requires_grad_(True)
-            logits = self.model(x)
+            x = adv[active].repeat(tile).requires_grad_(True)
+            stacked = self.model(x).view(copies, active.shape[0], -1)
+            logits = stacked[0]
             predicted = logits.detach().argmax(dim=1)
             if target_labels is None:
                 if iteration == 0:
@@ -108,7 +114,7 @@ class DeepFool(Attack):
                 break
             rows = active[going]
             if target_labels is None:
-                f, w = self._closest_boundary(logits, x, going, labels[rows], rivals[rows], rows)
+                f, w = self._closest_boundary(stacked, x, going, labels[rows], rivals[rows], rows)
             else:
                 diff = logits.gather(1, target_labels[active][:, None]).squeeze(1)
                 diff = diff - logits.gather(1, predicted[:, None]).squeeze(1)
@@ -126,25 +132,31 @@ class DeepFool(Attack):
         return masked.topk(count, dim=1).indices
 
     def _closest_boundary(
-        self, logits: Tensor, x: Tensor, going: Tensor, own: Tensor, rivals: Tensor, rows: Tensor
+        self, stacked: Tensor, x: Tensor, going: Tensor, own: Tensor, rivals: Tensor, rows: Tensor
     ) -> tuple[Tensor, Tensor]:
-        """``f`` and ``w`` of the nearest linearised boundary among the rivals, per going sample."""
-        kept = logits[going]
-        own_logit = kept.gather(1, own[:, None]).squeeze(1)
-        best_f = torch.zeros_like(own_logit).detach()
-        best_w = x.new_zeros(rows.shape[0], x[0].numel())
-        best_distance = torch.full_like(best_f, math.inf)
-        count = rivals.shape[1]
-        for k in range(count):
-            diff = kept.gather(1, rivals[:, k : k + 1]).squeeze(1) - own_logit
-            grad = self._input_grad(diff.sum(), x, rows, retain_graph=k < count - 1)
-            w = grad.flatten(1)[going]
-            f = diff.detach()
-            distance = f.abs() / _dual_norm(w, self.norm).clamp_min(torch.finfo(w.dtype).tiny)
-            closer = distance < best_distance
-            best_f = torch.where(closer, f, best_f)
-            best_w = torch.where(closer[:, None], w, best_w)
-            best_distance = torch.where(closer, distance, best_distance)
+        """``f`` and ``w`` of the nearest linearised boundary among the rivals, per going sample.
+
+        ``x`` holds one copy of the active samples per rival and ``stacked`` their logits,
+        shape (rivals, active, classes): one backward pass through copy ``k`` gives the
+        gradient of rival ``k``'s ``Z_k - Z_y`` (one gradient computation per rival and going
+        sample). The nearest rival is the first one of smallest distance; a sample with no
+        finite distance gets ``f = 0, w = 0``.
+        """
+        copies = rivals.shape[1]
+        kept = stacked[:, going]
+        own_logit = kept.gather(2, own[None, :, None].expand(copies, -1, 1)).squeeze(2)
+        f_all = kept.gather(2, rivals.T[:, :, None]).squeeze(2) - own_logit
+        grads = self._input_grad(f_all.sum(), x, rows, copies=copies)
+        w_all = grads.view(copies, going.shape[0], -1)[:, going]
+        f_all = f_all.detach()
+        tiny = torch.finfo(w_all.dtype).tiny
+        distance = f_all.abs() / _dual_norm(w_all, self.norm).clamp_min(tiny)
+        distance = torch.where(distance.isnan(), math.inf, distance)
+        best_distance, nearest = distance.min(dim=0)
+        found = best_distance < math.inf
+        picked = torch.arange(nearest.shape[0], device=nearest.device)
+        best_f = torch.where(found, f_all[nearest, picked], 0.0)
+        best_w = torch.where(found[:, None], w_all[nearest, picked], 0.0)
         return best_f, best_w
 
     def _step(self, f: Tensor, w: Tensor) -> Tensor:

@@ -134,6 +134,16 @@ def test_counting_model_counts_only_rows_that_receive_gradient() -> None:
     assert counter.grad_counts.tolist() == [1, 0, 2, 1]
 
 
+def test_counting_model_assigns_copies_in_a_full_size_pass_to_their_sample() -> None:
+    counter = CountingModel(linear_net())
+    images = torch.rand(4, 3, 2, 2) + torch.arange(4.0).view(4, 1, 1, 1)
+    counter.reset(reference=images)
+    copies = images[[2, 0]].repeat(2, 1, 1, 1).requires_grad_(True)
+    torch.autograd.grad(counter(copies).sum(), copies)
+    assert counter.backward_passes == 1 and counter.total_grads == 4
+    assert counter.grad_counts.tolist() == [2, 0, 2, 0]
+
+
 def test_counting_model_keeps_the_wrapped_mode() -> None:
     net = linear_net().eval()
     assert not CountingModel(net).training
