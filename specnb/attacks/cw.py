@@ -95,8 +95,8 @@ class CW(Attack):
     samples never fooled come back unchanged. A sample counts one gradient computation per
     iteration in which its margin term is live (``margin > -kappa``): with a saturated margin
     its model gradient is zero (the l2 term's gradient is analytic), and once most rows are
-    saturated a gradient-free forward pass picks the live rows so that only they go through
-    the backward pass.
+    saturated (all of them, on small batches) a gradient-free forward pass picks the live rows
+    so that only they go through the backward pass.
     The paper's grid: ``search_steps`` in {1, 3, 7, 9}, ``max_iterations`` in
     {25, 100, 1000, 2000, 5000}.
 
@@ -249,16 +249,17 @@ class CW(Attack):
         row's loss at the previous check; rows whose loss exceeds ``1 - STALL_FRACTION`` times
         that stop here. They and the rows whose margin is saturated (``<= -kappa``, a zero
         model gradient) take no part in the backward pass. While most rows are live, one
-        forward pass with gradients serves all of them; once fewer than ``SPLIT_BELOW`` of
-        them were live at the last iteration of a large batch (``SPLIT_MIN_ELEMENTS``), a
-        forward pass without gradients finds the live rows and the gradient pass runs on those
-        alone. (A backward pass costs about a forward pass, so the second forward pays off
-        below half the rows live, and only where the passes cost their arithmetic: on small
-        batches of small images the per-layer overhead, the same for any number of rows,
-        dominates.)
+        forward pass with gradients serves all of them; once none was live at the last
+        iteration, or fewer than ``SPLIT_BELOW`` of them in a large batch
+        (``SPLIT_MIN_ELEMENTS``), a forward pass without gradients finds the live rows and the
+        gradient pass runs on those alone. (A backward pass costs about a forward pass, so the
+        second forward pays off below half the rows live, and only where the passes cost their
+        arithmetic: on small batches of small images the per-layer overhead, the same for any
+        number of rows, dominates. A forward pass without gradients skips building the graph,
+        and the rows rarely turn live again once none is.)
         """
         model_grad = torch.zeros_like(x)
-        if live_share >= SPLIT_BELOW or x.numel() < SPLIT_MIN_ELEMENTS:
+        if live_share > 0 and (live_share >= SPLIT_BELOW or x.numel() < SPLIT_MIN_ELEMENTS):
             x_grad = x.detach().requires_grad_(True)
             margin = cw_margin(self.model(x_grad), goal, targeted=self.targeted)
             stop = self._stalled(margin.detach(), c, check)
