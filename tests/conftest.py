@@ -134,7 +134,7 @@ def _train_on_patterns(
     """Train ``model`` for ``steps`` Adam steps on batches of 64 ``size``-pixel pattern images
     (leaving it in eval mode); return the first ``count`` of ``pool`` held-out images that it
     classifies correctly, their labels and its accuracy on the pool."""
-    from specnb.bench.attacks import pattern_images
+    from specnb.bench.attack_victim import pattern_images
 
     images, labels = pattern_images(64 * steps, size, seed=seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)

@@ -4,6 +4,9 @@ Modules:
 
 - :mod:`~specnb.bench.representations` -- the batched torch path against librosa/PyWavelets.
 - :mod:`~specnb.bench.attacks` -- specnb's attacks against torchattacks and Foolbox at equal work.
+- :mod:`~specnb.bench.attack_victim` -- the attack benchmark's victim and its synthetic images.
+- :mod:`~specnb.bench.attack_references` -- each attack beside its torchattacks/Foolbox references.
+- :mod:`~specnb.bench.attack_comparison` -- timing, scoring and the table at equal work.
 - :mod:`~specnb.bench.training` -- our training loop against a plain PyTorch loop, and the
   share of a measured peak.
 - :mod:`~specnb.bench.unit_costs` -- unit costs of a sweep's work on a CPU or a GPU, their files.

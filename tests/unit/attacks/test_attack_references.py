@@ -14,7 +14,7 @@ from torch import Tensor, nn
 
 import specnb.attacks.cw as cw_module
 from specnb.attacks import CW, LBFGS, DeepFool, count_gradients, random_targets
-from specnb.bench.attacks import pattern_images, train_on_patterns
+from specnb.bench.attack_victim import pattern_images, train_on_patterns
 from specnb.errors import ParameterError
 from specnb.metrics import fooling_rate
 

@@ -23,7 +23,7 @@ from specnb.attacks import (
     count_gradients,
     random_targets,
 )
-from specnb.bench.attacks import pattern_images
+from specnb.bench.attack_victim import pattern_images
 
 Build = Callable[[nn.Module], Attack]
 SIZE = 16

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from specnb.bench import attacks as bench_attacks
-from specnb.bench.attacks import (
+from specnb.bench.attack_comparison import (
     Outcome,
     Row,
     choose_reference,
