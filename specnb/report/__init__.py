@@ -16,6 +16,10 @@ Examples
 Modules
 -------
 - ``build`` -- The whole report: tables, verdicts and figures from one results store.
+- ``claim_answers`` -- Each claim's two answers: our statistic over bootstrap replicates, and the
+  paper's own.
+- ``claim_groups`` -- The groups a claim compares: our results cut into bootstrap groups, selected
+  per claim.
 - ``claims`` -- The paper's claims: which of our runs each compares, its statistic and the paper's
   answer.
 - ``figures`` -- The paper's Figures 1–6 drawn from our results.
