@@ -11,8 +11,8 @@ from typing import Callable, Mapping, Optional
 import numpy as np
 import pandas as pd
 
+from specnb.report.attack_rows import ATTACKS
 from specnb.report.claim_groups import TABLE_REPR
-from specnb.report.results import ATTACKS
 from specnb.report.tables import ReportTable
 
 __all__ = [

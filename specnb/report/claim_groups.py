@@ -14,7 +14,8 @@ from typing import Callable, Mapping, Optional
 import numpy as np
 import pandas as pd
 
-from specnb.report.results import ATTACKS, StoreResults
+from specnb.report.attack_rows import ATTACKS
+from specnb.report.results import StoreResults
 from specnb.report.tables import MODEL_LABELS
 from specnb.report.uncertainty import Group, Item, counts_item, mean_item, units_item
 
