@@ -15,7 +15,12 @@ Examples
 
 Modules
 -------
+- ``attack_rows`` -- The store's attack and transfer rows, read into the report's frames.
 - ``build`` -- The whole report: tables, verdicts and figures from one results store.
+- ``claim_answers`` -- Each claim's two answers: our statistic over bootstrap replicates, and the
+  paper's own.
+- ``claim_groups`` -- The groups a claim compares: our results cut into bootstrap groups, selected
+  per claim.
 - ``claims`` -- The paper's claims: which of our runs each compares, its statistic and the paper's
   answer.
 - ``figures`` -- The paper's Figures 1–6 drawn from our results.
@@ -29,11 +34,12 @@ Modules
   inconclusive.
 """
 
+from specnb.report.attack_rows import ATTACKS, GALLERY_KEY
 from specnb.report.build import Report, build_report
 from specnb.report.claims import CLAIMS
 from specnb.report.figures import ReportFigure, build_figure, build_figures, figure_data
 from specnb.report.paper import load_paper_results, paper_csv_path
-from specnb.report.results import ATTACKS, GALLERY_KEY, HSV_COLORMAP, StoreResults, read_results
+from specnb.report.results import HSV_COLORMAP, StoreResults, read_results
 from specnb.report.tables import ReportTable, build_table, build_tables
 from specnb.report.verdicts import (
     NOT_ENOUGH,

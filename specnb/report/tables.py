@@ -36,7 +36,8 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 
 from specnb.errors import ParameterError
-from specnb.report.results import ATTACKS, StoreResults
+from specnb.report.attack_rows import ATTACKS
+from specnb.report.results import StoreResults
 
 __all__ = [
     "DATASET_LABELS",
