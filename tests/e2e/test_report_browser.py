@@ -1,0 +1,243 @@
+"""The HTML report opened in Chromium and read as a person reads it.
+
+The first test builds a report from a constructed store whose truth is known
+(:mod:`report_store`: the main job's three representations of the synthetic set, three seeds,
+four attacks), opens ``report.html`` from a ``file://`` URL, saves a full-page screenshot and
+checks the rendered page: our cells of Tables 2–4 hold the stored numbers, each decided verdict
+shows its word, its 95 % interval, what the interval is over and the rule, the word agrees with
+the interval, and every one is marked as a synthetic-data result.
+
+The second test looks at an existing report the same way: set ``SPECNB_REPORT_HTML`` to the
+``report.html`` of a main job (``python3 tasks.py main`` prints its path) and it must show filled
+rows for at least three representations and at least three decided verdicts with their
+intervals; without the variable it is skipped. Screenshots go to ``tests/output/e2e/<test>/``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator, Optional
+
+import pytest
+from report_store import EXPECTED, MODEL, write_known_store
+
+from specnb.report import CLAIMS, NOT_ENOUGH, VERDICTS, build_report
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
+
+VIEWPORT = {"width": 1440, "height": 1000}
+
+#: The representation tables and the setting kind each shows.
+REPRESENTATION_TABLES = {2: "mfcc", 3: "stft", 4: "wavelet", 7: "mel"}
+#: Our attacks, as the tables label them.
+ATTACK_LABELS = ("FGSM", "BIM-a", "DeepFool", "CWA")
+SYNTHETIC_MARK = re.compile(r"synthetic data: (this )?proves the pipeline, not the paper")
+INTERVAL = re.compile(r"= (?P<value>[^,]+), 95 % interval \[(?P<low>[^\],]+), (?P<high>[^\]]+)\]")
+OVER = re.compile(r"bootstrap of \d+ draws over training seeds and .+ \d+ seeds × \d+")
+RULE = re.compile(
+    r"supported when the 95 % interval of .+ lies above (?P<at>\S+), contradicted when below, "
+    r"inconclusive when it contains (?P=at)\."
+)
+
+#: Reads every table and the verdicts from the rendered page (innerText: what is shown).
+READ_PAGE = """() => {
+  const text = (e) => e.innerText.trim();
+  const tables = {};
+  for (const section of document.querySelectorAll('section[id^="table-"]')) {
+    const table = section.querySelector('table');
+    const labels = {};
+    let col = 0;
+    for (const th of table.querySelectorAll('thead th.col_heading.level0')) {
+      for (let k = 0; k < th.colSpan; k++) labels[col + k] = text(th);
+      col += th.colSpan;
+    }
+    const sources = {};
+    table.querySelectorAll('thead th.col_heading.level1').forEach((th, i) => {
+      sources[i] = text(th);
+    });
+    const rows = [];
+    let dataset = null;
+    for (const tr of table.querySelectorAll('tbody tr')) {
+      const head0 = tr.querySelector('th.row_heading.level0');
+      if (head0) dataset = text(head0);
+      const head1 = tr.querySelector('th.row_heading.level1');
+      const cells = {};
+      tr.querySelectorAll('td').forEach((td, i) => {
+        cells[labels[i] + '|' + sources[i]] = text(td);
+      });
+      rows.push({dataset, row: head1 ? text(head1) : '', cells});
+    }
+    tables[section.id.slice('table-'.length)] = rows;
+  }
+  const verdicts = [...document.querySelectorAll('table.verdicts tr')].slice(1).map(
+    (tr) => [...tr.querySelectorAll('td')].map(text));
+  const images = [...document.images].map((img) => img.complete && img.naturalWidth > 0);
+  return {tables, verdicts, images, title: document.title, body: document.body.innerText};
+}"""
+
+
+@dataclass(frozen=True)
+class ShownVerdict:
+    """One row of the verdict table as rendered."""
+
+    where: str
+    claim: str
+    ours: str
+    numbers: str
+    rule: str
+    paper: str
+
+    @property
+    def word(self) -> str:
+        return self.ours.splitlines()[0].strip()
+
+
+@dataclass(frozen=True)
+class ShownReport:
+    """The rendered page: per table number its rows, the verdict rows, the images' state."""
+
+    tables: dict[int, list[dict]]
+    verdicts: list[ShownVerdict]
+    images: list[bool]
+    body: str
+
+    def ours(self, number: int, dataset: str, row: str) -> dict[str, str]:
+        """Our cells of one row of a table, by column label."""
+        for shown in self.tables[number]:
+            if shown["dataset"] == dataset and shown["row"] == row:
+                return {k[: -len("|ours")]: v for k, v in shown["cells"].items() if "|ours" in k}
+        raise AssertionError(f"Table {number} shows no row {dataset} / {row}")
+
+    def filled_rows(self, number: int, min_attacks: int = 3) -> list[dict]:
+        """Rows of a table where our accuracy and the AUC of ``min_attacks`` attacks are
+        numbers."""
+        filled = []
+        for shown in self.tables.get(number, []):
+            ours = {k: _number(v) for k, v in shown["cells"].items() if k.endswith("|ours")}
+            aucs = [k for k, v in ours.items() if k.endswith("AUC|ours") and v is not None]
+            if ours.get("Acc. (%)|ours") is not None and len(aucs) >= min_attacks:
+                filled.append(shown)
+        return filled
+
+
+def _number(text: str) -> Optional[float]:
+    """A number as the page writes it ("+778 %", "-10.00", "0.3450"); None for "—"."""
+    try:
+        return float(text.replace("%", "").replace("+", "").strip())
+    except ValueError:
+        return None
+
+
+def open_report(page: "Page", path: Path, shot: Path) -> ShownReport:
+    """Open ``path`` in the page, save a full-page screenshot to ``shot``, read it back."""
+    page.goto(path.resolve().as_uri(), wait_until="load")
+    page.screenshot(path=str(shot), full_page=True)
+    raw = page.evaluate(READ_PAGE)
+    assert raw["title"] == "specnb report", f"{path} is not a specnb report page"
+    return ShownReport(
+        {int(n): rows for n, rows in raw["tables"].items()},
+        [ShownVerdict(*cells) for cells in raw["verdicts"]],
+        raw["images"],
+        raw["body"],
+    )
+
+
+def check_decided(verdict: ShownVerdict, synthetic: bool) -> None:
+    """A decided verdict shows its word, interval, what it is over and its rule, consistently."""
+    label = f"{verdict.where} ({verdict.claim})"
+    assert verdict.word in VERDICTS, f"{label}: verdict {verdict.word!r}"
+    interval = INTERVAL.search(verdict.numbers)
+    assert interval, f"{label}: no 95 % interval in {verdict.numbers!r}"
+    low, high = _number(interval["low"]), _number(interval["high"])
+    assert low is not None and high is not None and low <= high, f"{label}: {interval[0]!r}"
+    assert OVER.search(verdict.numbers), f"{label}: not said what over: {verdict.numbers!r}"
+    rule = RULE.search(verdict.rule)
+    assert rule, f"{label}: no rule in {verdict.rule!r}"
+    at = float(rule["at"])
+    agrees = {
+        "supported": low >= at,
+        "contradicted": high <= at,
+        "inconclusive": low <= at <= high,
+    }[verdict.word]
+    assert agrees, f"{label}: {verdict.word} but the interval is [{low}, {high}] against {at}"
+    assert verdict.paper, f"{label}: the paper's side is empty"
+    if synthetic:
+        assert SYNTHETIC_MARK.search(verdict.ours), f"{label}: not marked as synthetic data"
+
+
+def check_report(shown: ShownReport, min_representations: int = 3, min_decided: int = 3) -> None:
+    """What must hold for the main job's report: filled rows, decided verdicts with intervals."""
+    filled = {n: shown.filled_rows(n) for n in REPRESENTATION_TABLES}
+    tables = [n for n, rows in filled.items() if rows]
+    assert len(tables) >= min_representations, (
+        f"our accuracy and three attacks' AUC are filled in Tables {tables} only; need "
+        f"{min_representations} representations"
+    )
+    datasets = {row["dataset"] for rows in filled.values() for row in rows}
+    synthetic = all(d.startswith("synthetic") for d in datasets)
+    decided = [v for v in shown.verdicts if v.word != NOT_ENOUGH]
+    assert len(decided) >= min_decided, (
+        f"{len(decided)} decided verdicts, need {min_decided}: "
+        + "; ".join(f"{v.where}: {v.word}" for v in shown.verdicts)
+    )
+    for verdict in decided:
+        check_decided(verdict, synthetic)
+    for verdict in shown.verdicts:
+        if verdict.word == NOT_ENOUGH:
+            assert verdict.numbers, f"{verdict.where}: says not what is missing"
+    assert all(shown.images), f"{shown.images.count(False)} images do not load"
+
+
+@pytest.fixture
+def page(browser: "Browser") -> Iterator["Page"]:
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def test_report_of_a_known_store_shows_rows_and_verdicts(
+    page: "Page", shots_dir: Path, tmp_path: Path
+) -> None:
+    accuracy = write_known_store(tmp_path / "results.sqlite")
+    report = build_report(tmp_path / "results.sqlite", victim=MODEL)
+    path = report.write_html(tmp_path / "report.html")
+
+    shown = open_report(page, path, shots_dir / "report.png")
+
+    check_report(shown)
+    assert "Victim model: SB-CNN" in shown.body
+    for number, row in ((2, "16000"), (3, "512"), (4, "8000")):
+        ours = shown.ours(number, "synthetic-s0-n8", row)
+        kind = REPRESENTATION_TABLES[number]
+        assert ours["Acc. (%)"] == f"{accuracy[kind]:.2f}", f"Table {number}: {ours}"
+        for attack in ATTACK_LABELS:
+            auc, grads = _number(ours[f"{attack} AUC"]), _number(ours[f"{attack} grads"])
+            assert auc is not None and 0.0 <= auc <= 1.0, f"Table {number} {attack}: {ours}"
+            assert grads is not None and 20 <= grads <= 40, f"Table {number} {attack}: {ours}"
+        assert ours["BIM-b AUC"] == "—" and ours["JSMA AUC"] == "—", "attacks never run"
+    by_claim = {v.claim: v for v in shown.verdicts}
+    for key, expected in EXPECTED.items():
+        verdict = by_claim[CLAIMS[key].text]
+        assert verdict.word == expected, f"{key}: shown {verdict.word!r}, truth {expected!r}"
+        assert SYNTHETIC_MARK.search(verdict.ours)
+    assert by_claim[CLAIMS["table6_accuracy"].text].word == NOT_ENOUGH
+
+
+def test_existing_report_shows_rows_and_verdicts(page: "Page", shots_dir: Path) -> None:
+    variable = os.environ.get("SPECNB_REPORT_HTML")
+    if not variable:
+        pytest.skip("SPECNB_REPORT_HTML is not set (point it at a main job's report.html)")
+    path = Path(variable)
+    assert path.is_file(), f"SPECNB_REPORT_HTML={variable}: no such file"
+
+    shown = open_report(page, path, shots_dir / "report.png")
+
+    check_report(shown)
