@@ -132,7 +132,12 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="run folder (default: runs/main, with --data runs/esc10_cpu)",
     )
-    run.add_argument("--workers", type=int, default=None, help="Dask workers (default: 1 on CPU)")
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="Dask workers (default: one per GPU, else one per CPU core, at most 4)",
+    )
     return parser
 
 

@@ -46,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
         type=_positive,
         default=None,
         metavar="N",
-        help="workers of the local cluster (default: one per GPU, else 1)",
+        help="local cluster workers (default: one per GPU, else one per CPU core, at most 4)",
     )
     parser.add_argument(
         "--scheduler",

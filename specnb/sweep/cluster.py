@@ -40,7 +40,15 @@ if TYPE_CHECKING:
     from distributed import Client, LocalCluster
     from distributed.security import Security
 
-__all__ = ["connect", "cuda_devices", "local_cluster", "tls_security"]
+__all__ = [
+    "CPU_WORKERS_MAX",
+    "connect",
+    "cpu_thread_env",
+    "cuda_devices",
+    "default_workers",
+    "local_cluster",
+    "tls_security",
+]
 
 #: Where the local cluster and its dashboard listen.
 LOCAL_HOST = "127.0.0.1"
@@ -64,6 +72,50 @@ def cuda_devices() -> list[str]:
     return [str(i) for i in range(count)]
 
 
+#: Most workers a local cluster starts by default on a machine without CUDA devices.
+CPU_WORKERS_MAX = 4
+
+
+def default_workers(devices: list[str]) -> int:
+    """Workers of a local cluster when none are asked for: one per CUDA device, else one per
+    CPU core up to :data:`CPU_WORKERS_MAX`.
+
+    Examples
+    --------
+    >>> default_workers(["0", "1"])
+    2
+    """
+    if devices:
+        return len(devices)
+    return max(1, min(os.cpu_count() or 1, CPU_WORKERS_MAX))
+
+
+def cpu_thread_env(workers: int) -> dict[str, str]:
+    """Environment of a CPU worker: its share of the cores as the thread count of torch and
+    BLAS in its notebooks; an ``OMP_NUM_THREADS`` already set is kept.
+
+    Parameters
+    ----------
+    workers : int
+        Workers sharing this machine's cores.
+
+    Returns
+    -------
+    dict of str to str
+        ``OMP_NUM_THREADS`` and ``MKL_NUM_THREADS``.
+
+    Examples
+    --------
+    >>> env = cpu_thread_env(1)
+    >>> env["OMP_NUM_THREADS"] == env["MKL_NUM_THREADS"]
+    True
+    """
+    threads = os.environ.get("OMP_NUM_THREADS") or str(
+        max(1, (os.cpu_count() or 1) // max(1, workers))
+    )
+    return {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+
+
 def local_cluster(
     workers: int | None = None,
     devices: list[str] | None = None,
@@ -75,7 +127,10 @@ def local_cluster(
     Parameters
     ----------
     workers : int, optional
-        Number of workers. Default: one per device, or 1 without devices.
+        Number of workers. Default: one per device; without devices, one per CPU core up to
+        :data:`CPU_WORKERS_MAX`. On the CPU the cores are shared out: each worker's notebooks
+        get ``cores // workers`` threads (``OMP_NUM_THREADS``, unless it is set already),
+        so two notebooks on a 2-core CPU run side by side instead of fighting for both cores.
     devices : list of str, optional
         CUDA devices; worker ``i`` sees only ``devices[i % len(devices)]``. Default:
         :func:`cuda_devices`.
@@ -101,7 +156,7 @@ def local_cluster(
     from .no_http import SchedulerWithoutHttp, WorkerWithoutHttp
 
     devices = cuda_devices() if devices is None else list(devices)
-    count = workers if workers is not None else max(1, len(devices))
+    count = workers if workers is not None else default_workers(devices)
     if count < 1:
         raise ParameterError(f"workers must be at least 1, got {count}")
     if dashboard is not None and not 0 <= dashboard <= 65535:
@@ -131,6 +186,8 @@ def local_cluster(
             device = devices[i % len(devices)]
             options["env"] = {"CUDA_VISIBLE_DEVICES": device}
             name = f"cuda-{device}-{i}"
+        else:
+            options["env"] = cpu_thread_env(count)
         cluster.worker_spec[name] = {"cls": template["cls"], "options": options}
     cluster.scale(count)
     return cluster

@@ -64,7 +64,7 @@ def run_main_job(
         Sweep output folder: run folders, the results database and the feature cache
         (default ``runs/main``, with ``data`` ``runs/esc10_cpu``).
     workers : int, optional
-        Dask workers (default: one per GPU, else one).
+        Dask workers (default: one per GPU, else one per CPU core, at most four).
     sweep : Path, optional
         Another sweep file; it must end with a step named ``report`` that runs notebook 08.
 

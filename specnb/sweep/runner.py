@@ -31,7 +31,7 @@ from specnb.errors import UnitCostsError
 from specnb.store import ResultsStore
 from specnb.store.point_stores import remove_store_files, seed_point_store
 
-from .cluster import connect, cuda_devices
+from .cluster import connect, cuda_devices, default_workers
 from .cost_registry import UnitCostTable, projection_costs
 from .estimate import estimate, measured_timings
 from .grid import Point, expand
@@ -86,7 +86,7 @@ def run_sweep(
         Output folder: ``<out>/<step>/<point key>/`` run folders, ``<out>/results.sqlite``
         and ``<out>/cache/``. Default: :func:`default_out`.
     workers : int, optional
-        Workers of the local cluster (default: one per CUDA device, else 1); with
+        Workers of the local cluster (default: :func:`~specnb.sweep.cluster.default_workers`); with
         ``scheduler``, only the number the dry-run estimate divides by.
     scheduler : str, optional
         Address of an existing Dask scheduler to run on instead.
@@ -136,7 +136,7 @@ def run_sweep(
     out = Path(out if out is not None else default_out(spec)).resolve()
     if dry_run:
         if workers is None:
-            workers = 1 if scheduler is not None else max(1, len(cuda_devices()))
+            workers = 1 if scheduler is not None else default_workers(cuda_devices())
         try:
             costs, note = projection_costs(device, spec.defaults, unit_costs)
         except UnitCostsError as error:

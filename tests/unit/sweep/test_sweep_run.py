@@ -358,3 +358,22 @@ def test_sweep_command_reports_os_errors_with_exit_2(tmp_path, capsys) -> None:
     )
     assert code == 2
     assert "specnb sweep: error:" in capsys.readouterr().err
+
+
+def test_cpu_workers_default_to_one_per_core_and_share_the_cores_out(monkeypatch):
+    from distributed import Client
+
+    from specnb.sweep import cluster as cluster_module
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(cluster_module.os, "cpu_count", lambda: 8)
+    assert cluster_module.default_workers([]) == cluster_module.CPU_WORKERS_MAX == 4
+    assert cluster_module.default_workers(["0", "1", "2"]) == 3
+    assert cluster_module.cpu_thread_env(3) == {"OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2"}
+    assert cluster_module.cpu_thread_env(16)["OMP_NUM_THREADS"] == "1"
+    with local_cluster(workers=2, devices=[]) as cluster, Client(cluster) as client:
+        client.wait_for_workers(2, timeout=120)
+        seen = client.run(lambda: os.environ.get("OMP_NUM_THREADS"))
+    assert sorted(seen.values()) == ["4", "4"]
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert cluster_module.cpu_thread_env(2)["MKL_NUM_THREADS"] == "3"
