@@ -8,6 +8,8 @@ the recognition accuracy is the mean (± std) over the fold models.
 Modules
 -------
 - ``batch_augment`` -- SpecAugment-style masks and mixup of training batches.
+- ``batches`` -- Batches of the image cache on the compute device: where the cache lives, how
+  a batch moves (pinned, asynchronous, uint8 until the device).
 - ``checkpoints`` -- Checkpoint files of a training run: atomic writes, RNG states, the run-folder
   layout.
 - ``config`` -- The training protocol as a small frozen, validated, hashable setting.
@@ -15,7 +17,7 @@ Modules
   every epoch.
 - ``early_stopping`` -- Which epoch is best, and when a fold stops (smoothed, after
   ``min_epochs``).
-- ``epochs`` -- Device choice, precision, batches, one training epoch, scoring and the
+- ``epochs`` -- Device choice, precision, one training epoch, scoring and the
   optimiser.
 - ``figures`` -- Seaborn figures of a training run: learning curves per fold and the test confusion
   matrix.

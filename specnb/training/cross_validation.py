@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 from specnb.data.clips import Clip
 from specnb.models import build_model, count_parameters
 from specnb.training import early_stopping
+from specnb.training.batches import place_images
 from specnb.training.checkpoints import (
     atomic_save,
     atomic_write_json,
@@ -291,7 +292,8 @@ def train_cv(
         model, waveforms in the layout of :func:`specnb.raw_audio.to_unit` for a waveform
         model (``config.model`` in ``WAVEFORM_MODELS``); ``images[i]`` belongs to ``clips[i]``.
         On CUDA the whole tensor is moved to the GPU when it takes less than half the free
-        GPU memory, otherwise batches are copied as needed.
+        GPU memory, otherwise each batch is gathered into pinned memory and copied
+        asynchronously (see :mod:`specnb.training.batches`).
     labels : torch.Tensor, shape (N,), int
         ``labels[i] == clips[i].label``.
     clips : sequence of Clip
@@ -332,10 +334,7 @@ def train_cv(
     split = open_run_dir(run_dir, config, fingerprint(images, labels, clips), clips, n_classes)
     plan = Plan.for_config(config)
     labels = labels.to(torch.int64)
-    if plan.device.type == "cuda":
-        free, _ = torch.cuda.mem_get_info(plan.device)
-        if images.element_size() * images.nelement() < free // 2:
-            images, labels = images.to(plan.device), labels.to(plan.device)
+    images, labels = place_images(images, labels, plan.device)
     with _execution_mode(plan.device):
         folds = [
             _train_fold(k, split, images, labels, n_classes, config, plan, run_dir, progress)

@@ -1,4 +1,4 @@
-"""Device choice, batches, one training epoch, scoring and the optimiser."""
+"""Device choice, one training epoch, scoring and the optimiser."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from torch import nn
 
 from specnb.devices import resolve_device
 from specnb.training.batch_augment import augment_batch
+from specnb.training.batches import device_batch
 from specnb.training.config import TrainConfig, TrainingError
 
 __all__ = [
@@ -70,13 +71,6 @@ class Plan:
         return self.amp and self.device.type == "cuda"
 
 
-def _as_input(images: torch.Tensor, index: torch.Tensor, device: torch.device) -> torch.Tensor:
-    batch = images[index.to(images.device)].to(device, non_blocking=True)
-    if batch.dtype == torch.uint8:
-        return batch.float().div_(255.0)
-    return batch.float()
-
-
 def score(
     model: nn.Module,
     images: torch.Tensor,
@@ -95,7 +89,7 @@ def score(
         for start in range(0, len(index), batch_size):
             chunk = index[start : start + batch_size]
             target = labels[chunk.to(labels.device)].to(device)
-            logits = model(_as_input(images, chunk, device)).float()
+            logits = model(device_batch(images, chunk, device)).float()
             loss_sum += F.cross_entropy(logits, target, reduction="sum").double()
             predictions.append(logits.argmax(1).cpu())
     preds = torch.cat(predictions) if predictions else torch.zeros(0, dtype=torch.int64)
@@ -209,7 +203,7 @@ def train_epoch(
         chunk = shuffled[start : start + plan.batch_size]
         if len(chunk) < 2 and seen:  # a single-sample batch breaks batch normalisation
             break
-        x = _as_input(images, chunk, plan.device)
+        x = device_batch(images, chunk, plan.device)
         y = labels[chunk.to(labels.device)].to(plan.device)
         target: Union[torch.Tensor, None] = None
         if augment is not None:

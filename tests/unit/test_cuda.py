@@ -1,6 +1,6 @@
 """The CUDA paths against the CPU: representations, a training step under autocast and its
-resumed checkpoint, every attack's fooling flags and gradient counts, the waveform front end's
-gradient.
+resumed checkpoint, pinned asynchronous batches of the uint8 image cache, every attack's fooling
+flags and gradient counts, the waveform front end's gradient.
 
 Each check is one function of the device. The tests marked ``cuda`` run it on the CPU and on
 CUDA and compare within the tolerances below (skipped without CUDA); their CPU halves run it
@@ -33,8 +33,9 @@ from specnb.representations import setting_from_dict
 from specnb.representations.compute import represent
 from specnb.representations.images import to_image
 from specnb.training import TrainConfig, cross_validation, train_cv
+from specnb.training.batches import device_batch, host_batch
 from specnb.training.checkpoints import epoch_checkpoint_path, load_checkpoint
-from specnb.training.epochs import Plan, make_optimizer, train_epoch
+from specnb.training.epochs import Plan, make_optimizer, score, train_epoch
 
 CUDA = torch.cuda.is_available()
 needs_cuda = pytest.mark.skipif(not CUDA, reason="no CUDA device: only the CPU half runs")
@@ -49,6 +50,9 @@ LOSS_RTOL, GRADIENT_COSINE = 1e-2, 0.99
 #: is not bit-reproducible): largest difference of a curve value, least share of equal
 #: test predictions. On the CPU both are exact.
 CURVE_ATOL, PREDICTION_AGREEMENT = 0.05, 0.9
+#: A uint8 batch made float on CUDA against the CPU's: largest pixel difference (one float32
+#: rounding: CUDA divides by a scalar as a product with its reciprocal).
+BATCH_ATOL = 1e-6
 #: Attacks on CUDA against the CPU: samples whose fooling flag may differ per grid point
 #: (those on the decision boundary), and relative difference of the gradients per sample.
 FLAG_FLIPS, GRADIENT_RTOL = 1, 0.1
@@ -209,6 +213,64 @@ def test_resume_with_autocast_on_cuda(tmp_path, monkeypatch):
         for name in want:
             np.testing.assert_allclose(got[name], want[name], atol=CURVE_ATOL, err_msg=name)
     agreement = np.mean(resumed.test_predictions == reference.test_predictions)
+    assert agreement >= PREDICTION_AGREEMENT
+
+
+# -- pinned batches of the uint8 image cache -----------------------------------------------
+
+
+def cached_batches(device: str) -> dict[str, object]:
+    """A fixed SB-CNN scored on a uint8 cache held on the host (on CUDA: batches gathered into
+    pinned memory, copied asynchronously, made float on the GPU), and one of those batches."""
+    generator = torch.Generator().manual_seed(0)
+    cache = torch.randint(0, 256, (20, 3, 128, 128), dtype=torch.uint8, generator=generator)
+    labels = torch.arange(20) % 4
+    index = torch.randperm(20, generator=generator)
+    model = build_model("sbcnn", 4, seed=0).to(device)
+    loss, _, predictions = score(model, cache, labels, index, batch_size=8)
+    return {
+        "loss": loss,
+        "predictions": predictions,
+        "pinned": host_batch(cache, index[:8], torch.device(device)).is_pinned(),
+        "batch": device_batch(cache, index[:8], torch.device(device)).cpu(),
+        "expected": cache[index[:8]].float() / 255.0,
+    }
+
+
+def test_cached_batches_cpu_half():
+    first, again = cached_batches("cpu"), cached_batches("cpu")
+    assert not first["pinned"] and torch.equal(first["batch"], first["expected"])
+    assert np.isfinite(first["loss"]) and first["loss"] == again["loss"]
+    assert torch.equal(first["predictions"], again["predictions"])
+
+
+@pytest.mark.cuda
+@needs_cuda
+def test_pinned_batches_on_cuda_match_cpu():
+    cpu, cuda = cached_batches("cpu"), cached_batches("cuda")
+    assert cuda["pinned"], "a host-to-CUDA batch was not gathered into pinned memory"
+    torch.testing.assert_close(cuda["batch"], cpu["batch"], atol=BATCH_ATOL, rtol=0)
+    assert cuda["loss"] == pytest.approx(cpu["loss"], rel=LOSS_RTOL)
+    agreement = (cuda["predictions"] == cpu["predictions"]).float().mean()
+    assert agreement >= PREDICTION_AGREEMENT
+
+
+@pytest.mark.cuda
+@needs_cuda
+def test_a_run_from_pinned_batches_matches_the_cache_on_the_gpu(tmp_path, monkeypatch):
+    images, labels, clips = toy_run_data()
+    cache = images.mul(255).round().to(torch.uint8)
+    config = TrainConfig(
+        model="sbcnn", epochs=2, batch_size=8, n_folds=2, seed=3, device="cuda", cuda_batch_scale=1
+    )
+    on_gpu = train_cv(cache, labels, clips, config, tmp_path / "on-gpu", progress=False)
+    # no room on the GPU: the cache stays on the host and every batch is pinned and copied
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (0, 1))
+    pinned = train_cv(cache, labels, clips, config, tmp_path / "pinned", progress=False)
+    for got, want in zip(pinned.curves, on_gpu.curves):
+        for name in want:
+            np.testing.assert_allclose(got[name], want[name], atol=CURVE_ATOL, err_msg=name)
+    agreement = np.mean(pinned.test_predictions == on_gpu.test_predictions)
     assert agreement >= PREDICTION_AGREEMENT
 
 
