@@ -151,6 +151,10 @@ class ClaimData:
 
 # ------------------------------------------------------------------ selections
 TABLE_REPR = {2: ("mfcc", "sr"), 3: ("stft", "n_fft"), 4: ("wavelet", "sr"), 7: ("mel", "n_fft")}
+_ROW_VALUES: dict[str, Callable[[float], str]] = {
+    "sr": lambda value: f"{value / 1000:g} kHz",
+    "n_fft": lambda value: f"n_fft {value:g}",
+}
 
 
 def inverse_groups(tables: tuple[int, ...]) -> Callable[[ClaimData], Selection]:
@@ -161,7 +165,7 @@ def inverse_groups(tables: tuple[int, ...]) -> Callable[[ClaimData], Selection]:
             runs = data.victim_runs(representation)
             runs = runs[runs[field].notna()]
             for (dataset, value), part in runs.groupby(["dataset", field]):
-                row = f"{REPR_LABELS[representation]} {value:g} @{dataset}"
+                row = f"{REPR_LABELS[representation]} {_ROW_VALUES[field](value)} @{dataset}"
                 spec[f"{row}:acc"] = (part, "accuracy")
                 spec[f"{row}:auc"] = (part, "auc")
         selection = data.select(spec)

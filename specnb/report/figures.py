@@ -4,7 +4,8 @@ Figures 1–5 each plot, against one setting, the victim model's mean accuracy (
 mean attack cost (right): gradient computations per sample at which the fooling rate first
 reaches 0.9, averaged over the six attacks that reach it (the paper's "attack cost for
 reaching AUC > 0.9"), one line per dataset, each point the mean over the runs with that
-setting value (standard colour maps only).
+setting value (standard colour maps only). When no attack reaches 0.9 the cost panel is left
+out and the figure's note says so. The drawings carry no title: the page's heading names them.
 
 1. MFCC ``n_mfcc``.
 2. MFCC sampling rate, orthonormal DCT only (the paper's "normalised spectrograms").
@@ -30,9 +31,17 @@ from matplotlib.figure import Figure
 
 from specnb.errors import ParameterError
 from specnb.report.results import StoreResults
-from specnb.report.tables import DATASET_LABELS, MODEL_LABELS
+from specnb.report.tables import DATASET_LABELS
 
-__all__ = ["FIGURE_TITLES", "ReportFigure", "build_figure", "build_figures", "figure_data"]
+__all__ = [
+    "FIGURE_TITLES",
+    "NO_COST",
+    "VICTIM_FIGURES",
+    "ReportFigure",
+    "build_figure",
+    "build_figures",
+    "figure_data",
+]
 
 #: Title of each figure.
 FIGURE_TITLES = {
@@ -62,6 +71,10 @@ _SPECS: dict[int, tuple[str, str, _Select, Union[_Select, None]]] = {
     ),
     5: ("wavelet", "frame length (ms)", lambda r: r["frame_ms"], None),
 }
+#: The figures that plot the victim model's runs (the others show the gallery).
+VICTIM_FIGURES = tuple(_SPECS)
+#: The note of a figure whose attack-cost panel is left out.
+NO_COST = "no attack reached FR 0.9: no attack-cost panel (gradients to FR 0.9) to draw"
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,7 +96,8 @@ class ReportFigure:
     images : tuple of Path
         Figure 6's gallery images.
     note : str
-        ``"missing: ..."`` when there is nothing to show, else empty.
+        ``"missing: ..."`` when there is nothing to show, :data:`NO_COST` when the attack-cost
+        panel is left out (no attack reached FR 0.9), else empty.
     """
 
     number: int
@@ -163,7 +177,9 @@ def build_figure(number: int, results: StoreResults, victim: str = "resnet18") -
     if data.empty:
         reason = f"no finished {_SPECS[number][0]} runs of {victim} with this setting"
         return ReportFigure(number, title, data, None, (), f"missing: {reason}")
-    return ReportFigure(number, title, data, _draw(number, data, victim), (), "")
+    reached = np.isfinite(data["cost"].to_numpy(dtype=float)).any()
+    figure = _draw(number, data, with_cost=bool(reached))
+    return ReportFigure(number, title, data, figure, (), "" if reached else NO_COST)
 
 
 def build_figures(results: StoreResults, victim: str = "resnet18") -> list[ReportFigure]:
@@ -171,26 +187,22 @@ def build_figures(results: StoreResults, victim: str = "resnet18") -> list[Repor
     return [build_figure(number, results, victim) for number in range(1, 7)]
 
 
-def _draw(number: int, data: pd.DataFrame, victim: str) -> Figure:
-    figure = Figure(figsize=(9, 3.2))
-    left, right = figure.subplots(1, 2)
+def _draw(number: int, data: pd.DataFrame, with_cost: bool) -> Figure:
+    """Accuracy (left) and, ``with_cost``, gradients to FR 0.9 (right); untitled: the
+    report's heading names the figure."""
+    figure = Figure(figsize=(9, 3.2) if with_cost else (4.5, 3.2))
+    axes = figure.subplots(1, 2 if with_cost else 1, squeeze=False)[0]
+    xlabel = _SPECS[number][1]
     for dataset, points in data.groupby("dataset"):
         label = DATASET_LABELS.get(str(dataset), str(dataset))
-        left.plot(points["x"], points["accuracy"], marker="o", label=label)
-        right.plot(points["x"], points["cost"], marker="s", label=label)
-    xlabel = _SPECS[number][1]
-    left.set(xlabel=xlabel, ylabel="accuracy (%)")
-    right.set(xlabel=xlabel, ylabel="gradients to FR 0.9")
-    if not np.isfinite(data["cost"].to_numpy(dtype=float)).any():
-        right.text(
-            0.5, 0.5, "missing: no attack reached FR 0.9", ha="center", transform=right.transAxes
-        )
-    left.legend(fontsize="small")
-    figure.suptitle(
-        f"Figure {number}: {FIGURE_TITLES[number]} — {MODEL_LABELS.get(victim, victim)}",
-        fontsize="medium",
-    )
-    figure.subplots_adjust(left=0.08, right=0.98, bottom=0.17, top=0.85, wspace=0.3)
+        axes[0].plot(points["x"], points["accuracy"], marker="o", label=label)
+        if with_cost:
+            axes[1].plot(points["x"], points["cost"], marker="s", label=label)
+    axes[0].set(xlabel=xlabel, ylabel="accuracy (%)")
+    if with_cost:
+        axes[1].set(xlabel=xlabel, ylabel="gradients to FR 0.9")
+    axes[0].legend(fontsize="small")
+    figure.tight_layout()
     return figure
 
 

@@ -4,14 +4,27 @@ from __future__ import annotations
 
 import base64
 import html
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from specnb.report.tables import MODEL_LABELS
+from specnb.report.claim_groups import REPR_LABELS
+from specnb.report.figures import VICTIM_FIGURES
+from specnb.report.tables import MODEL_LABELS, ReportTable
+from specnb.report.verdicts import NOT_ENOUGH, SYNTHETIC_NOTE, VERDICTS
 
 if TYPE_CHECKING:
     from specnb.report.build import Report
 
-__all__ = ["IMAGE_TYPES", "report_html"]
+__all__ = [
+    "AUC_DIGITS",
+    "IMAGE_TYPES",
+    "PAPER_ANSWER",
+    "PAPER_VICTIM",
+    "VERDICT_CLASSES",
+    "display_label",
+    "report_html",
+    "table_html",
+]
 
 #: Image files the gallery may embed, by suffix.
 IMAGE_TYPES = {
@@ -20,17 +33,35 @@ IMAGE_TYPES = {
     ".jpeg": "image/jpeg",
     ".svg": "image/svg+xml",
 }
+#: The model the paper's Table 6 compares every other model with.
+PAPER_VICTIM = "resnet18"
+#: CSS class of each verdict word (each its own colour).
+VERDICT_CLASSES = {
+    **{word: f"verdict-{word}" for word in VERDICTS},
+    NOT_ENOUGH: "verdict-not-enough",
+}
+#: Decimals of an AUC in Tables 2-4 and 7 (a few dozen clips per run: the fourth is noise).
+AUC_DIGITS = 3
+#: Header of the verdict table's last column: the paper's own answer to its claim.
+PAPER_ANSWER = "the paper's answer (from its own numbers)"
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em; max-width: 100em; }
-table { border-collapse: collapse; font-size: 0.85em; margin: 1em 0; }
-th, td { border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: right; }
+table { border-collapse: collapse; font-size: 0.8em; margin: 1em 0; }
+th, td { border: 1px solid #ccc; padding: 0.15em 0.25em; text-align: right; }
+thead th { white-space: normal; }
+thead th.col_heading.level1 { font-weight: normal; font-size: 0.9em; }
 caption { font-weight: bold; text-align: left; padding: 0.3em 0; }
 .missing { color: #a33; font-style: italic; }
+.verdicts { font-size: 0.85em; }
 .verdicts td, .verdicts th { text-align: left; vertical-align: top; padding: 0.3em; }
-.verdict-supported strong { color: #1a7f37; } .verdict-contradicted strong { color: #b42318; }
+.verdict-supported strong { color: #1a7f37; }
+.verdict-contradicted strong { color: #b42318; }
+.verdict-inconclusive strong { color: #9a6700; }
+.verdict-not-enough strong { color: #6e7781; font-weight: normal; }
 img { max-width: 100%; }
 section { overflow-x: auto; }
+tbody th.row_heading.level0 { position: sticky; left: 0; background: #fff; }
 """
 
 
@@ -39,23 +70,61 @@ def _verdict_table(report: "Report") -> str:
     head = (
         "<tr><th>where</th><th>the paper's claim</th><th>ours</th>"
         "<th>our numbers, 95 % interval, over what</th><th>rule</th>"
-        "<th>paper's numbers</th></tr>"
+        f"<th>{_text(PAPER_ANSWER)}</th></tr>"
     )
     rows = []
     for v in report.verdicts:
-        note = (
-            "<br><em>synthetic data: proves the pipeline, not the paper</em>"
-            if (v.synthetic and v.decided)
-            else ""
-        )
+        note = f"<br><em>{_text(SYNTHETIC_NOTE)}</em>" if (v.synthetic and v.decided) else ""
         numbers = f"{_text(v.estimate)}<br>" if v.estimate else ""
         rows.append(
-            f'<tr class="verdict-{_text(v.ours.split()[0])}"><td>{_text(v.where)}</td>'
+            f'<tr class="{VERDICT_CLASSES[v.ours]}"><td>{_text(v.where)}</td>'
             f"<td>{_text(v.claim)}</td><td><strong>{_text(v.ours)}</strong>{note}</td>"
             f"<td>{numbers}<small>{_text(v.over)}</small></td><td><small>{_text(v.rule)}"
             f"</small></td><td>{_text(v.paper)}</td></tr>"
         )
     return f'<table class="verdicts">{head}{"".join(rows)}</table>'
+
+
+def display_label(name: str) -> str:
+    """A model's or representation's label (``"sbcnn"`` -> ``"SB-CNN"``, ``"wavelet"`` ->
+    ``"DWT"``; ``"mfcc:resnet18"`` -> ``"MFCC: ResNet-18"``); other names as they are."""
+    if ":" in name:
+        first, _, second = name.partition(":")
+        return f"{display_label(first)}: {display_label(second)}"
+    return MODEL_LABELS.get(name, REPR_LABELS.get(name, name))
+
+
+def table_html(table: ReportTable, victim: str) -> str:
+    """One table as HTML, models and representations by their labels.
+
+    The frame keeps the store's keys; only what is shown changes: labels, AUC to
+    :data:`AUC_DIGITS` decimals. Table 6 says which model each side is relative to: ours
+    ``victim``, the paper's :data:`PAPER_VICTIM`.
+    """
+    frame = table.frame
+    if table.number in (6, 8, 9) and len(frame.index):
+        frame = frame.copy()
+        frame.index = frame.index.set_levels(
+            [display_label(str(r)) for r in frame.index.levels[1]], level=1
+        )
+    row_name = "representation: source" if table.number == 9 else table.row_name
+    styled = replace(table, frame=frame, row_name=row_name).styled()
+    auc = [
+        shown
+        for shown, (quantity, _) in zip(styled.data.columns, table.frame.columns)
+        if quantity.endswith("_auc")
+    ]
+    styled = styled.format(f"{{:.{AUC_DIGITS}f}}", subset=auc, na_rep="\u2014")
+    if table.number != 6:
+        return styled.to_html()
+    ours, paper = (MODEL_LABELS.get(m, m) for m in (victim, PAPER_VICTIM))
+    sides = {"ours": f"ours, vs {ours}", "paper": f"paper, vs {paper}"}
+    styled = styled.format_index(lambda side: _text(sides.get(side, side)), axis=1, level=1)
+    return (
+        f'<p class="relative">Table 6 compares each model with a reference model: our '
+        f"numbers are relative to {_text(ours)}, the paper's to {_text(paper)}.</p>"
+        + styled.to_html()
+    )
 
 
 def report_html(report: "Report") -> str:
@@ -83,17 +152,21 @@ def report_html(report: "Report") -> str:
     ]
     for number, table in report.tables.items():
         parts.append(f'<section id="table-{number}">')
-        parts.append(table.styled().to_html())
+        parts.append(table_html(table, report.victim))
         parts.append("</section>")
     parts.append('<h3 id="target-hits">Targeted attacks: misclassification and target hits</h3>')
     if report.target_hits.empty:
         parts.append('<p class="missing">no targeted attack with target hits in the store</p>')
     else:
-        parts.append(report.target_hits.to_html(index=False, float_format="{:.4f}".format))
+        hits = report.target_hits.copy()
+        for column in ("repr", "model"):
+            hits[column] = hits[column].map(lambda name: display_label(str(name)))
+        parts.append(hits.to_html(index=False, float_format="{:.4f}".format))
     parts.append("<h2>Figures</h2>")
     for figure in report.figures:
         parts.append(f'<section id="figure-{figure.number}">')
-        parts.append(f"<h3>Figure {figure.number}: {_text(figure.title)}</h3>")
+        model = f" \u2014 {victim}" if figure.number in VICTIM_FIGURES else ""
+        parts.append(f"<h3>Figure {figure.number}: {_text(figure.title)}{_text(model)}</h3>")
         png = figure.png()
         if png is not None:
             parts.append(_img("image/png", png, f"Figure {figure.number}"))

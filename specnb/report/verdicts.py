@@ -26,8 +26,8 @@ from typing import Iterable, Mapping, Optional, Union
 from specnb.report.claims import CLAIMS, Claim, ClaimData
 from specnb.report.paper import load_paper_results
 from specnb.report.results import StoreResults, read_results
-from specnb.report.tables import ReportTable, build_tables
-from specnb.report.uncertainty import MIN_SEEDS, bootstrap
+from specnb.report.tables import DATASET_LABELS, ReportTable, build_tables
+from specnb.report.uncertainty import MIN_SEEDS, Group, bootstrap
 from specnb.store import ResultsStore
 
 __all__ = [
@@ -95,7 +95,7 @@ class Verdict:
         note = f" [{SYNTHETIC_NOTE}]" if self.synthetic and self.decided else ""
         return (
             f"{self.where} — the paper: {self.claim}. Ours: {self.ours}{numbers} "
-            f"({self.over}){note}. Rule: {self.rule} The paper's numbers: {self.paper}."
+            f"({self.over}){note}. Rule: {self.rule} The paper's answer: {self.paper}."
         )
 
 
@@ -187,9 +187,46 @@ def _verdict(claim: Claim, data: ClaimData, tables: Mapping[int, ReportTable]) -
         f"{claim.statistic_name} = {claim.fmt(estimate.value)}, 95 % interval "
         f"[{claim.fmt(estimate.low)}, {claim.fmt(estimate.high)}]"
     )
-    values = ", ".join(f"{n} {claim.fmt_group(g.value)}" for n, g in groups.items())
-    over = (
-        f"{values}; bootstrap of {estimate.n_draws} draws over training seeds and "
-        f"{claim.unit} per run: " + ", ".join(g.describe() for g in groups.values())
-    )
+    over = _over(claim, groups, estimate.n_draws)
     return Verdict(ours=estimate.decide(claim.threshold), estimate=text, over=over, **common)
+
+
+def _over(claim: Claim, groups: Mapping[str, Group], n_draws: int) -> str:
+    """What the interval is over: each group's value, then its seeds and units per run.
+
+    The groups of the inverse claims come in pairs, ``<row> @<dataset>:acc`` and ``:auc``;
+    each pair is shown as one row with both values. Counts every group shares are said once.
+    """
+    resampled = f"bootstrap of {n_draws} draws over training seeds and {claim.unit} per run"
+    parts = {name.rpartition(":")[2] for name in groups}
+    if parts != {"acc", "auc"}:
+        values = ", ".join(f"{n} {claim.fmt_group(g.value)}" for n, g in groups.items())
+        return f"{values}; {resampled}: {_counts(groups)}"
+    rows = list(dict.fromkeys(name.rpartition(":")[0] for name in groups))
+    values = "; ".join(
+        f"{_row_label(row)} (accuracy {groups[f'{row}:acc'].value:.1f} %, "
+        f"mean AUC {groups[f'{row}:auc'].value:.2f})"
+        for row in rows
+    )
+    counts = {
+        quantity: _counts({_row_label(r): groups[f"{r}:{part}"] for r in rows})
+        for quantity, part in (("accuracy", "acc"), ("AUC", "auc"))
+    }
+    return (
+        f"{len(rows)} rows: {values}; {resampled}: accuracy {counts['accuracy']}; "
+        f"AUC {counts['AUC']}"
+    )
+
+
+def _row_label(row: str) -> str:
+    """``"MFCC 16 kHz @esc10"`` -> ``"MFCC 16 kHz on ESC-10"``."""
+    setting, _, dataset = row.rpartition(" @")
+    return f"{setting} on {DATASET_LABELS.get(dataset, dataset)}" if setting else row
+
+
+def _counts(groups: Mapping[str, Group]) -> str:
+    """Seeds × units per run of each group, once when every group has the same."""
+    counts = {f"{g.n_seeds} seeds × {g.n_units}" for g in groups.values()}
+    if len(counts) == 1 and len(groups) > 1:
+        return f"{counts.pop()} in each"
+    return ", ".join(g.describe() for g in groups.values())

@@ -25,6 +25,7 @@ import pytest
 from report_store import EXPECTED, MODEL, write_known_store
 
 from specnb.report import CLAIMS, NOT_ENOUGH, VERDICTS, build_report
+from specnb.report.verdicts import SYNTHETIC_NOTE
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -37,7 +38,7 @@ VIEWPORT = {"width": 1440, "height": 1000}
 REPRESENTATION_TABLES = {2: "mfcc", 3: "stft", 4: "wavelet", 7: "mel"}
 #: Our attacks, as the tables label them.
 ATTACK_LABELS = ("FGSM", "BIM-a", "DeepFool", "CWA")
-SYNTHETIC_MARK = re.compile(r"synthetic data: (this )?proves the pipeline, not the paper")
+SYNTHETIC_MARK = re.compile(re.escape(SYNTHETIC_NOTE))
 INTERVAL = re.compile(r"= (?P<value>[^,]+), 95 % interval \[(?P<low>[^\],]+), (?P<high>[^\]]+)\]")
 OVER = re.compile(r"bootstrap of \d+ draws over training seeds and .+ \d+ seeds × \d+")
 RULE = re.compile(
@@ -78,7 +79,17 @@ READ_PAGE = """() => {
   const verdicts = [...document.querySelectorAll('table.verdicts tr')].slice(1).map(
     (tr) => [...tr.querySelectorAll('td')].map(text));
   const images = [...document.images].map((img) => img.complete && img.naturalWidth > 0);
-  return {tables, verdicts, images, title: document.title, body: document.body.innerText};
+  const overflow = [...document.querySelectorAll('section')].filter((section) => {
+    const table = section.querySelector('table');
+    const wide = table && table.getBoundingClientRect().width > section.clientWidth + 0.5;
+    return wide || section.scrollWidth > section.clientWidth;
+  }).map((section) => section.id);
+  const colours = {};
+  for (const strong of document.querySelectorAll('table.verdicts td strong')) {
+    colours[text(strong)] = getComputedStyle(strong).color;
+  }
+  return {tables, verdicts, images, overflow, colours, title: document.title,
+          body: document.body.innerText};
 }"""
 
 
@@ -106,6 +117,8 @@ class ShownReport:
     verdicts: list[ShownVerdict]
     images: list[bool]
     body: str
+    overflow: list[str]
+    colours: dict[str, str]
 
     def ours(self, number: int, dataset: str, row: str) -> dict[str, str]:
         """Our cells of one row of a table, by column label."""
@@ -145,6 +158,8 @@ def open_report(page: "Page", path: Path, shot: Path) -> ShownReport:
         [ShownVerdict(*cells) for cells in raw["verdicts"]],
         raw["images"],
         raw["body"],
+        raw["overflow"],
+        raw["colours"],
     )
 
 
@@ -192,6 +207,10 @@ def check_report(shown: ShownReport, min_representations: int = 3, min_decided: 
         if verdict.word == NOT_ENOUGH:
             assert verdict.numbers, f"{verdict.where}: says not what is missing"
     assert all(shown.images), f"{shown.images.count(False)} images do not load"
+    assert not shown.overflow, f"wider than the page at {VIEWPORT['width']} px: {shown.overflow}"
+    words = [w for w in (*VERDICTS, NOT_ENOUGH) if w in shown.colours]
+    colours = [shown.colours[w] for w in words]
+    assert len(set(colours)) == len(colours), f"verdict words share a colour: {shown.colours}"
 
 
 @pytest.fixture
@@ -229,6 +248,12 @@ def test_report_of_a_known_store_shows_rows_and_verdicts(
         assert verdict.word == expected, f"{key}: shown {verdict.word!r}, truth {expected!r}"
         assert SYNTHETIC_MARK.search(verdict.ours)
     assert by_claim[CLAIMS["table6_accuracy"].text].word == NOT_ENOUGH
+    assert set(shown.colours) == {*VERDICTS, NOT_ENOUGH}, shown.colours
+    pooled = by_claim[CLAIMS["pooled_inverse"].text].numbers
+    assert "3 rows: " in pooled and "MFCC 16 kHz on synthetic-s0-n8 (accuracy " in pooled
+    assert "@" not in pooled and ":acc" not in pooled, pooled
+    assert "sbcnn" not in shown.body and "ours, vs SB-CNN" in shown.body
+    assert shown.body.count("Figure 1: MFCC n_mfcc") == 1, "a figure's title is shown twice"
 
 
 def test_existing_report_shows_rows_and_verdicts(page: "Page", shots_dir: Path) -> None:
