@@ -21,8 +21,7 @@ from specnb.report import (
     load_paper_results,
     read_results,
 )
-from specnb.representations import make_setting
-from specnb.store import ResultsStore, attack_key, run_key, transfer_key
+from specnb.store import ResultsStore
 
 PAPER_TXT = Path(__file__).resolve().parents[4] / "shared" / "paper.txt"
 SYNTH = "synthetic-s0-n8"
@@ -33,89 +32,17 @@ PNG_1PX = bytes.fromhex(
 
 
 # --------------------------------------------------------------------------- a crafted store
-class Filler:
-    """Writes crafted runs, attacks and transfers through the store API."""
-
-    def __init__(self, store: ResultsStore) -> None:
-        self.store = store
-
-    def run(
-        self,
-        dataset: str,
-        model: str,
-        acc: float,
-        *,
-        auc: float = 0.9,
-        grads: float = 100.0,
-        cost: float = 50.0,
-        n_params: int = 1000,
-        attacks: tuple[str, ...] = ATTACKS,
-        **setting: Any,
-    ) -> str:
-        s = make_setting(**setting)
-        key = run_key(dataset=dataset, setting=s.to_dict(), model=model, seed=0, protocol={})
-        self.store.upsert_run(
-            key,
-            dataset=dataset,
-            repr=s.kind,
-            setting_key=s.key,
-            setting_json=s.to_dict(),
-            model=model,
-            seed=0,
-            status="done",
-            acc_mean=acc,
-            acc_std=0.01,
-            n_params=n_params,
-        )
-        for attack in attacks:
-            self.attack(key, attack, auc=auc, grads=grads, cost=cost)
-        return key
-
-    def attack(
-        self,
-        key: str,
-        attack: str,
-        *,
-        auc: float,
-        grads: float,
-        cost: float,
-        artefacts: dict | None = None,
-    ) -> None:
-        name = "bim-b" if attack == "bim_b" else attack  # the store may spell it either way
-        self.store.upsert_attack(
-            attack_key(run_key=key, attack=name, params={}),
-            run_key=key,
-            attack=name,
-            status="done",
-            auc=auc,
-            budgets_json=[0.01, 0.1],
-            fooling_rates_json=[0.5, 1.0],
-            grads_per_sample_json=[grads / 2, 3 * grads / 2],
-            cost_to_fr90=cost,
-            artefacts_json=artefacts,
-        )
-
-    def transfer(self, source: str, target: str, ratio: float, attack: str = "fgsm") -> None:
-        self.store.upsert_transfer(
-            transfer_key(source_run_key=source, target_run_key=target, attack=attack, params={}),
-            source_run_key=source,
-            target_run_key=target,
-            attack=attack,
-            ratio=ratio,
-            status="done",
-        )
-
-
 @pytest.fixture()
-def filled(tmp_path: Path) -> tuple[Path, Filler, dict[str, str]]:
+def filled(new_store) -> tuple[Path, Any, dict[str, str]]:
     """A small store like a small sweep leaves: every table and figure has some cells."""
-    store = ResultsStore(tmp_path / "results.sqlite")
-    f = Filler(store)
+    f = new_store()
     keys: dict[str, str] = {}
     # Table 2 / Figures 1-3: MFCC (accuracy and AUC rise together: an inverse relation).
     for sr, acc in ((8000, 0.80), (16000, 0.75), (22050, 0.70)):
-        keys[f"mfcc{sr}"] = f.run("esc10", "resnet18", acc, auc=acc + 0.1, repr="mfcc", sr=sr)
-    f.run(
+        keys[f"mfcc{sr}"] = f.summary_run(
+            "esc10", "resnet18", acc, auc=acc + 0.1, repr="mfcc", sr=sr
+        )
+    f.summary_run(
         "esc10",
         "resnet18",
         0.60,
@@ -126,25 +53,27 @@ def filled(tmp_path: Path) -> tuple[Path, Filler, dict[str, str]]:
         n_mfcc=13,
         lifter=13.0,
     )
-    f.run("esc10", "resnet18", 0.70, auc=0.80, repr="mfcc", sr=16000, dct_norm="none")
-    f.run(SYNTH, "resnet18", 0.55, repr="mfcc", sr=16000)
+    f.summary_run("esc10", "resnet18", 0.70, auc=0.80, repr="mfcc", sr=16000, dct_norm="none")
+    f.summary_run(SYNTH, "resnet18", 0.55, repr="mfcc", sr=16000)
     # Table 3 / Figure 4: STFT, 1024 most accurate.
     for n_fft, acc in ((512, 0.82), (1024, 0.86), (2048, 0.80)):
-        keys[f"stft{n_fft}"] = f.run(
+        keys[f"stft{n_fft}"] = f.summary_run(
             "esc10", "resnet18", acc, auc=acc + 0.05, grads=200.0, repr="stft", n_fft=n_fft
         )
-    f.run("esc10", "resnet18", 0.84, auc=0.89, repr="stft", n_fft=1024, win_length=512)
+    f.summary_run("esc10", "resnet18", 0.84, auc=0.89, repr="stft", n_fft=1024, win_length=512)
     # Table 7: Mel.
     for n_fft, acc in ((512, 0.81), (1024, 0.84), (2048, 0.77)):
-        f.run("esc10", "resnet18", acc, auc=acc + 0.1, repr="mel", n_fft=n_fft)
+        f.summary_run("esc10", "resnet18", acc, auc=acc + 0.1, repr="mel", n_fft=n_fft)
     # Tables 4, 5 / Figure 5: scalograms, complex Morlet most accurate.
-    keys["cmor8000"] = f.run("esc10", "resnet18", 0.90, auc=0.95, repr="wavelet", sr=8000)
-    f.run("esc10", "resnet18", 0.88, auc=0.93, repr="wavelet", sr=16000)
-    f.run("esc10", "resnet18", 0.80, auc=0.92, repr="wavelet", sr=8000, frame_ms=30.0)
-    keys["haar"] = f.run("esc10", "resnet18", 0.85, auc=0.90, repr="wavelet", wavelet="haar")
-    f.run("esc10", "resnet18", 0.84, auc=0.91, repr="wavelet", wavelet="mexh")
+    keys["cmor8000"] = f.summary_run("esc10", "resnet18", 0.90, auc=0.95, repr="wavelet", sr=8000)
+    f.summary_run("esc10", "resnet18", 0.88, auc=0.93, repr="wavelet", sr=16000)
+    f.summary_run("esc10", "resnet18", 0.80, auc=0.92, repr="wavelet", sr=8000, frame_ms=30.0)
+    keys["haar"] = f.summary_run(
+        "esc10", "resnet18", 0.85, auc=0.90, repr="wavelet", wavelet="haar"
+    )
+    f.summary_run("esc10", "resnet18", 0.84, auc=0.91, repr="wavelet", wavelet="mexh")
     # Table 8: uniform HSV lowers accuracy.
-    keys["hsv"] = f.run(
+    keys["hsv"] = f.summary_run(
         "esc10", "resnet18", 0.60, auc=0.70, repr="mfcc", sr=8000, colormap="hsv-uniform"
     )
     # Tables 6 and 9: other models on the same settings; ResNet-18 costliest to attack.
@@ -153,18 +82,18 @@ def filled(tmp_path: Path) -> tuple[Path, Filler, dict[str, str]]:
         ("stft", {"repr": "stft", "n_fft": 1024}),
         ("wavelet", {"repr": "wavelet", "sr": 8000}),
     ):
-        keys[f"{name}:googlenet"] = f.run(
+        keys[f"{name}:googlenet"] = f.summary_run(
             "esc10", "googlenet", 0.78, auc=0.85, grads=50.0, n_params=1500, **setting
         )
-        keys[f"{name}:alexnet"] = f.run(
+        keys[f"{name}:alexnet"] = f.summary_run(
             "esc10", "alexnet", 0.70, auc=0.80, grads=40.0, n_params=600, **setting
         )
     resnet = {"mfcc": keys["mfcc8000"], "stft": keys["stft1024"], "wavelet": keys["cmor8000"]}
     for name, ratio in (("mfcc", 0.3), ("stft", 0.6), ("wavelet", 0.7)):
-        f.transfer(resnet[name], keys[f"{name}:googlenet"], ratio)
-        f.transfer(resnet[name], keys[f"{name}:googlenet"], ratio + 0.1, attack="cw")
-        f.transfer(keys[f"{name}:alexnet"], resnet[name], ratio)
-    return store.path, f, keys
+        f.transfer(resnet[name], keys[f"{name}:googlenet"], ratio=ratio)
+        f.transfer(resnet[name], keys[f"{name}:googlenet"], ratio=ratio + 0.1, attack="cw")
+        f.transfer(keys[f"{name}:alexnet"], resnet[name], ratio=ratio)
+    return f.path, f, keys
 
 
 class Tables:
@@ -306,8 +235,9 @@ def test_only_finished_rows_count(filled) -> None:
 def test_targeted_attacks_show_target_hits_beside_misclassification(filled) -> None:
     """Tables use the misclassification AUC; the target-hit AUC stands beside it."""
     path, f, keys = filled
-    f.store.upsert_attack(
-        attack_key(run_key=keys["mfcc8000"], attack="cw", params={}),
+    f.attack(
+        keys["mfcc8000"],
+        "cw",
         targeted=True,
         target_rates_json=[0.25, 0.5],
         target_auc=0.375,
@@ -356,7 +286,7 @@ def test_figures_plot_the_setting_grids(filled) -> None:
 
 def test_gallery_is_shown_when_its_image_exists(filled) -> None:
     path, f, keys = filled
-    f.attack(
+    f.summary_attack(
         keys["mfcc8000"],
         "fgsm",
         auc=0.9,
@@ -391,28 +321,22 @@ def test_report_notebook_renders_and_exports_html(filled, tmp_path: Path) -> Non
     assert "missing: no attack in the store names a gallery image" in html
 
 
-def _store_with(tmp_path: Path, dataset: str) -> ResultsStore:
-    store = ResultsStore(tmp_path / "results.sqlite")
-    setting = make_setting("stft", n_fft=1024)
-    key = run_key(dataset=dataset, setting=setting.to_dict(), model="resnet18", seed=0, protocol={})
-    store.upsert_run(
-        key,
+def _store_with(new_store, folder: Path, dataset: str) -> Any:
+    """A store in ``folder`` holding one STFT run of ResNet-18 on ``dataset``."""
+    b = new_store(folder)
+    b.run(
+        "resnet18",
+        {"repr": "stft", "n_fft": 1024},
         dataset=dataset,
-        repr=setting.kind,
-        setting_key=setting.key,
-        setting_json=setting.to_dict(),
-        model="resnet18",
-        seed=0,
-        status="done",
         acc_mean=0.8,
         acc_std=0.01,
         n_params=10,
     )
-    return store
+    return b
 
 
-def test_report_tables_escape_both_axes(tmp_path) -> None:
-    _store_with(tmp_path, "<img src=x onerror=alert(1)>")
+def test_report_tables_escape_both_axes(new_store, tmp_path) -> None:
+    _store_with(new_store, tmp_path, "<img src=x onerror=alert(1)>")
     pages = [
         t.styled().to_html()
         for t in build_tables(read_results(tmp_path), load_paper_results()).values()
@@ -421,18 +345,16 @@ def test_report_tables_escape_both_axes(tmp_path) -> None:
     assert not any("<img" in page for page in pages)
 
 
-def test_report_embeds_only_images_under_the_stores_folder(tmp_path) -> None:
+def test_report_embeds_only_images_under_the_stores_folder(new_store, tmp_path) -> None:
     outside = tmp_path / "elsewhere" / "secret.png"
     outside.parent.mkdir()
     outside.write_bytes(b"\x89PNG not really")
-    store = _store_with(tmp_path / "run", "esc10")
-    key = store.runs_df()["run_key"].iloc[0]
+    b = _store_with(new_store, tmp_path / "run", "esc10")
+    key = b.store.runs_df()["run_key"].iloc[0]
     for name, path in (("fgsm", str(outside)), ("bim", "../elsewhere/secret.png")):
-        store.upsert_attack(
-            attack_key(run_key=key, attack=name, params={}),
-            run_key=key,
-            attack=name,
-            status="done",
+        b.attack(
+            key,
+            name,
             auc=0.5,
             budgets_json=[0.1],
             fooling_rates_json=[0.5],
