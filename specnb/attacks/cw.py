@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from specnb.attacks.base import Attack, check_count, check_positive
+from specnb.attacks.base import Attack
+from specnb.attacks.checks import check_count, check_positive
 
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8

@@ -8,7 +8,8 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from specnb.attacks.base import Attack, check_choice, check_count, check_positive
+from specnb.attacks.base import Attack
+from specnb.attacks.checks import check_choice, check_count, check_positive
 from specnb.attacks.fgsm import NORMS
 
 MARGIN_PUSH = 1e-4

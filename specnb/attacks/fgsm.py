@@ -8,7 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from specnb.attacks.base import Attack, check_choice, check_positive
+from specnb.attacks.base import Attack
+from specnb.attacks.checks import check_choice, check_positive
 
 NORMS = ("linf", "l2")
 

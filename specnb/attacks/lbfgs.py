@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from specnb.attacks.base import Attack, check_count, check_positive
+from specnb.attacks.base import Attack
+from specnb.attacks.checks import check_count, check_positive
 from specnb.errors import ParameterError
 
 DISTANCE_FLOOR = 1e-12
