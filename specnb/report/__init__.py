@@ -26,6 +26,8 @@ Modules
 - ``figures`` -- The paper's Figures 1–6 drawn from our results.
 - ``html`` -- The report as one standalone HTML page: verdicts, tables, figures embedded as images.
 - ``paper`` -- The paper's published numbers (Tables 2–9), read from the package's data file.
+- ``report_table`` -- One report table, ours beside the paper's: its two sides, and how it is shown
+  (display names of datasets, models and attacks, number formats, column labels).
 - ``results`` -- Our results, read from the results store into tidy frames for the report.
 - ``tables`` -- The paper's Tables 2–9 rebuilt from our results, with the paper's numbers beside
   ours.
@@ -39,8 +41,9 @@ from specnb.report.build import Report, build_report
 from specnb.report.claims import CLAIMS
 from specnb.report.figures import ReportFigure, build_figure, build_figures, figure_data
 from specnb.report.paper import load_paper_results, paper_csv_path
+from specnb.report.report_table import ReportTable
 from specnb.report.results import HSV_COLORMAP, StoreResults, read_results
-from specnb.report.tables import ReportTable, build_table, build_tables
+from specnb.report.tables import build_table, build_tables
 from specnb.report.verdicts import (
     NOT_ENOUGH,
     VERDICTS,

@@ -11,8 +11,9 @@ import pandas as pd
 from specnb.report.figures import ReportFigure, build_figures
 from specnb.report.html import report_html
 from specnb.report.paper import load_paper_results
+from specnb.report.report_table import ReportTable
 from specnb.report.results import StoreResults, read_results, target_hits
-from specnb.report.tables import ReportTable, build_tables
+from specnb.report.tables import build_tables
 from specnb.report.verdicts import Verdict, claim_verdicts
 from specnb.store import ResultsStore
 

@@ -13,7 +13,7 @@ import pandas as pd
 
 from specnb.report.attack_rows import ATTACKS
 from specnb.report.claim_groups import TABLE_REPR
-from specnb.report.tables import ReportTable
+from specnb.report.report_table import ReportTable
 
 __all__ = [
     "correlation",

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from specnb.report.attack_rows import ATTACKS
+from specnb.report.report_table import MODEL_LABELS
 from specnb.report.results import StoreResults
-from specnb.report.tables import MODEL_LABELS
 from specnb.report.uncertainty import Group, Item, counts_item, mean_item, units_item
 
 __all__ = [

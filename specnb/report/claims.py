@@ -41,7 +41,7 @@ from specnb.report.claim_groups import (
     transfer_groups,
     waveform_groups,
 )
-from specnb.report.tables import ReportTable
+from specnb.report.report_table import ReportTable
 
 __all__ = ["CLAIMS", "Claim", "ClaimData", "Selection"]
 

@@ -30,8 +30,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from specnb.errors import ParameterError
+from specnb.report.report_table import DATASET_LABELS
 from specnb.report.results import StoreResults
-from specnb.report.tables import DATASET_LABELS
 
 __all__ = [
     "FIGURE_TITLES",

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from specnb.report.claim_groups import REPR_LABELS
 from specnb.report.figures import VICTIM_FIGURES
-from specnb.report.tables import MODEL_LABELS, ReportTable
+from specnb.report.report_table import MODEL_LABELS, ReportTable
 from specnb.report.verdicts import NOT_ENOUGH, SYNTHETIC_NOTE, VERDICTS
 
 if TYPE_CHECKING:

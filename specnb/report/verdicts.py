@@ -25,8 +25,9 @@ from typing import Iterable, Mapping, Optional, Union
 
 from specnb.report.claims import CLAIMS, Claim, ClaimData
 from specnb.report.paper import load_paper_results
+from specnb.report.report_table import DATASET_LABELS, ReportTable
 from specnb.report.results import StoreResults, read_results
-from specnb.report.tables import DATASET_LABELS, ReportTable, build_tables
+from specnb.report.tables import build_tables
 from specnb.report.uncertainty import MIN_SEEDS, Group, bootstrap
 from specnb.store import ResultsStore
 
