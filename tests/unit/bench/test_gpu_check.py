@@ -15,6 +15,7 @@ import torch
 
 import specnb.bench.unit_costs as unit_costs_module
 from specnb.bench import gpu_check as doctor
+from specnb.bench import gpu_parts as parts
 from specnb.bench.unit_costs import load_unit_costs, write_unit_costs
 from specnb.sweep import expand, load_sweep
 from specnb.sweep.estimate import estimate
@@ -87,13 +88,13 @@ def test_units_part_writes_the_costs_beside_the_cpus_and_into_the_output(tmp_pat
     monkeypatch.setattr("specnb.bench.sweep_costs.measure_unit_costs", measured)
     packaged = tmp_path / "package" / "gpu_unit_costs.json"
     monkeypatch.setattr(unit_costs_module, "GPU_UNIT_COSTS_FILE", packaged)
-    result = doctor.part_units(tmp_path)
+    result = parts.part_units(tmp_path)
     assert asked["device"] == "cuda" and asked["batch"] == 32 * 4
-    assert asked["gradient_batch"] == asked["attack_samples"] == doctor._paper_attack_batch()
+    assert asked["gradient_batch"] == asked["attack_samples"] == parts._paper_attack_batch()
     assert load_unit_costs(packaged) == load_unit_costs(tmp_path / "gpu_unit_costs.json")
     assert result["train_images_per_s"] == pytest.approx(4 / cpu.train["resnet18"])
     assert result["lines"][1].startswith("that is 4x and 1x the packaged CPU's")
-    assert doctor._gpu_costs(tmp_path).machine == "Test GPU, 80 GiB"
+    assert parts._gpu_costs(tmp_path).machine == "Test GPU, 80 GiB"
 
 
 def test_projection_part_reads_the_gpu_unit_costs(tmp_path, monkeypatch):
@@ -104,8 +105,8 @@ def test_projection_part_reads_the_gpu_unit_costs(tmp_path, monkeypatch):
         "GPU_UNIT_COSTS_FILE",
         write_unit_costs(gpu, tmp_path / "gpu_unit_costs.json"),
     )
-    result = doctor.part_projection(tmp_path)
-    hours = estimate(expand(load_sweep(doctor.PAPER)), {}, {}, costs=gpu).total_seconds / 3600
+    result = parts.part_projection(tmp_path)
+    hours = estimate(expand(load_sweep(parts.PAPER)), {}, {}, costs=gpu).total_seconds / 3600
     assert result["gpu_hours"] == pytest.approx(hours)
     assert (
         f"{hours:,.1f} GPU hours on one Test GPU, 80 GiB (over the 24 h target)"
@@ -116,13 +117,13 @@ def test_projection_part_reads_the_gpu_unit_costs(tmp_path, monkeypatch):
 
 
 def test_paper_slice_keeps_the_paper_protocol_at_full_batch(tmp_path):
-    points = expand(load_sweep(doctor.paper_slice(tmp_path / "slice.yaml")))
-    paper = expand(load_sweep(doctor.PAPER))
+    points = expand(load_sweep(parts.paper_slice(tmp_path / "slice.yaml")))
+    paper = expand(load_sweep(parts.PAPER))
     train, attack = points
-    assert train.params["EPOCHS"] == doctor.SLICE_EPOCHS and train.params["AUGMENT"] is True
+    assert train.params["EPOCHS"] == parts.SLICE_EPOCHS and train.params["AUGMENT"] is True
     assert train.params["SETTING"] == paper[0].params["SETTING"]
     assert train.params["FOLDS"] == paper[0].params["FOLDS"]
-    assert attack.params["N_SAMPLES"] == attack.params["BATCH_SIZE"] == doctor._paper_attack_batch()
+    assert attack.params["N_SAMPLES"] == attack.params["BATCH_SIZE"] == parts._paper_attack_batch()
     assert set(attack.params["ATTACKS"]) == {"fgsm", "deepfool", "bim-a", "bim-b", "jsma", "cw"}
 
 
@@ -130,13 +131,13 @@ def test_paper_slice_keeps_the_paper_protocol_at_full_batch(tmp_path):
 def test_slice_part_runs_its_sweep_and_sets_measured_beside_projected(tmp_path, monkeypatch):
     cpu = load_unit_costs()
     write_unit_costs(replace(cpu, device="cuda"), tmp_path / "gpu_unit_costs.json")
-    sweep = doctor.paper_slice(
+    sweep = parts.paper_slice(
         tmp_path / "small.yaml",
         defaults={"DEVICE": "cpu", "MODEL": "sbcnn", "N_PER_CLASS": 6},
         train={"EPOCHS": 1, "FOLDS": 2, "AUGMENT": False, "BATCH_SIZE": 8},
         attack={"ATTACKS": ["fgsm"], "N_SAMPLES": 4, "BATCH_SIZE": 4},
     )
-    result = doctor.part_slice(tmp_path, sweep)
+    result = parts.part_slice(tmp_path, sweep)
     assert result["ok"], result
     for point, line in zip(result["points"], result["lines"]):
         assert point["status"] == "done" and 0 < point["seconds"] < 600 and point["projected"] > 0
