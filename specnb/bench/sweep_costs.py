@@ -24,7 +24,7 @@ run point's, scaled by the ratio of the budgets. A random model is fooled later 
 trained one by the targeted attacks, so their counts lean high. A grid costs what its attack
 runs cost: where one run at the largest budget serves the smaller ones
 (:func:`specnb.attack_eval.curve_runs`), only that run's gradients count
-(:func:`grid_gradients`).
+(:mod:`specnb.bench.attack_grid_costs`).
 
 The unit costs themselves, their files and their loading live in :mod:`specnb.bench.unit_costs`.
 """
@@ -33,16 +33,16 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import math
 import os
 import platform
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
+from specnb.bench.attack_grid_costs import attack_grid_costs
 from specnb.bench.unit_costs import (
     ATTACK_MODEL,
     BUDGET_CAPS,
@@ -52,12 +52,8 @@ from specnb.bench.unit_costs import (
     UnitCosts,
     write_unit_costs,
 )
-from specnb.errors import ParameterError
 
-if TYPE_CHECKING:
-    from specnb.attack_eval.budgets import BudgetGrid
-
-__all__ = ["grid_gradients", "main", "measure_unit_costs"]
+__all__ = ["main", "measure_unit_costs"]
 
 _ATTACKS = ("fgsm", "deepfool", "bim-a", "bim-b", "jsma", "cw", "lbfgs")
 _CLASSES = 10
@@ -171,92 +167,6 @@ def _audio_costs(
     return represent_seconds, load, augment, source
 
 
-def grid_gradients(grid: "BudgetGrid", point_grads: Sequence[float]) -> tuple[float, float]:
-    """Gradients per sample of a whole grid: one run per point, and as the evaluation runs it.
-
-    Parameters
-    ----------
-    grid : BudgetGrid
-    point_grads : sequence of float
-        Gradient computations per sample of the attack at each point run alone.
-
-    Returns
-    -------
-    each_point, curves : float
-        The sum over the points, and the sum over the runs of
-        :func:`specnb.attack_eval.curve_runs` (a run that serves several points costs what
-        its largest point costs alone, which is what it spends).
-
-    Raises
-    ------
-    ParameterError
-        ``point_grads`` does not have one entry per grid point.
-
-    Examples
-    --------
-    >>> from specnb.attack_eval import deepfool_grid
-    >>> grid_gradients(deepfool_grid([1, 2, 4]), [9.0, 14.0, 18.0])
-    (41.0, 18.0)
-    """
-    from specnb.attack_eval import curve_runs
-
-    if len(point_grads) != len(grid):
-        raise ParameterError(
-            f"point_grads has {len(point_grads)} entries for {len(grid)} points of the "
-            f"{grid.attack} grid; give one per point"
-        )
-    runs = [max(points, key=lambda i: grid.budgets[i]) for _, points in curve_runs(grid)]
-    return float(sum(point_grads)), float(sum(point_grads[i] for i in runs))
-
-
-def _attack_costs(
-    samples: int, attacks: Sequence[str], device: str = "cpu"
-) -> dict[str, dict[str, dict[str, float]]]:
-    """Seconds and input gradients per attacked sample over each grid (a random
-    :data:`ATTACK_MODEL`), by ``"seconds"`` / ``"gradients"`` (the runs the evaluation makes)
-    / ``"gradients_each_point"`` (one run per point), grid and attack."""
-    import torch
-
-    from specnb.attack_eval import evaluate_attack
-    from specnb.attack_eval.budgets import BudgetGrid
-    from specnb.attack_eval.evaluate import predict
-    from specnb.attack_eval.grids import budget_grid
-    from specnb.models import IMAGE_SHAPE, build_model
-
-    model = build_model(ATTACK_MODEL, _CLASSES, seed=0).to(device).eval()
-    images = torch.rand(samples, *IMAGE_SHAPE, generator=torch.Generator().manual_seed(0))
-    labels = predict(model, images)
-    parts = ("seconds", "gradients", "gradients_each_point")
-    out: dict[str, dict[str, dict[str, float]]] = {
-        part: {grid: {} for grid in BUDGET_CAPS} for part in parts
-    }
-    for grid_name in BUDGET_CAPS:
-        for attack in attacks:
-            grid = budget_grid(attack, grid_name)
-            cap = BUDGET_CAPS[grid_name].get(grid.attack, math.inf)
-            keep = [i for i, b in enumerate(grid.budgets) if b <= cap] or [0]
-            run = BudgetGrid(
-                grid.attack,
-                grid.param_names,
-                [grid.values[i] for i in keep],
-                [grid.budgets[i] for i in keep],
-                grid.budget_name,
-                grid.fixed,
-                grid.name,
-            )
-            ev = evaluate_attack(model, run, images, labels, batch_size=samples)
-            seconds = [r.seconds / samples for r in ev.results]
-            grads = [r.grads_per_sample for r in ev.results]
-            beyond = [b for i, b in enumerate(grid.budgets) if i not in keep]
-            point_grads = grads + [grads[-1] / run.budgets[-1] * b for b in beyond]
-            point_seconds = seconds + [seconds[-1] / run.budgets[-1] * b for b in beyond]
-            each, curves = grid_gradients(grid, point_grads)
-            out["seconds"][grid_name][grid.attack] = grid_gradients(grid, point_seconds)[1]
-            out["gradients"][grid_name][grid.attack] = curves
-            out["gradients_each_point"][grid_name][grid.attack] = each
-    return out
-
-
 def _notebook_start() -> float:
     """Seconds of a papermill execution of a notebook whose one cell imports what the
     notebooks import (specnb's training and attack packages, matplotlib, pandas)."""
@@ -349,7 +259,7 @@ def measure_unit_costs(
         clips, Path(data) if data is not None else None, device
     )
     report(f"audio: {time.perf_counter() - started:.0f} s")
-    attack = _attack_costs(attack_samples, attacks, device)
+    attack = attack_grid_costs(attack_samples, attacks, _CLASSES, device)
     report(f"attacks: {time.perf_counter() - started:.0f} s")
     start = _notebook_start() if notebook else 0.0
     machine = f"{platform.processor() or platform.machine()} ({platform.platform()})"

@@ -24,13 +24,9 @@ from specnb.bench.unit_costs import (
 from specnb.store import ResultsStore
 from specnb.sweep import Point, SweepError, expand, load_sweep, main
 from specnb.sweep.cost_registry import clear_costs, register_costs
-from specnb.sweep.estimate import (
-    estimate,
-    measured_timings,
-    notebook_defaults,
-    point_seconds,
-)
+from specnb.sweep.estimate import estimate, measured_timings
 from specnb.sweep.papermill_exec import notebook_path
+from specnb.sweep.point_projection import notebook_defaults, point_seconds
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -146,7 +142,7 @@ def test_attack_estimate_counts_one_prediction_pass_per_grid_point(costs):
 
 def test_grid_gradients_count_each_attack_run_once():
     from specnb.attack_eval.grids import GRIDS
-    from specnb.bench.sweep_costs import grid_gradients
+    from specnb.bench.attack_grid_costs import grid_gradients
 
     paper = GRIDS["paper"]
     ones = {name: [1.0] * len(grid) for name, grid in paper.items()}
