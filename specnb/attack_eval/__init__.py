@@ -21,6 +21,8 @@ Modules
 - ``run`` -- Attack results in the results store: one ``attacks`` row per (run, fold, attack, grid).
 - ``tables`` -- Tables of an attack suite: one row per attack, and one row per run as in the paper's
   Tables 2-4.
+- ``targeting`` -- How each attack runs unless told otherwise: targeted or not as in the paper, the
+  targeting modes it supports, and its norm.
 """
 
 from specnb.attack_eval.budgets import (
@@ -30,13 +32,7 @@ from specnb.attack_eval.budgets import (
     attack_label,
     canonical_attack,
 )
-from specnb.attack_eval.evaluate import (
-    PAPER_TARGETED,
-    TARGETING,
-    evaluate_attack,
-    predict,
-    resolve_targeted,
-)
+from specnb.attack_eval.evaluate import evaluate_attack, predict
 from specnb.attack_eval.figures import (
     CURVES_FILE,
     GALLERY_FILE,
@@ -72,6 +68,7 @@ from specnb.attack_eval.run import (
     write_attack,
 )
 from specnb.attack_eval.tables import attack_summary, grid_table, paper_table
+from specnb.attack_eval.targeting import PAPER_TARGETED, TARGETING, resolve_targeted
 from specnb.runs.attack_target import STANDALONE_SETTING, find_run, resolve_run, standalone_job
 
 __all__ = [

@@ -38,73 +38,12 @@ from torch import Tensor, nn
 from specnb.attack_eval.budgets import BudgetGrid, canonical_attack
 from specnb.attack_eval.grids import budget_grid, curve_runs
 from specnb.attack_eval.results import AttackEvaluation, BudgetResult
+from specnb.attack_eval.targeting import DEFAULT_NORMS, TARGETING, resolve_targeted
 from specnb.attacks import make_attack, random_targets
 from specnb.errors import ParameterError
 from specnb.metrics import fooled, fooling_rate, perturbation_norms
 
-__all__ = [
-    "PAPER_TARGETED",
-    "TARGETING",
-    "evaluate_attack",
-    "predict",
-    "resolve_targeted",
-]
-
-#: Whether each attack runs targeted by default, as in the paper (§4.3.1: "for targeted
-#: attacks (i.e., FGSM, JSMA, and CWA) we randomly select targeted wrong labels"; BIM and
-#: DeepFool are untargeted in its Table 1; L-BFGS, Eq. 2, aims at a target label).
-PAPER_TARGETED = {
-    "fgsm": True,
-    "deepfool": False,
-    "bim-a": False,
-    "bim-b": False,
-    "jsma": True,
-    "cw": True,
-    "lbfgs": True,
-}
-
-#: The targeting modes each attack supports.
-TARGETING = {
-    "fgsm": (True, False),
-    "deepfool": (True, False),
-    "bim-a": (True, False),
-    "bim-b": (True, False),
-    "jsma": (True,),
-    "cw": (True, False),
-    "lbfgs": (True,),
-}
-
-#: Norm of each attack when its parameters name none (the attack classes' defaults).
-_NORMS = {
-    "fgsm": "linf",
-    "deepfool": "l2",
-    "bim-a": "linf",
-    "bim-b": "linf",
-    "jsma": "l0",
-    "cw": "l2",
-    "lbfgs": "l2",
-}
-
-
-def resolve_targeted(attack: str, targeted: Optional[bool]) -> bool:
-    """``targeted``, or the paper's choice for ``attack`` when None.
-
-    Raises
-    ------
-    ValueError
-        When the attack cannot run in the mode asked for (JSMA and L-BFGS are targeted only).
-
-    Examples
-    --------
-    >>> resolve_targeted("cw", None), resolve_targeted("cw", False)
-    (True, False)
-    """
-    if targeted is None:
-        return PAPER_TARGETED[attack]
-    if bool(targeted) not in TARGETING[attack]:
-        mode = "targeted" if targeted else "untargeted"
-        raise ParameterError(f"targeted={targeted}: {attack} cannot run {mode}")
-    return bool(targeted)
+__all__ = ["evaluate_attack", "predict"]
 
 
 def predict(
@@ -169,7 +108,8 @@ def evaluate_attack(
     budgets : BudgetGrid, optional
         The grid to run; default ``budget_grid(attack, "quick")``.
     targeted : bool, optional
-        Targeted or not; None: the paper's choice (:data:`PAPER_TARGETED`).
+        Targeted or not; None: the paper's choice
+        (:data:`~specnb.attack_eval.targeting.PAPER_TARGETED`).
     seed : int
         Seed of the random wrong target labels, drawn once for all attacked samples
         (:func:`specnb.attacks.random_targets`), so they do not depend on ``batch_size``.
@@ -272,7 +212,7 @@ def evaluate_attack(
         kept=kept,
         adv_images=kept_adv,
         adv_pred=kept_pred,
-        norm=str(params.get("norm", _NORMS[grid.attack])),
+        norm=str(params.get("norm", DEFAULT_NORMS[grid.attack])),
         seconds=time.perf_counter() - start,
         max_samples=max_samples,
         spent_grads_per_sample=spent,

@@ -43,8 +43,9 @@ import torch
 from torch import Tensor, nn
 
 from specnb.attack_eval.budgets import BudgetGrid
-from specnb.attack_eval.evaluate import evaluate_attack, resolve_targeted
+from specnb.attack_eval.evaluate import evaluate_attack
 from specnb.attack_eval.results import AttackEvaluation
+from specnb.attack_eval.targeting import resolve_targeted
 from specnb.store import ResultsStore, attack_key
 
 __all__ = [

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from specnb.attack_eval.budgets import ATTACK_NAMES, BudgetGrid, attack_label
-from specnb.attack_eval.evaluate import PAPER_TARGETED
 from specnb.attack_eval.results import AttackEvaluation
+from specnb.attack_eval.targeting import PAPER_TARGETED
 
 __all__ = ["attack_summary", "grid_table", "paper_table"]
 
