@@ -33,6 +33,8 @@ Modules
   declares.
 - ``papermill_exec`` -- Papermill execution: the notebooks of the chain, one atomic execution, one
   sweep point.
+- ``point_projection`` -- One point's projected seconds from its notebook's cost model, whole and by
+  part.
 - ``runner`` -- Run a sweep: register its points, skip the finished ones, execute the rest on Dask.
 - ``spec`` -- The sweep file: YAML loading and validation into a :class:`SweepSpec`.
 - ``state`` -- Crash safety: who runs a point, whether that process still lives, one runner per

@@ -11,8 +11,9 @@ import specnb.bench.unit_costs as unit_costs_module
 from specnb.bench.unit_costs import UnitCosts, load_unit_costs, projection_costs, write_unit_costs
 from specnb.errors import UnitCostsError
 from specnb.sweep import Point, expand, load_sweep, main
-from specnb.sweep.estimate import estimate, point_parts, point_seconds
+from specnb.sweep.estimate import estimate
 from specnb.sweep.papermill_exec import notebook_path
+from specnb.sweep.point_projection import point_parts, point_seconds
 
 REPO = Path(__file__).resolve().parents[3]
 PAPER = REPO / "sweeps" / "paper.yaml"
