@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import pytest
 from lab_driver import LabNotebook
 
-from specnb.ui.eps_explorer import EPSILONS
+from specnb.ui.eps_attacks import EPSILONS
 
 if TYPE_CHECKING:
     from playwright.sync_api import Locator

@@ -14,7 +14,7 @@ from specnb.attack_eval import ADVERSARIAL_KEY, budget_grid
 from specnb.metrics import auc_score, cost_to_reach
 from specnb.report import read_results
 from specnb.store import ResultsStore
-from specnb.ui.eps_explorer import EPSILONS
+from specnb.ui.eps_attacks import EPSILONS
 
 ATTACKS = ["fgsm", "bim-a", "deepfool"]
 PARAMETERS = {

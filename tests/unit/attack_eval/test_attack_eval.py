@@ -380,7 +380,7 @@ def test_explorer_without_audio_for_wavelets_and_listening(clip):
 def test_explorer_clip_is_confident_and_flips_inside_the_slider() -> None:
     from torch import nn
 
-    from specnb.ui.eps_explorer import explorer_clip
+    from specnb.ui.eps_attacks import explorer_clip
 
     net = nn.Sequential(nn.Flatten(), nn.Linear(12, 2))
     with torch.no_grad():  # logit 0 = 10 * sum of the pixels, logit 1 = 60

@@ -14,7 +14,7 @@ from specnb.runs.demo_model import (
     load_demo_model,
 )
 from specnb.training import TrainingError
-from specnb.ui.eps_explorer import EPSILONS, explorer_clip
+from specnb.ui.eps_attacks import EPSILONS, explorer_clip
 
 
 @pytest.fixture(scope="module")
