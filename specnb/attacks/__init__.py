@@ -18,10 +18,11 @@ Examples
 Modules
 -------
 - ``base`` -- The attack base class: model mode, target labels, gradient counting and budget curves.
-- ``checks`` -- Checks of attack settings and batches: positive numbers, counts, choices, and a batch
-  of [0, 1] images with its labels; each error names the parameter and what would be accepted.
 - ``bim`` -- Basic iterative method (Kurakin et al. 2017): BIM-a stops per sample, BIM-b runs all
   steps.
+- ``checks`` -- Checks of attack settings and batches: positive numbers, counts, choices, and a
+  batch of [0, 1] images with its labels; each error names the parameter and what would be
+  accepted.
 - ``counting`` -- Independent gradient counting: a model wrapper that hooks every backward reaching
   its input.
 - ``cw`` -- Carlini-Wagner l2 attack (Carlini & Wagner 2017) with a per-sample binary search over c.
