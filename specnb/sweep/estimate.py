@@ -27,13 +27,7 @@ from .grid import Point
 from .point_projection import point_parts
 from .spec import SweepError
 
-__all__ = [
-    "Estimate",
-    "StepEstimate",
-    "estimate",
-    "format_duration",
-    "measured_timings",
-]
+__all__ = ["Estimate", "StepEstimate", "estimate", "format_duration", "measured_timings"]
 
 
 @dataclass(frozen=True)
