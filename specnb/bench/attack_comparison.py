@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import torch
 from torch import Tensor, nn
@@ -38,6 +38,16 @@ class Outcome:
     seconds: float
     success: float
     size: float
+
+
+class Rated(Protocol):
+    """A row with a speed ratio that counts only at equal quality (:class:`Row`, a curve's)."""
+
+    @property
+    def ratio(self) -> float: ...
+
+    @property
+    def equal_quality(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -91,7 +101,7 @@ def choose_reference(ours: Outcome, references: dict[str, Outcome]) -> str:
     return min(pool, key=lambda name: pool[name].seconds)
 
 
-def geomean_speedup(rows: Sequence[Row]) -> float:
+def geomean_speedup(rows: Sequence[Rated]) -> float:
     """Geometric mean of the speed ratios of the rows at equal quality (NaN if none is).
 
     Examples

@@ -13,7 +13,6 @@ run a point of the grid are left out (torchattacks' CW has no search over c).
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,9 +22,16 @@ from torch import Tensor, nn
 
 from specnb.attack_eval.grids import budget_grid, curve_runs
 from specnb.attacks import make_attack
-from specnb.bench.attack_comparison import Outcome, equal_quality, score, time_crafts
+from specnb.bench.attack_comparison import (
+    Outcome,
+    equal_quality,
+    geomean_speedup,
+    score,
+    time_crafts,
+)
 from specnb.bench.attack_references import JSMA_FEATURE_LIMIT
 from specnb.bench.attack_victim import NUM_CLASSES
+from specnb.errors import ParameterError
 
 CurveCraft = Callable[[], list[Tensor]]
 """A whole curve: no arguments, the adversarial batch at each grid point in grid order."""
@@ -64,24 +70,10 @@ def curve_equal_quality(ours: Sequence[Outcome], reference: Sequence[Outcome]) -
     (True, False)
     """
     if len(ours) != len(reference):
-        raise ValueError(f"ours has {len(ours)} points but the reference {len(reference)}")
+        raise ParameterError(
+            f"reference has {len(reference)} points but ours has {len(ours)}; give one per point"
+        )
     return all(equal_quality(o, r) for o, r in zip(ours, reference))
-
-
-def curve_geomean(rows: Sequence[CurveRow]) -> float:
-    """Geometric mean of the whole-curve ratios at equal quality (NaN if none is).
-
-    Examples
-    --------
-    >>> same = (Outcome(0.0, 1.0, 0.5),)
-    >>> curve_geomean([CurveRow("a", 1.0, same, "r", 4.0, same),
-    ...                CurveRow("b", 1.0, same, "r", 9.0, same)])
-    6.0
-    """
-    ratios = [row.ratio for row in rows if row.equal_quality]
-    if not ratios:
-        return math.nan
-    return math.exp(sum(math.log(r) for r in ratios) / len(ratios))
 
 
 def curve_table(rows: Sequence[CurveRow]) -> list[str]:
@@ -100,7 +92,7 @@ def curve_table(rows: Sequence[CurveRow]) -> list[str]:
             f"{row.ratio:6.2f}x {same:>6}/{len(row.ours):<6} "
             f"{'yes' if row.equal_quality else 'NO':>6}"
         )
-    lines.append(f"geomean speedup, whole curves: {curve_geomean(rows):.2f}")
+    lines.append(f"geomean speedup, whole curves: {geomean_speedup(rows):.2f}")
     return lines
 
 
