@@ -138,7 +138,8 @@ class Attack:
         self.model.eval()
         try:
             num_classes = self._num_classes(images)
-            if labels.min() < 0 or labels.max() >= num_classes:
+            low, high = (int(v) for v in torch.aminmax(labels))
+            if low < 0 or high >= num_classes:
                 raise ParameterError(f"labels must lie in [0, {num_classes}), the model's classes")
             goals = self._resolve_targets(labels, target_labels, num_classes)
             self._counts = torch.zeros(images.shape[0], dtype=torch.long, device=images.device)

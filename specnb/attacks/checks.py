@@ -124,13 +124,11 @@ def check_batch(images: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
         raise ParameterError("images must be a floating-point tensor of shape (B, C, H, W)")
     if images.shape[0] == 0:
         raise ParameterError("images is an empty batch")
-    if not torch.isfinite(images).all():
+    low, high = (float(v) for v in torch.aminmax(images))
+    if not (math.isfinite(low) and math.isfinite(high)):
         raise ParameterError("images contains NaN or infinite values")
-    if images.min() < 0 or images.max() > 1:
-        raise ParameterError(
-            f"images must lie in [0, 1], got range [{images.min().item():.4g}, "
-            f"{images.max().item():.4g}]"
-        )
+    if low < 0 or high > 1:
+        raise ParameterError(f"images must lie in [0, 1], got range [{low:.4g}, {high:.4g}]")
     if not isinstance(labels, Tensor) or labels.dim() != 1 or labels.is_floating_point():
         raise ParameterError("labels must be an integer tensor of shape (B,)")
     if labels.shape[0] != images.shape[0]:

@@ -6,7 +6,6 @@ import math
 from typing import ClassVar
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from specnb.attacks.base import Attack
@@ -48,8 +47,9 @@ def cw_margin(logits: Tensor, labels: Tensor, *, targeted: bool) -> Tensor:
     >>> cw_margin(torch.tensor([[-5.0, -1.0, -3.0]]), torch.tensor([0]), targeted=True)
     tensor([4.])
     """
-    own = logits.gather(1, labels[:, None]).squeeze(1)
-    label_mask = F.one_hot(labels, logits.shape[1]).bool()
+    column = labels[:, None]
+    own = logits.gather(1, column).squeeze(1)
+    label_mask = torch.zeros_like(logits, dtype=torch.bool).scatter_(1, column, True)
     rival = logits.masked_fill(label_mask, -math.inf).amax(dim=1)
     return rival - own if targeted else own - rival
 
@@ -206,33 +206,38 @@ class CW(Attack):
         for iteration in range(self.max_iterations):
             tanh_w = torch.tanh(w)
             x = (tanh_w + 1) / 2
-            dist = (x - x0).flatten(1).pow(2).sum(dim=1)
+            offset = x - x0
+            dist = offset.flatten(1).pow(2).sum(dim=1)
             checking = self.abort_early and iteration % check_every == 0
-            margin, model_grad, stop = self._margin_and_gradient(
+            margin, model_grad, live, stop = self._margin_and_gradient(
                 x, goal, c, rows, live_share, (dist, previous) if checking else None
             )
-            if checking:
+            fooled = (margin < 0) & ~live
+            if stop is not None:
                 previous = torch.where(stop, previous, self._loss(dist, c, margin))
-            live = margin > -self.kappa
-            fooled = (margin < 0) & ~live & ~stop
+                fooled = fooled & ~stop
             better = fooled & (dist < best_dist[rows])
-            best_dist[rows[better]] = dist[better]
-            best[rows[better]] = x[better]
+            best_rows = rows[better]
+            best_dist[best_rows] = dist[better]
+            best[best_rows] = x[better]
             fooled_any[rows[fooled]] = True
             step = iteration + 1
-            grad = (model_grad + 2 * (x - x0)) * (1 - tanh_w * tanh_w) / 2
+            grad = 2 * offset if model_grad is None else model_grad + 2 * offset
+            grad = grad * (1 - tanh_w * tanh_w) / 2
             moment1.mul_(beta1).add_(grad, alpha=1 - beta1)
             moment2.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
             rate = self.lr * math.sqrt(1 - beta2**step) / (1 - beta1**step)
             w = w - rate * moment1 / moment2.sqrt().add_(ADAM_EPS)
-            if stop.any():
+            if stop is not None and stop.any():
                 keep = ~stop
                 rows, w, x0, goal, c, previous, moment1, moment2, live = (
                     t[keep] for t in (rows, w, x0, goal, c, previous, moment1, moment2, live)
                 )
                 if rows.numel() == 0:
                     break
-            live_share = float(live.float().mean())
+            any_live = bool(live.any())
+            split = any_live and w.numel() >= SPLIT_MIN_ELEMENTS
+            live_share = float(live.float().mean()) if split else float(any_live)
         return fooled_any
 
     def _margin_and_gradient(
@@ -243,8 +248,9 @@ class CW(Attack):
         rows: Tensor,
         live_share: float,
         check: tuple[Tensor, Tensor] | None,
-    ) -> tuple[Tensor, Tensor, Tensor]:
-        """Margins of ``x``, the gradient of ``c * margin`` w.r.t. ``x``, and the rows that stop.
+    ) -> tuple[Tensor, Tensor | None, Tensor, Tensor | None]:
+        """Margins of ``x``, the gradient of ``c * margin`` w.r.t. ``x`` (None where it is zero),
+        the rows whose margin is live, and the rows that stop (None away from a check).
 
         ``check`` (at the early-abort checks) holds the squared distances of ``x`` and each
         row's loss at the previous check; rows whose loss exceeds ``1 - STALL_FRACTION`` times
@@ -259,33 +265,39 @@ class CW(Attack):
         number of rows, dominates. A forward pass without gradients skips building the graph,
         and the rows rarely turn live again once none is.)
         """
-        model_grad = torch.zeros_like(x)
         if live_share > 0 and (live_share >= SPLIT_BELOW or x.numel() < SPLIT_MIN_ELEMENTS):
             x_grad = x.detach().requires_grad_(True)
             margin = cw_margin(self.model(x_grad), goal, targeted=self.targeted)
             stop = self._stalled(margin.detach(), c, check)
-            live = (margin.detach() > -self.kappa) & ~stop
-            if live.any():
-                scalar = (c * margin)[live].sum()
-                model_grad = self._input_grad(scalar, x_grad, rows[live])
-            return margin.detach(), model_grad, stop
+            live = margin.detach() > -self.kappa
+            going = live if stop is None else live & ~stop
+            model_grad = None
+            if going.any():
+                scalar = (c * margin)[going].sum()
+                model_grad = self._input_grad(scalar, x_grad, rows[going])
+            return margin.detach(), model_grad, live, stop
         with torch.no_grad():
             margin = cw_margin(self.model(x), goal, targeted=self.targeted)
         stop = self._stalled(margin, c, check)
-        live = (margin > -self.kappa) & ~stop
-        if live.any():
-            x_live = x[live].requires_grad_(True)
-            scalar = c[live] * cw_margin(self.model(x_live), goal[live], targeted=self.targeted)
-            model_grad[live] = self._input_grad(scalar.sum(), x_live, rows[live])
-        return margin, model_grad, stop
+        live = margin > -self.kappa
+        going = live if stop is None else live & ~stop
+        model_grad = None
+        if going.any():
+            model_grad = torch.zeros_like(x)
+            x_live = x[going].requires_grad_(True)
+            scalar = c[going] * cw_margin(self.model(x_live), goal[going], targeted=self.targeted)
+            model_grad[going] = self._input_grad(scalar.sum(), x_live, rows[going])
+        return margin, model_grad, live, stop
 
     def _loss(self, dist: Tensor, c: Tensor, margin: Tensor) -> Tensor:
         """Carlini's per-sample loss ``||x' - x||^2 + c * max(margin + kappa, 0)``."""
         return dist + c * (margin + self.kappa).clamp_min(0)
 
-    def _stalled(self, margin: Tensor, c: Tensor, check: tuple[Tensor, Tensor] | None) -> Tensor:
-        """Rows whose loss exceeds ``1 - STALL_FRACTION`` of the last check's (none unchecked)."""
+    def _stalled(
+        self, margin: Tensor, c: Tensor, check: tuple[Tensor, Tensor] | None
+    ) -> Tensor | None:
+        """Rows whose loss exceeds ``1 - STALL_FRACTION`` of the last check's (None unchecked)."""
         if check is None:
-            return torch.zeros_like(margin, dtype=torch.bool)
+            return None
         dist, previous = check
         return self._loss(dist, c, margin) > previous * (1 - STALL_FRACTION)

@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 import torch
 from torch import Tensor, nn
@@ -27,6 +28,7 @@ QUALITY_TOLERANCE = 0.02
 """Largest relative excess of our median perturbation over the reference's at equal work."""
 
 Craft = Callable[[], Tensor]
+Result = TypeVar("Result")
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,16 @@ class Outcome:
     seconds: float
     success: float
     size: float
+
+
+class Rated(Protocol):
+    """A row with a speed ratio that counts only at equal quality (:class:`Row`, a curve's)."""
+
+    @property
+    def ratio(self) -> float: ...
+
+    @property
+    def equal_quality(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -89,7 +101,7 @@ def choose_reference(ours: Outcome, references: dict[str, Outcome]) -> str:
     return min(pool, key=lambda name: pool[name].seconds)
 
 
-def geomean_speedup(rows: Sequence[Row]) -> float:
+def geomean_speedup(rows: Sequence[Rated]) -> float:
     """Geometric mean of the speed ratios of the rows at equal quality (NaN if none is).
 
     Examples
@@ -142,24 +154,36 @@ def measure(
     that no craft always runs first (or right after the same other). Returns, per name, the
     median wall time with the success rate and median perturbation.
     """
-    seconds: dict[str, list[float]] = {name: [] for name in crafts}
-    last: dict[str, Tensor] = {name: craft() for name, craft in crafts.items()}
-    names = list(crafts)
-    for round_ in range(repeats):
-        shift = round_ % len(names)
-        for name in names[shift:] + names[:shift]:
-            craft = crafts[name]
-            _synchronise(images.device)
-            start = time.perf_counter()
-            last[name] = craft()
-            _synchronise(images.device)
-            seconds[name].append(time.perf_counter() - start)
-            print(f"  {name}: {seconds[name][-1]:.3f} s", file=sys.stderr, flush=True)
+    seconds, last = time_crafts(crafts, repeats, images.device)
     outcomes = {}
     for name in crafts:
         success, size = score(model, images, labels, targets, last[name], l0=l0)
         outcomes[name] = Outcome(statistics.median(seconds[name]), success, size)
     return outcomes
+
+
+def time_crafts(
+    crafts: dict[str, Callable[[], Result]], repeats: int, device: torch.device
+) -> tuple[dict[str, list[float]], dict[str, Result]]:
+    """Wall times of ``repeats`` interleaved rounds of every craft, and each craft's last result.
+
+    An untimed first run of each craft takes one-time costs (caches, lazy set-up) out of the
+    timings; the order of the crafts rotates from round to round (see :func:`measure`).
+    """
+    seconds: dict[str, list[float]] = {name: [] for name in crafts}
+    last = {name: craft() for name, craft in crafts.items()}
+    names = list(crafts)
+    for round_ in range(repeats):
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:
+            craft = crafts[name]
+            _synchronise(device)
+            start = time.perf_counter()
+            last[name] = craft()
+            _synchronise(device)
+            seconds[name].append(time.perf_counter() - start)
+            print(f"  {name}: {seconds[name][-1]:.3f} s", file=sys.stderr, flush=True)
+    return seconds, last
 
 
 def compare(

@@ -21,8 +21,12 @@ equal quality (the faster of all when none is). CW runs with each library's earl
 (specnb: Carlini's rule per sample; torchattacks: the batch returns once its summed loss rises
 at a check; Foolbox: Carlini's rule on the summed loss). The header prints the thread count and
 load average (on an oversubscribed CPU, ``--threads 1`` avoids the thread-synchronisation
-stalls that slow small per-image operations most). The table has one row per attack; the last
-line is the geometric mean of the speed ratios at equal quality.
+stalls that slow small per-image operations most). A first table times the whole quick-grid
+budget curve of FGSM, DeepFool, CW-l2 and JSMA: ours from one run per nested group of budgets,
+as :mod:`specnb.attack_eval` runs it, the references once per budget point, at equal quality
+at every point (:mod:`specnb.bench.attack_curves`); it ends with its own line
+``geomean speedup, whole curves: Y``. The per-run table follows, one row per attack; the last
+line is the geometric mean of its speed ratios at equal quality.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ import torch
 
 from specnb.attacks import random_targets
 from specnb.bench.attack_comparison import table
+from specnb.bench.attack_curves import compare_curves_with_references, curve_table
 from specnb.bench.attack_references import SETTINGS, compare_with_references
 from specnb.bench.attack_victim import NUM_CLASSES, bench_batch, victim_model
 
@@ -95,7 +100,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"torchattacks {torchattacks.__version__}, Foolbox {foolbox.__version__}"
     )
     print(SETTINGS)
+    curves = compare_curves_with_references(model, images, labels, targets, args.repeats, args.seed)
     rows = compare_with_references(model, images, labels, targets, args.repeats, args.seed)
+    print("\n".join(curve_table(curves)))
     print("\n".join(table(rows)))
     return 0
 

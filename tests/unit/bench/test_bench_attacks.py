@@ -21,6 +21,11 @@ from specnb.bench.attack_comparison import (
     score,
     table,
 )
+from specnb.bench.attack_curves import (
+    compare_curves,
+    curve_equal_quality,
+    curve_table,
+)
 
 
 def test_equal_quality_needs_the_success_and_a_perturbation_within_two_percent() -> None:
@@ -58,13 +63,17 @@ def test_geomean_counts_only_rows_at_equal_quality_and_the_table_ends_with_it() 
     assert math.isnan(geomean_speedup(rows[2:]))
 
 
-def test_measure_interleaves_repeats_and_scores_the_last_batch() -> None:
+def _constant_victim() -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
+    """A model that predicts class 0 for every image, grey images, labels 0, 0, 1, 2."""
     model = nn.Sequential(nn.Flatten(), nn.Linear(12, 3))
     with torch.no_grad():
         model[1].weight.zero_()
         model[1].bias.copy_(torch.tensor([1.0, 0.0, 0.0]))
-    images = torch.full((4, 3, 2, 2), 0.5)
-    labels = torch.tensor([0, 0, 1, 2])
+    return model, torch.full((4, 3, 2, 2), 0.5), torch.tensor([0, 0, 1, 2])
+
+
+def test_measure_interleaves_repeats_and_scores_the_last_batch() -> None:
+    model, images, labels = _constant_victim()
     calls: list[str] = []
 
     def craft(name: str, shift: float):
@@ -112,5 +121,30 @@ def test_bench_runs_end_to_end_on_a_tiny_victim(capsys, monkeypatch) -> None:
     names = [line.split()[0] for line in out[-7:-1]]
     assert names == ["FGSM", "BIM-b", "BIM-a", "DeepFool", "CW-l2", "JSMA"]
     assert out[-1].startswith("geomean speedup: ")
+    assert out[-9].startswith("geomean speedup, whole curves: ")
+    assert [line.split()[0] for line in out[-13:-9]] == ["FGSM", "DeepFool", "CW-l2", "JSMA"]
     with pytest.raises(SystemExit):
         bench_attacks.main(["--repeats", "2"])
+
+
+def test_the_curve_table_refuses_a_ratio_when_one_point_of_our_curve_is_worse() -> None:
+    model, images, labels = _constant_victim()
+
+    def curve(*shifts: float):
+        return lambda: [images + shift for shift in shifts]
+
+    reference = {"ref": curve(0.1, 0.2, 0.3)}
+    fair = compare_curves("FGSM", curve(0.1, 0.2, 0.3), reference, 3, model, images, labels, None)
+    worse = compare_curves("FGSM", curve(0.1, 0.25, 0.3), reference, 3, model, images, labels, None)
+    assert len(fair.ours) == 3 and fair.reference_name == "ref" and fair.equal_quality
+    assert not worse.equal_quality
+    assert worse.ours[1].size == pytest.approx(0.25 * math.sqrt(12))
+    assert curve_equal_quality(fair.ours, fair.reference)
+    assert not curve_equal_quality(worse.ours, worse.reference)
+    assert math.isnan(geomean_speedup([worse]))
+    assert geomean_speedup([fair, worse]) == pytest.approx(fair.ratio)
+    lines = curve_table([fair, worse])
+    assert lines[-1] == f"geomean speedup, whole curves: {fair.ratio:.2f}"
+    assert lines[-2].rstrip().endswith("NO") and "2/3" in lines[-2]
+    with pytest.raises(ValueError, match="points"):
+        curve_equal_quality(fair.ours[:2], fair.reference)
