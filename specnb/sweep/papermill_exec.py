@@ -25,6 +25,7 @@ __all__ = [
     "PointResult",
     "PointTask",
     "execute_point",
+    "KERNEL_LOG",
     "ipc_kernel_manager",
     "notebook_path",
     "quiet_papermill",
@@ -82,19 +83,34 @@ def notebook_path(name: str | Path, notebook_dir: Path | None = None) -> Path:
     )
 
 
+#: The kernel's own messages (its stderr), in the run folder of the notebook it executes.
+KERNEL_LOG = "kernel.log"
+
+
 def ipc_kernel_manager() -> type:
-    """The kernel manager of headless executions: kernels on local IPC sockets.
+    """The kernel manager of headless executions: kernels on local IPC sockets, their stderr
+    in the run folder.
 
     Jupyter's default transport is TCP on 127.0.0.1, unencrypted, so every kernel warns
     "Kernel is running over TCP without encryption" (into the sweep's progress bar) and any
     local user could connect. A kernel on IPC sockets (files in the private Jupyter runtime
-    folder) is reachable by nothing else and has nothing to warn about.
+    folder) is reachable by nothing else and has nothing to warn about. What a kernel writes
+    to its stderr (the "KeyboardInterrupt caught in kernel" of a shutdown, a crash) goes to
+    :data:`KERNEL_LOG` in its working directory, the run folder, not into the progress bar.
     """
     from jupyter_client.manager import AsyncKernelManager
     from traitlets import CaselessStrEnum
 
     class IpcKernelManager(AsyncKernelManager):
         transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            if "stderr" in kw:
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
+            log = Path(kw.get("cwd") or ".") / KERNEL_LOG
+            with open(log, "ab") as handle:
+                kw["stderr"] = handle
+                await super()._async_launch_kernel(kernel_cmd, **kw)
 
     return IpcKernelManager
 

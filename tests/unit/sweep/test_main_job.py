@@ -69,14 +69,17 @@ def test_main_job_renders_the_report_from_the_sweep_store(tmp_path):
     assert report.stat().st_mtime_ns == written
 
 
-def test_kernels_run_without_the_tcp_warning(tmp_path, capfd):
+def test_kernels_run_without_the_tcp_warning_and_keep_their_stderr_in_the_run_folder(
+    tmp_path, capfd
+):
     import nbformat
 
-    from specnb.sweep.papermill_exec import run_notebook
+    from specnb.sweep.papermill_exec import KERNEL_LOG, run_notebook
 
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [
         nbformat.v4.new_code_cell("X = 1", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("import os\nos.write(2, b'kernel says hello\\n')"),
         nbformat.v4.new_code_cell("print(X + 1)"),
     ]
     notebook.metadata["kernelspec"] = {
@@ -90,6 +93,8 @@ def test_kernels_run_without_the_tcp_warning(tmp_path, capfd):
     assert nbformat.read(executed, as_version=4).cells[-1].outputs[0]["text"] == "42\n"
     captured = capfd.readouterr()
     assert "without encryption" not in captured.err + captured.out
+    assert "kernel says hello" not in captured.err + captured.out
+    assert "kernel says hello" in (tmp_path / "run" / KERNEL_LOG).read_text()
 
 
 def test_esc10_study_validates_and_its_estimate_fits_three_hours(tmp_path):
