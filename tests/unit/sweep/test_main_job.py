@@ -110,7 +110,8 @@ def test_esc10_study_validates_and_its_estimate_fits_three_hours(tmp_path):
     transfers = [p for p in points if p.step == "transfer"]
     assert {tuple(p.params["MODELS"]) for p in transfers} == {("sbcnn", "resnet18")}
     assert {p.params["SEED"] for p in transfers} == {0, 1, 2}
-    summary = run_sweep(ESC10_SWEEP, out=tmp_path / "dry", dry_run=True, workers=1)
+    # two workers: the local cluster's default on a 2-core CPU (one per core)
+    summary = run_sweep(ESC10_SWEEP, out=tmp_path / "dry", dry_run=True, workers=2)
     assert all(step.seconds is not None for step in summary.estimate.steps)
     assert 0 < summary.estimate.wall_seconds <= 3 * 3600
 

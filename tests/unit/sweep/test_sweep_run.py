@@ -169,6 +169,7 @@ steps:
     run_dir = out / "train" / done.key
     assert store.get_point(done.key)["notebook_path"] == str(run_dir / "marker.ipynb")
     assert sorted(p.name for p in run_dir.iterdir()) == [
+        "kernel.log",
         "marker.ipynb",
         "parameters.json",
         "result.txt",
