@@ -187,10 +187,6 @@ class Group:
         picks = rng.integers(0, per_seed.shape[0], size=(n, per_seed.shape[0]))
         return per_seed[picks, np.arange(n)[:, None]].mean(axis=1)
 
-    def describe(self) -> str:
-        """E.g. ``"DWT: 3 seeds × 24 clips"``."""
-        return f"{self.name}: {self.n_seeds} seeds × {self.n_units}"
-
 
 @dataclass(frozen=True)
 class Estimate:

@@ -226,8 +226,9 @@ def _row_label(row: str) -> str:
 
 
 def _counts(groups: Mapping[str, Group]) -> str:
-    """Seeds × units per run of each group, once when every group has the same."""
-    counts = {f"{g.n_seeds} seeds × {g.n_units}" for g in groups.values()}
-    if len(counts) == 1 and len(groups) > 1:
-        return f"{counts.pop()} in each"
-    return ", ".join(g.describe() for g in groups.values())
+    """Seeds × units per run of each group, by the name it has in ``groups``; said once when
+    every group has the same."""
+    counts = {name: f"{g.n_seeds} seeds × {g.n_units}" for name, g in groups.items()}
+    if len(set(counts.values())) == 1 and len(groups) > 1:
+        return f"{next(iter(counts.values()))} in each"
+    return ", ".join(f"{name}: {count}" for name, count in counts.items())

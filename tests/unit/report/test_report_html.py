@@ -104,6 +104,13 @@ def test_pooled_inverse_over_reads_as_rows() -> None:
     )
     assert "@" not in over and ":acc" not in over
 
+    groups["STFT n_fft 512 @esc10:auc"] = group("STFT n_fft 512 @esc10:auc", 0.2, 12)
+    uneven = _over(CLAIMS["pooled_inverse"], groups, 2000)
+    assert uneven.endswith(
+        "AUC MFCC 16 kHz on ESC-10: 3 seeds × 20, STFT n_fft 512 on ESC-10: 3 seeds × 12"
+    )
+    assert "@" not in uneven and ":auc" not in uneven
+
 
 def test_figure_without_attack_cost_draws_one_panel_and_says_why(empty_report) -> None:
     runs = pd.DataFrame(
