@@ -147,13 +147,8 @@ def measure(
     *,
     l0: bool = False,
 ) -> dict[str, Outcome]:
-    """Run every craft ``repeats`` times, interleaved, and score the last adversarial batch.
-
-    An untimed first run of each craft takes one-time costs (caches, lazy set-up) out of the
-    timings. Each round then runs every craft once; the order rotates from round to round, so
-    that no craft always runs first (or right after the same other). Returns, per name, the
-    median wall time with the success rate and median perturbation.
-    """
+    """Time every craft (:func:`time_crafts`) and score its last adversarial batch: per name,
+    the median wall time with the success rate and median perturbation."""
     seconds, last = time_crafts(crafts, repeats, images.device)
     outcomes = {}
     for name in crafts:
@@ -168,7 +163,8 @@ def time_crafts(
     """Wall times of ``repeats`` interleaved rounds of every craft, and each craft's last result.
 
     An untimed first run of each craft takes one-time costs (caches, lazy set-up) out of the
-    timings; the order of the crafts rotates from round to round (see :func:`measure`).
+    timings. Each round then runs every craft once; the order rotates from round to round, so
+    that no craft always runs first (or right after the same other).
     """
     seconds: dict[str, list[float]] = {name: [] for name in crafts}
     last = {name: craft() for name, craft in crafts.items()}
