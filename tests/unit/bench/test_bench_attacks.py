@@ -148,3 +148,28 @@ def test_the_curve_table_refuses_a_ratio_when_one_point_of_our_curve_is_worse() 
     assert lines[-2].rstrip().endswith("NO") and "2/3" in lines[-2]
     with pytest.raises(ValueError, match="points"):
         curve_equal_quality(fair.ours[:2], fair.reference)
+
+
+def test_foolbox_cw_failures_count_as_failures_not_as_zero_images() -> None:
+    foolbox = pytest.importorskip("foolbox")
+    from specnb.attacks import CW
+    from specnb.bench.attack_references import unfound_as_clean
+    from specnb.bench.attack_victim import bench_batch, victim_model
+
+    torch.manual_seed(0)
+    model = victim_model(16, 40, torch.device("cpu"), 0)
+    images, labels, _ = bench_batch(model, 16, 16, torch.device("cpu"), 0)
+    attack = foolbox.attacks.L2CarliniWagnerAttack(
+        binary_search_steps=1, steps=10, stepsize=0.01, confidence=0.0, initial_const=1.0
+    )
+    raw = attack(foolbox.PyTorchModel(model, bounds=(0, 1)), images, labels, epsilons=None)[1]
+    unfound = raw.flatten(1).abs().amax(dim=1) == 0
+    assert unfound.any(), "10 iterations should leave some samples unfooled"
+    mapped = unfound_as_clean(raw, images)
+    assert torch.equal(mapped[unfound], images[unfound])
+    assert torch.equal(mapped[~unfound], raw[~unfound])
+    ours = CW(model, c=1.0, search_steps=1, max_iterations=10, lr=0.01)(images, labels)
+    ours_success, ours_l2 = score(model, images, labels, None, ours)
+    success, l2 = score(model, images, labels, None, mapped)
+    assert success == ours_success < 1.0
+    assert l2 == pytest.approx(ours_l2, rel=1e-4)
