@@ -10,7 +10,7 @@ every repeat so that a change of machine load hits them alike:
   off, so its ratio to ``plain fp32`` is the loop's own overhead;
 - ``ours bf16+cl``: the same with the execution defaults (bfloat16 autocast where the CPU
   has native bfloat16, channels-last);
-- ``ours recipe``: the same plus the strong recipe's batch masks, mixup and per-batch
+- ``ours recipe``: the same plus the strong recipe's batch shifts, masks, mixup and per-batch
   learning rate.
 
 The median images/s over the repeats is printed, with the achieved GFLOP/s (floating-point

@@ -7,7 +7,7 @@ the recognition accuracy is the mean (± std) over the fold models.
 
 Modules
 -------
-- ``batch_augment`` -- SpecAugment-style masks and mixup of training batches.
+- ``batch_augment`` -- Time shifts, SpecAugment-style masks and mixup of training batches.
 - ``batches`` -- Batches of the image cache on the compute device: where the cache lives, how
   a batch moves (pinned, asynchronous, uint8 until the device).
 - ``checkpoints`` -- Checkpoint files of a training run: atomic writes, RNG states, the run-folder

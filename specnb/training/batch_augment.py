@@ -1,10 +1,12 @@
-"""Augmentation of training batches on the fly: SpecAugment-style masks and mixup.
+"""Augmentation of training batches on the fly: time shifts, SpecAugment-style masks, mixup.
 
 Both act on the model images (B, 3, H, W) in [0, 1], rows frequency (highest first) and
 columns time, after a batch is drawn and before the forward pass; the dev and test parts are
 never augmented. Every random draw comes from a :class:`torch.Generator` that the caller
 seeds per (seed, fold, epoch), so a resumed run draws exactly what an uninterrupted one does.
 
+- :func:`shift_time` rolls each image along time by a random number of columns (the sound
+  starts elsewhere in the clip; what leaves one edge comes back at the other).
 - :func:`mask_bands` blanks ``n`` horizontal bands (frequency masks, Park et al. 2019) and
   ``n`` vertical bands (time masks) of random widths and positions per image, filled with the
   image's mean colour, so the fill carries no information in any colour map.
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["augment_batch", "mask_bands", "mixup", "one_hot"]
+__all__ = ["augment_batch", "mask_bands", "mixup", "one_hot", "shift_time"]
 
 
 def _bands(
@@ -31,6 +33,41 @@ def _bands(
     position = torch.arange(length)
     inside = (position >= start[..., None]) & (position < (start + width)[..., None])
     return inside.any(dim=1)
+
+
+def shift_time(images: torch.Tensor, generator: torch.Generator, max_shift: float) -> torch.Tensor:
+    """Roll every image along its columns (time) by its own random number of columns.
+
+    Parameters
+    ----------
+    images : torch.Tensor, shape (B, C, H, W)
+        Images; not modified.
+    generator : torch.Generator
+        CPU generator of the shifts.
+    max_shift : float in [0, 1]
+        Largest shift as a fraction of the width ``W``; each image's shift is uniform over
+        the integers in ``[-round(max_shift * W), round(max_shift * W)]``.
+
+    Returns
+    -------
+    torch.Tensor, same shape, dtype and device as ``images``
+        Column ``j`` of image ``b`` is column ``(j - shift_b) mod W`` of the input.
+
+    Examples
+    --------
+    >>> g = torch.Generator().manual_seed(0)
+    >>> x = torch.arange(8.0).reshape(1, 1, 1, 8)
+    >>> sorted(shift_time(x, g, 0.5).flatten().tolist()) == x.flatten().tolist()
+    True
+    """
+    n, _, _, width = images.shape
+    limit = int(round(max_shift * width))
+    if limit == 0:
+        return images
+    shift = torch.randint(-limit, limit + 1, (n,), generator=generator)
+    columns = (torch.arange(width)[None, :] - shift[:, None]) % width
+    index = columns.to(images.device)[:, None, None, :].expand_as(images)
+    return torch.gather(images, 3, index)
 
 
 def mask_bands(
@@ -126,8 +163,9 @@ def augment_batch(
     time_masks: int = 0,
     max_width: int = 0,
     mixup_alpha: float = 0.0,
+    max_shift: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Masks, then mixup, as a training step applies them; returns images and soft targets.
+    """Time shift, masks, then mixup, as a training step applies them.
 
     Parameters
     ----------
@@ -143,6 +181,8 @@ def augment_batch(
         As for :func:`mask_bands` (no masks when both counts are 0).
     mixup_alpha : float >= 0
         As ``alpha`` of :func:`mixup`; 0 turns mixup off.
+    max_shift : float in [0, 1]
+        As for :func:`shift_time`; 0 (no shift) draws nothing from ``generator``.
 
     Returns
     -------
@@ -150,6 +190,8 @@ def augment_batch(
     targets : torch.Tensor, shape (B, K), float32
         Rows sum to 1; one-hot when mixup is off.
     """
+    if max_shift > 0:
+        images = shift_time(images, generator, max_shift)
     if freq_masks or time_masks:
         images = mask_bands(
             images, generator, freq_masks=freq_masks, time_masks=time_masks, max_width=max_width

@@ -37,6 +37,7 @@ RECIPE_FIELDS: dict[str, Any] = {
     "freq_masks": 0,
     "time_masks": 0,
     "mask_width": 0,
+    "time_shift": 0.0,
 }
 
 _OPTIMIZERS = ("adam", "sgd")
@@ -114,6 +115,9 @@ class TrainConfig:
         image (0: none).
     mask_width : int
         Widest band in pixels (each band's width is uniform in ``[0, mask_width]``).
+    time_shift : float in [0, 1]
+        Each training image is rolled along time by up to this fraction of its width
+        (:func:`~specnb.training.batch_augment.shift_time`; 0: never).
     cuda_batch_scale : int
         Batch multiplier on CUDA (see ``batch_size``).
     device : str
@@ -158,6 +162,7 @@ class TrainConfig:
     freq_masks: int = 0
     time_masks: int = 0
     mask_width: int = 0
+    time_shift: float = 0.0
     cuda_batch_scale: int = 4
     device: str = "auto"
     amp: bool = True
@@ -208,7 +213,7 @@ class TrainConfig:
                     f"TrainConfig.{name} must be True or False, got {getattr(self, name)!r}"
                 )
         self._check_recipe()
-        for name in ("lr", "weight_decay", "test_size", "smoothing", "mixup"):
+        for name in ("lr", "weight_decay", "test_size", "smoothing", "mixup", "time_shift"):
             object.__setattr__(self, name, float(getattr(self, name)))
 
     def _check_recipe(self) -> None:
@@ -232,6 +237,12 @@ class TrainConfig:
         if self.smoothing >= 1:
             raise TrainingError(f"TrainConfig.smoothing must be < 1, got {self.smoothing}")
         _finite_number("mixup", self.mixup, low=0.0, low_inclusive=True)
+        _finite_number("time_shift", self.time_shift, low=0.0, low_inclusive=True)
+        if self.time_shift > 1:
+            raise TrainingError(
+                f"TrainConfig.time_shift must be a fraction of the width in [0, 1], "
+                f"got {self.time_shift}"
+            )
         if (self.freq_masks or self.time_masks) and not self.mask_width:
             raise TrainingError(
                 f"TrainConfig.mask_width=0 leaves freq_masks={self.freq_masks}, "

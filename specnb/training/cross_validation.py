@@ -3,7 +3,7 @@
 Augmented copies follow their original; the test part holds original clips only.
 
 Seeding makes a run reproducible: on the CPU two runs with the same seed give identical
-curves and accuracies (deterministic algorithms are requested; batch orders, masks and mixup
+curves and accuracies (deterministic algorithms are requested; batch orders, shifts, masks, mixup
 weights come from per-epoch generators, and the learning rate is a function of the epoch, so
 a resumed run draws what an uninterrupted one does). On CUDA, runs are faster but not
 bit-identical: mixed precision and cuDNN autotuning are used.
@@ -166,7 +166,7 @@ def _train_fold(
     )
     augment = (
         batch_augment(config, num_classes)
-        if config.mixup or config.freq_masks or config.time_masks
+        if config.mixup or config.freq_masks or config.time_masks or config.time_shift
         else None
     )
     while not state["stopped"] and state["epoch"] < config.epochs:

@@ -141,7 +141,7 @@ BatchAugment = Callable[
 
 
 def batch_augment(config: TrainConfig, num_classes: int) -> BatchAugment:
-    """The masks and mixup of ``config`` as one function of a batch (see ``augment_batch``)."""
+    """The shifts, masks and mixup of ``config`` as one function of a batch (``augment_batch``)."""
 
     def apply(
         images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator
@@ -155,6 +155,7 @@ def batch_augment(config: TrainConfig, num_classes: int) -> BatchAugment:
             time_masks=config.time_masks,
             max_width=config.mask_width,
             mixup_alpha=config.mixup,
+            max_shift=config.time_shift,
         )
 
     return apply

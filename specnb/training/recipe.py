@@ -9,8 +9,9 @@ scratch to the literature's accuracies within a CPU budget:
 
 - AdamW with decoupled weight decay 0.01, a 10 % linear warm-up and a cosine decay of the
   learning rate over ``epochs`` (:mod:`specnb.training.schedule`);
-- SpecAugment-style masks (two frequency and two time bands of up to 12 of the 128 pixels)
-  and mixup (alpha 0.2) on every training batch (:mod:`specnb.training.batch_augment`);
+- on every training batch (:mod:`specnb.training.batch_augment`): a circular time shift of
+  each image by up to half its width, SpecAugment-style masks (two frequency and two time
+  bands of up to 12 of the 128 pixels) and mixup (alpha 0.2);
 - early stopping on the dev accuracy, smoothed (weight 0.6 of the past), never before half
   of ``epochs`` (:mod:`specnb.training.early_stopping`);
 - bfloat16 autocast and channels-last batches where the CPU supports them (execution
@@ -43,6 +44,7 @@ RECIPES: dict[str, dict[str, Any]] = {
         "freq_masks": 2,
         "time_masks": 2,
         "mask_width": 12,
+        "time_shift": 0.5,
     },
 }
 

@@ -19,7 +19,7 @@ from specnb.representations import make_setting
 from specnb.representations.cache import FeatureCache
 from specnb.representations.features import dataset_images, to_uint8
 from specnb.training import TrainConfig, TrainingError, early_stopping, train_cv
-from specnb.training.batch_augment import augment_batch, mask_bands, mixup, one_hot
+from specnb.training.batch_augment import augment_batch, mask_bands, mixup, one_hot, shift_time
 from specnb.training.checkpoints import epoch_checkpoint_path, load_checkpoint
 from specnb.training.epochs import Plan
 from specnb.training.recipe import RECIPES, recipe_config
@@ -67,6 +67,20 @@ def test_masks_blank_bands_of_bounded_width_with_the_mean_colour() -> None:
     assert torch.equal(
         mask_bands(images, torch.Generator(), freq_masks=0, time_masks=0, max_width=6), images
     )
+
+
+def test_time_shift_rolls_each_image_by_its_own_bounded_shift() -> None:
+    images = torch.rand(32, 3, 4, 40, generator=torch.Generator().manual_seed(0))
+    shifted = shift_time(images, torch.Generator().manual_seed(1), 0.25)
+    shifts = []
+    for before, after in zip(images, shifted):
+        found = [s for s in range(-10, 11) if torch.equal(torch.roll(before, s, dims=2), after)]
+        assert found, "an image is not a roll of its input along time"
+        shifts.append(found[0])
+    assert max(abs(s) for s in shifts) <= 10 and len(set(shifts)) > 5
+    generator = torch.Generator().manual_seed(2)
+    assert shift_time(images, generator, 0.0) is images
+    assert torch.equal(generator.get_state(), torch.Generator().manual_seed(2).get_state())
 
 
 def test_mixup_blends_images_and_targets_by_one_weight() -> None:
@@ -162,6 +176,8 @@ def test_recipe_configs_and_their_keys() -> None:
         ("min_epochs", 31),
         ("smoothing", 1.0),
         ("mixup", -0.1),
+        ("time_shift", 1.5),
+        ("time_shift", float("nan")),
         ("freq_masks", -1),
         ("time_masks", 2),
         ("channels_last", 1),
