@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 STFT = {"repr": "stft", "sr": 8000, "n_fft": 256}
 MFCC = {"repr": "mfcc", "sr": 8000, "n_mfcc": 20}
 COMMON = {
-    "N_PER_CLASS": 5,
+    "N_PER_CLASS": 8,
     "EPOCHS": 6,
     "FOLDS": 2,
     "PATIENCE": 6,
