@@ -23,15 +23,21 @@ def test_step_flops_match_sbcnn_by_hand() -> None:
     )
 
 
-def test_matmul_peak_is_a_positive_rate() -> None:
+def test_peaks_are_positive_rates_and_the_peak_is_the_better_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     assert bench_training.matmul_peak(torch.float32, size=128, repeats=2) > 0
+    assert bench_training.conv_peak(torch.float32, channels=16, side=8, repeats=2) > 0
+    monkeypatch.setattr(bench_training, "matmul_peak", lambda dtype: 90.0)
+    monkeypatch.setattr(bench_training, "conv_peak", lambda dtype: 225.0)
+    assert bench_training.measured_peak(torch.float32) == 225.0
 
 
 def test_bench_training_prints_every_loop_against_the_plain_one(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     peaks = {torch.float32: 100.0, torch.bfloat16: 400.0}
-    monkeypatch.setattr(bench_training, "matmul_peak", lambda dtype: peaks[dtype])
+    monkeypatch.setattr(bench_training, "measured_peak", lambda dtype: peaks[dtype])
     args = [
         "bench",
         "training",
