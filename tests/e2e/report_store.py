@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from store_builder import StoreBuilder
 
 from specnb.metrics import auc_score, test_correct
 from specnb.representations import make_setting
-from specnb.store import ResultsStore, attack_key, run_key
 
 #: The main job's dataset key (``synthetic``, ``N_PER_CLASS: 8``, seed 0).
 DATASET = "synthetic-s0-n8"
@@ -81,46 +81,34 @@ def write_known_store(
         Per representation kind (``"stft"``...), the mean over seeds of the stored accuracy:
         what the report's accuracy cell must show.
     """
-    store = ResultsStore(path)
+    builder = StoreBuilder(path)
     rng = np.random.default_rng(seed)
     accuracy: dict[str, float] = {}
     for truth in TRUTH.values():
-        setting = make_setting(**truth.setting)
         per_seed = []
         for training_seed in SEEDS:
             labels = rng.integers(0, N_CLASSES, n_clips)
             right = rng.random((2, n_clips)) < truth.p_correct
             predictions = np.where(right, labels, (labels + 1) % N_CLASSES)
             correct = test_correct(predictions, labels)
-            key = run_key(
+            key = builder.run(
+                MODEL,
+                truth.setting,
                 dataset=DATASET,
-                setting=setting.to_dict(),
-                model=MODEL,
                 seed=training_seed,
-                protocol={},
-            )
-            store.upsert_run(
-                key,
-                dataset=DATASET,
-                repr=setting.kind,
-                setting_key=setting.key,
-                setting_json=setting.to_dict(),
-                model=MODEL,
-                seed=training_seed,
-                status="done",
                 acc_mean=float(np.mean(correct)),
                 n_params=50_000,
                 artefacts_json={"test_correct": correct},
             )
             per_seed.append(100.0 * float(np.mean(correct)))
             for attack in ATTACKS:
-                _write_attack(store, rng, key, attack, truth.p_fooled, n_attacked)
-        accuracy[setting.kind] = float(np.mean(per_seed))
+                _write_attack(builder, rng, key, attack, truth.p_fooled, n_attacked)
+        accuracy[make_setting(**truth.setting).kind] = float(np.mean(per_seed))
     return accuracy
 
 
 def _write_attack(
-    store: ResultsStore,
+    builder: StoreBuilder,
     rng: np.random.Generator,
     run: str,
     attack: str,
@@ -133,11 +121,9 @@ def _write_attack(
     fooled = (rng.random((len(BUDGETS), n_attacked)) < reach[:, None]).astype(int)
     grads = rng.poisson(30.0, (len(BUDGETS), n_attacked))
     rates = fooled.mean(axis=1)
-    store.upsert_attack(
-        attack_key(run_key=run, attack=attack, params={}),
-        run_key=run,
-        attack=attack,
-        status="done",
+    builder.attack(
+        run,
+        attack,
         budgets_json=list(BUDGETS),
         fooling_rates_json=rates.tolist(),
         auc=auc_score(BUDGETS, rates),
