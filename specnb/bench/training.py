@@ -49,17 +49,23 @@ VARIANTS = ("plain fp32", "ours fp32", "ours bf16+cl", "ours recipe")
 _NUM_CLASSES = 10
 
 
+def _best_rate(operation: Callable[[], object], flops: float, repeats: int) -> float:
+    """Best GFLOP/s of ``repeats`` timed calls of ``operation`` (``flops`` each), after an
+    untimed one."""
+    operation()
+    best = 0.0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        operation()
+        best = max(best, flops / (time.perf_counter() - start) / 1e9)
+    return best
+
+
 def matmul_peak(dtype: torch.dtype = torch.float32, size: int = 2048, repeats: int = 5) -> float:
     """Best GFLOP/s of ``size``×``size`` matrix products in ``dtype`` on the current threads."""
     a = torch.randn(size, size).to(dtype)
     b = torch.randn(size, size).to(dtype)
-    torch.mm(a, b)
-    best = 0.0
-    for _ in range(repeats):
-        start = time.perf_counter()
-        torch.mm(a, b)
-        best = max(best, 2 * size**3 / (time.perf_counter() - start) / 1e9)
-    return best
+    return _best_rate(lambda: torch.mm(a, b), 2 * size**3, repeats)
 
 
 def conv_peak(
@@ -67,20 +73,11 @@ def conv_peak(
 ) -> float:
     """Best GFLOP/s of a channels-last 3×3 convolution of 8 images of ``channels`` × ``side``²
     onto ``channels`` maps, in ``dtype`` on the current threads."""
-    x = torch.randn(8, channels, side, side).to(dtype).contiguous(memory_format=torch.channels_last)
-    w = (
-        torch.randn(channels, channels, 3, 3)
-        .to(dtype)
-        .contiguous(memory_format=torch.channels_last)
-    )
+    last = torch.channels_last
+    x = torch.randn(8, channels, side, side).to(dtype).contiguous(memory_format=last)
+    w = torch.randn(channels, channels, 3, 3).to(dtype).contiguous(memory_format=last)
     flops = 2 * 8 * channels * channels * 9 * side * side
-    F.conv2d(x, w, padding=1)
-    best = 0.0
-    for _ in range(repeats):
-        start = time.perf_counter()
-        F.conv2d(x, w, padding=1)
-        best = max(best, flops / (time.perf_counter() - start) / 1e9)
-    return best
+    return _best_rate(lambda: F.conv2d(x, w, padding=1), flops, repeats)
 
 
 def measured_peak(dtype: torch.dtype = torch.float32) -> float:
