@@ -1,6 +1,6 @@
 """Augmentation of training batches on the fly: time shifts, SpecAugment-style masks, mixup.
 
-Both act on the model images (B, 3, H, W) in [0, 1], rows frequency (highest first) and
+All three act on the model images (B, 3, H, W) in [0, 1], rows frequency (highest first) and
 columns time, after a batch is drawn and before the forward pass; the dev and test parts are
 never augmented. Every random draw comes from a :class:`torch.Generator` that the caller
 seeds per (seed, fold, epoch), so a resumed run draws exactly what an uninterrupted one does.
