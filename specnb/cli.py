@@ -49,12 +49,26 @@ def _download(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(args: argparse.Namespace) -> int:
+def _register_costs() -> None:
+    """Put the notebooks' cost models in the sweep's cost registry: the sweep engine knows no
+    notebook, so the command line wires them in before it runs a sweep."""
     from specnb.bench.notebook_costs import register_notebook_costs
+
+    register_notebook_costs()
+
+
+def _sweep(rest: list[str]) -> int:
+    from specnb.sweep import main as sweep_main
+
+    _register_costs()
+    return sweep_main(rest)
+
+
+def _run(args: argparse.Namespace) -> int:
     from specnb.sweep import SweepError
     from specnb.sweep.main_job import run_main_job
 
-    register_notebook_costs()
+    _register_costs()
     try:
         report = run_main_job(data=args.data, out=args.out, workers=args.workers)
     except SweepError as exc:
@@ -150,9 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args, rest = parser.parse_known_args(argv)
     if args.command == "sweep":
-        from specnb.sweep import main as sweep_main
-
-        return sweep_main(rest)
+        return _sweep(rest)
     if args.command == "doctor":
         from specnb.bench.gpu_check import main as doctor_main
 

@@ -9,7 +9,7 @@ Modules
 - ``audio`` -- Reading audio files into mono float32 waveforms at a chosen sampling rate.
 - ``augment`` -- Waveform augmentation (paper §4): pitch shifting and time stretching of clips.
 - ``clips`` -- The clip and dataset model shared by every loader, the splitter and the feature
-  cache.
+  cache: a clip, its augmented copies, a dataset and the reader of clips stored as files.
 - ``download`` -- Downloading the real datasets from their official sources: resume, checksums,
   installing.
 - ``esc`` -- ESC-50 and its ESC-10 subset, read from the official layout.
@@ -30,8 +30,8 @@ from typing import Any
 from specnb.errors import ParameterError
 
 from .audio import AudioError, SilentClipWarning, fix_length, load_audio
-from .augment import PITCH_SCALES, apply_augmentation, augment_clips, pitch_shift, time_stretch
-from .clips import AudioDataset, Clip
+from .augment import PITCH_SCALES, apply_augmentation, pitch_shift, time_stretch
+from .clips import AudioDataset, Clip, augment_clips
 from .download import ChecksumError, DownloadError, download, fetch_dataset
 from .esc import load_esc10, load_esc50
 from .metadata import DatasetError, DatasetWarning

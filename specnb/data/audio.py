@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import librosa
 import numpy as np
 import soundfile as sf
 
-if TYPE_CHECKING:
-    from .clips import Clip
-
 from specnb.errors import AudioError, ParameterError
 
 __all__ = [
     "AudioError",
-    "FixedLengthReader",
     "MAX_SECONDS",
     "SILENCE_PEAK",
     "SilentClipWarning",
@@ -225,31 +219,3 @@ def fix_length(y: np.ndarray, n: int) -> np.ndarray:
     if len(y) >= n:
         return y[:n].copy()
     return np.pad(y, (0, int(n) - len(y)))
-
-
-@dataclass(frozen=True)
-class FixedLengthReader:
-    """Reads a clip's file with :func:`load_audio` and fixes its length to ``duration``.
-
-    Only the frames the clip needs are decoded, so a long file costs no more than a short one.
-
-    The ``reader`` of the on-disk datasets; a picklable callable so that datasets travel to
-    worker processes.
-
-    Parameters
-    ----------
-    duration : float > 0
-        Clip length in seconds; a clip read at ``sr`` Hz has ``round(duration * sr)`` samples.
-    """
-
-    duration: float
-
-    def __post_init__(self) -> None:
-        if not self.duration > 0:
-            raise ParameterError(f"duration must be positive seconds, got {self.duration!r}")
-
-    def __call__(self, clip: Clip, sr: int) -> np.ndarray:
-        if clip.path is None:
-            raise AudioError(f"clip {clip.clip_id!r} has no audio file")
-        y = load_audio(clip.path, sr, duration=self.duration)
-        return fix_length(y, int(round(self.duration * sr)))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import re
-from typing import TYPE_CHECKING, Sequence
 
 import librosa
 import numpy as np
@@ -18,13 +17,9 @@ from specnb.errors import ParameterError
 
 from .audio import check_rate, fix_length
 
-if TYPE_CHECKING:
-    from .clips import Clip
-
 __all__ = [
     "PITCH_SCALES",
     "apply_augmentation",
-    "augment_clips",
     "augmentation_tag",
     "parse_augmentation",
     "pitch_shift",
@@ -158,46 +153,3 @@ def apply_augmentation(y: np.ndarray, sr: int, augmentation: str) -> np.ndarray:
     if kind == "pitch":
         return pitch_shift(y, sr, factor)
     return time_stretch(y, factor)
-
-
-def augment_clips(
-    clips: Sequence[Clip],
-    pitch_scales: Sequence[float] = PITCH_SCALES,
-    stretch_rates: Sequence[float] = (),
-) -> tuple[Clip, ...]:
-    """The original clips followed by their augmented copies.
-
-    Parameters
-    ----------
-    clips : sequence of Clip
-        Original clips (an augmented copy here is an error).
-    pitch_scales : sequence of float > 0
-        One ``"pitch<scale>"`` copy per scale and clip.
-    stretch_rates : sequence of float > 0
-        One ``"stretch<rate>"`` copy per rate and clip.
-
-    Returns
-    -------
-    clips_aug : tuple of Clip
-        ``clips`` in their order, then, clip by clip, its pitch copies and its stretch copies.
-        Copies keep the label, fold and source of their original, so that splits keep them
-        together.
-
-    Examples
-    --------
-    >>> from specnb.data.clips import Clip
-    >>> out = augment_clips([Clip("a", 0, 1, "s")], pitch_scales=(0.75, 1.5))
-    >>> [c.clip_id for c in out]
-    ['a', 'a@pitch0.75', 'a@pitch1.5']
-    """
-    tags = [augmentation_tag("pitch", scale) for scale in pitch_scales]
-    tags += [augmentation_tag("stretch", rate) for rate in stretch_rates]
-    repeated = sorted({tag for tag in tags if tags.count(tag) > 1})
-    if repeated:
-        raise ParameterError(f"pitch_scales/stretch_rates repeat augmentation(s) {repeated}")
-    copies = [clip for clip in clips if not clip.is_original]
-    if copies:
-        raise ParameterError(
-            f"augment_clips takes original clips; {copies[0].clip_id!r} is already augmented"
-        )
-    return tuple(clips) + tuple(clip.augmented(tag) for clip in clips for tag in tags)

@@ -1,4 +1,5 @@
-"""The clip and dataset model shared by every loader, the splitter and the feature cache."""
+"""The clip and dataset model shared by every loader, the splitter and the feature cache: a
+clip, its augmented copies, a dataset and the reader of clips stored as files."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from .audio import fix_length
-from .augment import apply_augmentation
+from specnb.errors import AudioError, ParameterError
 
-__all__ = ["Clip", "AudioDataset"]
+from .audio import fix_length, load_audio
+from .augment import PITCH_SCALES, apply_augmentation, augmentation_tag
+
+__all__ = ["AudioDataset", "Clip", "FixedLengthReader", "augment_clips"]
 
 
 @dataclass(frozen=True)
@@ -159,3 +162,73 @@ class AudioDataset:
         original = replace(clip, clip_id=clip.parent_id, augmentation="", parent_id="")
         y = fix_length(np.asarray(self.reader(original, sr), dtype=np.float32), n)
         return fix_length(apply_augmentation(y, sr, clip.augmentation), n)
+
+
+def augment_clips(
+    clips: Sequence[Clip],
+    pitch_scales: Sequence[float] = PITCH_SCALES,
+    stretch_rates: Sequence[float] = (),
+) -> tuple[Clip, ...]:
+    """The original clips followed by their augmented copies.
+
+    Parameters
+    ----------
+    clips : sequence of Clip
+        Original clips (an augmented copy here is an error).
+    pitch_scales : sequence of float > 0
+        One ``"pitch<scale>"`` copy per scale and clip.
+    stretch_rates : sequence of float > 0
+        One ``"stretch<rate>"`` copy per rate and clip.
+
+    Returns
+    -------
+    clips_aug : tuple of Clip
+        ``clips`` in their order, then, clip by clip, its pitch copies and its stretch copies.
+        Copies keep the label, fold and source of their original, so that splits keep them
+        together.
+
+    Examples
+    --------
+    >>> out = augment_clips([Clip("a", 0, 1, "s")], pitch_scales=(0.75, 1.5))
+    >>> [c.clip_id for c in out]
+    ['a', 'a@pitch0.75', 'a@pitch1.5']
+    """
+    tags = [augmentation_tag("pitch", scale) for scale in pitch_scales]
+    tags += [augmentation_tag("stretch", rate) for rate in stretch_rates]
+    repeated = sorted({tag for tag in tags if tags.count(tag) > 1})
+    if repeated:
+        raise ParameterError(f"pitch_scales/stretch_rates repeat augmentation(s) {repeated}")
+    copies = [clip for clip in clips if not clip.is_original]
+    if copies:
+        raise ParameterError(
+            f"augment_clips takes original clips; {copies[0].clip_id!r} is already augmented"
+        )
+    return tuple(clips) + tuple(clip.augmented(tag) for clip in clips for tag in tags)
+
+
+@dataclass(frozen=True)
+class FixedLengthReader:
+    """Reads a clip's file with :func:`load_audio` and fixes its length to ``duration``.
+
+    Only the frames the clip needs are decoded, so a long file costs no more than a short one.
+
+    The ``reader`` of the on-disk datasets; a picklable callable so that datasets travel to
+    worker processes.
+
+    Parameters
+    ----------
+    duration : float > 0
+        Clip length in seconds; a clip read at ``sr`` Hz has ``round(duration * sr)`` samples.
+    """
+
+    duration: float
+
+    def __post_init__(self) -> None:
+        if not self.duration > 0:
+            raise ParameterError(f"duration must be positive seconds, got {self.duration!r}")
+
+    def __call__(self, clip: Clip, sr: int) -> np.ndarray:
+        if clip.path is None:
+            raise AudioError(f"clip {clip.clip_id!r} has no audio file")
+        y = load_audio(clip.path, sr, duration=self.duration)
+        return fix_length(y, int(round(self.duration * sr)))

@@ -12,8 +12,7 @@ from __future__ import annotations
 from os import PathLike
 from pathlib import Path
 
-from .audio import FixedLengthReader
-from .clips import AudioDataset, Clip
+from .clips import AudioDataset, Clip, FixedLengthReader
 from .metadata import (
     DatasetError,
     MetadataTable,

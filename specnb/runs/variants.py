@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from specnb.data import PITCH_SCALES
-from specnb.runs import TrainingJob, load_trained_run, run_training_job
-from specnb.runs.finished import TrainedRun
+from specnb.runs.finished import TrainedRun, load_trained_run
+from specnb.runs.job import TrainingJob
+from specnb.runs.train import run_training_job
 from specnb.store import ResultsStore
 from specnb.training import TrainingError, best_fold_index
 from specnb.training.recipe import DEFAULT_RECIPE, recipe_config

@@ -17,7 +17,6 @@ True
 
 Modules
 -------
-- ``__main__`` -- ``python -m specnb.sweep FILE ...``: the same as ``specnb sweep FILE ...``.
 - ``cli`` -- ``specnb sweep FILE``: run a sweep file from the command line.
 - ``cluster`` -- Where the points run: a local Dask cluster (one worker per GPU) or an existing
   scheduler.

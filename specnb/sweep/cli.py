@@ -116,6 +116,11 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``specnb sweep`` with the arguments ``argv`` (default: ``sys.argv[1:]``).
 
+    The projections of ``--dry-run`` come from the cost models registered in
+    :mod:`specnb.sweep.cost_registry`; the ``specnb`` command line (:mod:`specnb.cli`) registers
+    the notebooks' before it calls this function. Without a registration a dry run projects
+    from measured timings only.
+
     Returns
     -------
     int
@@ -124,9 +129,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         an unreachable scheduler or an error of the file system (an output folder that cannot
         be written).
     """
-    from specnb.bench.notebook_costs import register_notebook_costs
-
-    register_notebook_costs()
     args = _parser().parse_args(sys.argv[1:] if argv is None else list(argv))
     if args.scheduler is not None and args.scheduler.startswith("tcp://"):
         print(

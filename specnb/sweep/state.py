@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from .spec import SweepError
+from specnb.errors import SweepError
 
 __all__ = [
     "STOP_VARIABLE",

@@ -13,12 +13,11 @@ import soundfile as sf
 from specnb.data import audio as audio_module
 from specnb.data.audio import (
     AudioError,
-    FixedLengthReader,
     SilentClipWarning,
     fix_length,
     load_audio,
 )
-from specnb.data.clips import Clip
+from specnb.data.clips import Clip, FixedLengthReader
 
 # One real ESC-50 OGG file of every kind the copy holds: (file, native rate, channels, seconds).
 KINDS = [

@@ -8,13 +8,12 @@ import pytest
 from specnb.data.augment import (
     PITCH_SCALES,
     apply_augmentation,
-    augment_clips,
     augmentation_tag,
     parse_augmentation,
     pitch_shift,
     time_stretch,
 )
-from specnb.data.clips import Clip
+from specnb.data.clips import Clip, augment_clips
 
 SR = 16000
 

@@ -8,8 +8,7 @@ from collections import Counter
 import pytest
 
 from specnb.data import load_esc10, load_esc50, load_synthetic
-from specnb.data.augment import augment_clips
-from specnb.data.clips import Clip
+from specnb.data.clips import Clip, augment_clips
 from specnb.data.splits import Split, SplitError, SplitWarning, cv_split, official_split
 
 

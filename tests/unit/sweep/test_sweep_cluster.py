@@ -303,7 +303,8 @@ def test_workers_refused_the_store_complete_a_sweep_through_kill9_mid_merge(
         driver = [
             sys.executable,
             "-m",
-            "specnb.sweep",
+            "specnb",
+            "sweep",
             str(sweep),
             "--scheduler",
             address,

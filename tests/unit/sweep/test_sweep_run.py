@@ -292,7 +292,8 @@ steps:
     command = [
         sys.executable,
         "-m",
-        "specnb.sweep",
+        "specnb",
+        "sweep",
         str(sweep),
         "--workers",
         "2",
