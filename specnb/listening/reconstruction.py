@@ -1,11 +1,12 @@
 """Listening to an attack: from a (perturbed) model image back to a waveform.
 
 A model image is a ``3 x S x S`` rendering of a dB spectrogram (see
-:mod:`specnb.representations.images`). To
-hear what an attack did to it, :func:`image_to_audio` undoes the rendering with
-:func:`specnb.representations.images.image_to_raw` (colour map to [0, 1], [0, 1] to the raw range,
-resize back
-to ``(F, T)``), turns dB into an STFT magnitude and pairs that magnitude with a phase:
+:mod:`specnb.representations.images`). To hear what an attack did to it, :func:`image_to_audio`
+undoes the rendering with :func:`specnb.representations.images.image_to_raw` (colour map to
+[0, 1], [0, 1] to the raw range, resize back to ``(F, T)``), turns the raw representation into
+an STFT magnitude and pairs that magnitude with a phase. Every inverse step is the
+representation's own (:mod:`specnb.representations.inverse`); this module chooses and
+chains them:
 
 - ``"stored"``: the phase of the clean clip's STFT, when the clean clip is at hand. The better
   reconstruction: exact for an unperturbed image up to the 80 dB floor.
@@ -26,19 +27,18 @@ clip's own image, so what is heard is the attack and nothing of the resizing.
 
 from __future__ import annotations
 
-import math
 from typing import Optional, Union
 
-import librosa
 import numpy as np
 import torch
 
 from specnb.errors import ParameterError
+from specnb.representations import inverse
 from specnb.representations.compute import represent
 from specnb.representations.images import image_to_raw, normalise, to_image
-from specnb.representations.reference import TOP_DB, check_setting, check_waveform
-from specnb.representations.settings import MelSetting, MFCCSetting, Setting, STFTSetting
-from specnb.representations.torch_backend import dct2_matrix
+from specnb.representations.inverse import SpectralSetting
+from specnb.representations.reference import TOP_DB, check_waveform
+from specnb.representations.settings import MFCCSetting, Setting
 
 __all__ = ["MAGNITUDES", "PEAK", "PHASES", "image_to_audio"]
 
@@ -53,14 +53,6 @@ PHASES = ("stored", "refined", "griffinlim")
 #: Peak sample magnitude of a reconstruction made without ``reference_audio`` (STFT and Mel
 #: images keep no absolute level).
 PEAK = 0.5
-
-#: Seed of Griffin-Lim's random initial phase, so that reconstructions are repeatable.
-GRIFFINLIM_SEED = 0
-
-#: Highest Mel power, in dB re 1, read from an MFCC image: a full-scale square wave reaches
-#: about 50 dB with a 4096-point FFT. Keeps the reconstruction of an absurd image, such as an
-#: all-white one, finite.
-MEL_DB_CEILING = 100.0
 
 ArrayLike = Union[np.ndarray, torch.Tensor]
 
@@ -91,10 +83,10 @@ def image_to_audio(
         of ``magnitude="difference"`` and the output length.
     value_range : array-like, shape (2,), optional
         ``(min, max)`` of the raw representation behind the image (dB; coefficients for MFCC),
-        as :func:`specnb.representations.images.normalise` returns it. Given, it overrides the range
-        of
-        ``reference_audio``; absent with no reference, STFT and Mel assume ``(-80, 0)`` (their
-        dB are relative to the clip's maximum with an 80 dB floor) and MFCC raises.
+        as :func:`specnb.representations.images.normalise` returns it. Given, it overrides the
+        range of ``reference_audio``; absent with no reference, STFT and Mel assume
+        ``(-80, 0)`` (their dB are relative to the clip's maximum with an 80 dB floor) and MFCC
+        raises.
     n_iter : int
         Griffin-Lim iterations (``phase="refined"`` or ``"griffinlim"``).
     magnitude : {"difference", "image"}, optional
@@ -128,14 +120,18 @@ def image_to_audio(
 
     Notes
     -----
-    dB become magnitudes as the front end made them: STFT amplitude ``ref * 10 ** (dB / 20)``
-    with ``ref`` the clean clip's largest STFT magnitude; Mel power ``ref * 10 ** (dB / 10)``
-    with ``ref`` its largest Mel power, then :func:`librosa.feature.inverse.mel_to_stft`
-    (non-negative least squares); MFCC: the pseudo-inverse of the liftered DCT gives Mel dB
-    relative to power 1, then as Mel. With ``magnitude="difference"`` the change is applied as
-    a gain to the clean STFT magnitude (floored 80 dB below its maximum); a Mel or MFCC change
-    reaches each STFT bin as the filter-weighted mean of the Mel bands' dB changes, and changes
-    beyond +-80 dB are clipped (the 80 dB floor makes them look alike to the model).
+    The inverse steps are those of :mod:`specnb.representations.inverse`: dB become levels
+    as the front end made them (:func:`~specnb.representations.inverse.undo_db`, STFT
+    amplitude with ``ref`` the clean clip's largest STFT magnitude, Mel power with ``ref`` its
+    largest Mel power), Mel power becomes an STFT magnitude by non-negative least squares on
+    the front end's filters (:func:`~specnb.representations.inverse.mel_to_stft`), MFCCs
+    become Mel dB relative to power 1 through the pseudo-inverse of the front end's liftered
+    DCT (:func:`~specnb.representations.inverse.mfcc_to_mel_db`). With
+    ``magnitude="difference"`` the change is applied as a gain to the clean STFT magnitude
+    (floored 80 dB below its maximum); a Mel or MFCC change reaches each STFT bin as the
+    filter-weighted mean of the Mel bands' dB changes
+    (:func:`~specnb.representations.inverse.db_change_per_bin`), and changes beyond +-80 dB
+    are clipped (the 80 dB floor makes them look alike to the model).
 
     Measured SNR against the clean clip, for the image of that clean clip (ten synthetic and
     seven ESC-10 clips at 8 kHz, ``n_fft=512``, gray and viridis alike): difference magnitude
@@ -147,9 +143,8 @@ def image_to_audio(
     MFCC keeps only the spectral envelope (``n_mfcc`` of ``n_mels`` coefficients): with
     ``magnitude="image"`` the harmonics are lost and the sound is a noisy envelope; with
     ``"difference"`` the clean clip's fine structure is kept. ``"hsv-uniform"`` images invert
-    only to ranks (:func:`specnb.representations.images.image_to_raw`), qualitative colour maps to
-    256 levels at
-    best.
+    only to ranks (:func:`specnb.representations.images.image_to_raw`), qualitative colour maps
+    to 256 levels at best.
 
     Examples
     --------
@@ -162,7 +157,7 @@ def image_to_audio(
     >>> back.shape, snr_db(y, back) > 40
     ((8000,), True)
     """
-    setting = _check_invertible(setting)
+    setting = inverse.check_spectral(setting)
     picture = _check_image(image)
     reference = None
     if reference_audio is not None:
@@ -172,13 +167,12 @@ def image_to_audio(
     phase = _choose("phase", phase, PHASES, reference is not None)
     if isinstance(n_iter, bool) or not isinstance(n_iter, int) or n_iter < 1:
         raise ParameterError(f"n_iter must be a positive integer, got {n_iter!r}")
-    n_fft, win, hop = _framing(setting)
-    shape = (_n_rows(setting), 1 + (n_samples + 2 * (n_fft // 2) - n_fft) // hop)
+    shape = inverse.raw_shape(setting, n_samples)
 
     spectrum = None
     raw_ref = None
     if reference is not None:
-        spectrum = librosa.stft(reference, n_fft=n_fft, hop_length=hop, win_length=win)
+        spectrum = inverse.spectrum(reference, setting)
         raw_ref = represent(reference, setting)
     rng = _value_range(value_range, raw_ref, setting)
     raw = image_to_raw(picture, setting.colormap, rng, shape)
@@ -189,36 +183,21 @@ def image_to_audio(
         change = raw - image_to_raw(clean_image, setting.colormap, rng, shape)
         amplitude = _changed_magnitude(np.abs(spectrum), change, setting)
     else:
-        amplitude = _image_magnitude(raw, setting, spectrum)
+        amplitude = inverse.raw_to_magnitude(raw, setting, spectrum)
 
     if phase in ("stored", "refined"):
         assert spectrum is not None
         rounds = n_iter if phase == "refined" else 0
-        audio = _with_phase(amplitude, np.angle(spectrum), rounds, (n_fft, win, hop), n_samples)
-    else:
-        audio = librosa.griffinlim(
-            amplitude,
-            n_iter=n_iter,
-            hop_length=hop,
-            win_length=win,
-            n_fft=n_fft,
-            length=n_samples,
-            random_state=GRIFFINLIM_SEED,
+        angle = np.angle(spectrum)
+        audio = inverse.magnitude_to_audio(
+            amplitude, setting, n_samples, angle=angle, n_iter=rounds
         )
+    else:
+        audio = inverse.magnitude_to_audio(amplitude, setting, n_samples, n_iter=n_iter)
     if reference is None and not isinstance(setting, MFCCSetting):
         peak = float(np.max(np.abs(audio)))
         audio = audio * (PEAK / peak) if peak > 0 else audio
     return np.asarray(audio, dtype=np.float32)
-
-
-def _check_invertible(setting: object) -> Union[STFTSetting, MelSetting, MFCCSetting]:
-    setting = check_setting(setting)
-    if not isinstance(setting, (STFTSetting, MelSetting, MFCCSetting)):
-        raise ParameterError(
-            f"setting: {setting.kind} images cannot be turned back into audio (no inverse of "
-            f"the framed scalogram); use an STFT, Mel or MFCC setting"
-        )
-    return setting
 
 
 def _check_image(image: ArrayLike) -> torch.Tensor:
@@ -271,21 +250,6 @@ def _choose(name: str, value: Optional[str], options: tuple[str, ...], has_refer
     return value
 
 
-def _framing(setting: Union[STFTSetting, MelSetting, MFCCSetting]) -> tuple[int, int, int]:
-    """``(n_fft, win_length, hop_length)`` of the setting's STFT."""
-    if isinstance(setting, MFCCSetting):
-        return setting.n_fft, setting.n_fft, setting.hop_length
-    return setting.n_fft, setting.win, setting.hop
-
-
-def _n_rows(setting: Union[STFTSetting, MelSetting, MFCCSetting]) -> int:
-    if isinstance(setting, STFTSetting):
-        return setting.n_fft // 2 + 1
-    if isinstance(setting, MelSetting):
-        return setting.n_mels
-    return setting.n_mfcc
-
-
 def _value_range(
     value_range: Optional[ArrayLike], raw_ref: Optional[np.ndarray], setting: Setting
 ) -> np.ndarray:
@@ -309,47 +273,9 @@ def _value_range(
     return np.array([-TOP_DB, 0.0], dtype=np.float32)
 
 
-def _mel_filters(setting: Union[MelSetting, MFCCSetting]) -> np.ndarray:
-    return librosa.filters.mel(sr=setting.sr, n_fft=setting.n_fft, n_mels=setting.n_mels)
-
-
-def _mel_db(raw: np.ndarray, setting: Union[MelSetting, MFCCSetting]) -> np.ndarray:
-    """Mel dB of a Mel representation, or of MFCCs through the liftered DCT's pseudo-inverse."""
-    if isinstance(setting, MelSetting):
-        return raw
-    forward = dct2_matrix(setting.n_mfcc, setting.n_mels, ortho=setting.dct_norm == "ortho")
-    forward = forward.double().numpy()
-    if setting.lifter > 0:
-        k = np.arange(1, setting.n_mfcc + 1, dtype=np.float64)
-        lift = 1.0 + (setting.lifter / 2.0) * np.sin(np.pi * k / setting.lifter)
-        forward = forward * lift[:, None]
-    return np.linalg.pinv(forward) @ raw.astype(np.float64)
-
-
-def _image_magnitude(
-    raw: np.ndarray, setting: Setting, spectrum: Optional[np.ndarray]
+def _changed_magnitude(
+    base: np.ndarray, change: np.ndarray, setting: SpectralSetting
 ) -> np.ndarray:
-    """STFT magnitude (n_fft // 2 + 1, T) of a raw representation read from an image."""
-    if isinstance(setting, STFTSetting):
-        ref = float(np.abs(spectrum).max()) if spectrum is not None else 1.0
-        return ref * np.power(10.0, raw / 20.0)
-    if isinstance(setting, MelSetting):
-        ref = 1.0
-        if spectrum is not None:
-            ref = float((_mel_filters(setting) @ np.abs(spectrum) ** 2).max())
-        power = ref * np.power(10.0, raw / 10.0)
-    else:
-        mel_db = _mel_db(raw, setting)
-        top = min(float(mel_db.max()), MEL_DB_CEILING)
-        power = np.power(10.0, np.clip(mel_db, top - TOP_DB, top) / 10.0)
-    # Least squares on powers scaled to a peak of 1 converge fast whatever the clip's level.
-    scale = max(float(power.max()), 1e-30)
-    unit = (power / scale).astype(np.float32)
-    stft = librosa.feature.inverse.mel_to_stft(unit, sr=setting.sr, n_fft=setting.n_fft)
-    return stft * math.sqrt(scale)
-
-
-def _changed_magnitude(base: np.ndarray, change: np.ndarray, setting: Setting) -> np.ndarray:
     """The clean STFT magnitude ``base`` with a raw-domain ``change`` applied as a gain.
 
     Changes beyond +-80 dB are clipped: the representation's 80 dB floor makes them look alike
@@ -357,32 +283,5 @@ def _changed_magnitude(base: np.ndarray, change: np.ndarray, setting: Setting) -
     """
     floor = float(base.max()) * 10.0 ** (-TOP_DB / 20.0)
     base = np.maximum(base, floor)
-    if isinstance(setting, STFTSetting):
-        db = change
-    else:
-        filters = _mel_filters(setting).astype(np.float64)
-        weight = filters.sum(axis=0)[:, None]
-        spread = filters.T @ _mel_db(change, setting)
-        db = np.divide(spread, weight, out=np.zeros_like(spread), where=weight > 0)
+    db = inverse.db_change_per_bin(change, setting)
     return base * np.power(10.0, np.clip(db, -TOP_DB, TOP_DB) / 20.0)
-
-
-def _with_phase(
-    amplitude: np.ndarray,
-    angle: np.ndarray,
-    rounds: int,
-    framing: tuple[int, int, int],
-    n_samples: int,
-) -> np.ndarray:
-    """Waveform of ``amplitude`` with phase ``angle``, after ``rounds`` Griffin-Lim updates."""
-    n_fft, win, hop = framing
-    phasor = np.exp(1j * angle)
-    for _ in range(rounds):
-        wave = librosa.istft(
-            amplitude * phasor, hop_length=hop, win_length=win, n_fft=n_fft, length=n_samples
-        )
-        again = librosa.stft(wave, n_fft=n_fft, hop_length=hop, win_length=win)
-        phasor = np.exp(1j * np.angle(again))
-    return librosa.istft(
-        amplitude * phasor, hop_length=hop, win_length=win, n_fft=n_fft, length=n_samples
-    )

@@ -35,6 +35,8 @@ __all__ = [
     "STFTFrontEnd",
     "dct2_matrix",
     "front_end",
+    "mel_filters",
+    "mfcc_matrix",
     "power_to_db",
 ]
 
@@ -157,9 +159,46 @@ def dct2_matrix(n_out: int, n_in: int, ortho: bool) -> torch.Tensor:
     return basis.float()
 
 
-def _mel_basis(sr: int, n_fft: int, n_mels: int) -> torch.Tensor:
-    basis = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, dtype=np.float32)
-    return torch.from_numpy(np.ascontiguousarray(basis))
+def mel_filters(setting: Union[MelSetting, MFCCSetting]) -> np.ndarray:
+    """The Slaney-normalised Mel filter bank of a Mel or MFCC setting, as librosa makes it.
+
+    Returns
+    -------
+    np.ndarray, float32, shape (n_mels, n_fft // 2 + 1)
+        Row ``m`` weighs the STFT power bins that Mel band ``m`` sums.
+
+    Examples
+    --------
+    >>> mel_filters(MelSetting(sr=8000, n_fft=512, n_mels=64)).shape
+    (64, 257)
+    """
+    basis = librosa.filters.mel(
+        sr=setting.sr, n_fft=setting.n_fft, n_mels=setting.n_mels, dtype=np.float32
+    )
+    return np.ascontiguousarray(basis)
+
+
+def mfcc_matrix(setting: MFCCSetting) -> torch.Tensor:
+    """The matrix from Mel dB to MFCC: the type-2 DCT's first ``n_mfcc`` rows, liftered.
+
+    Row ``k`` of :func:`dct2_matrix` is scaled by librosa's sinusoidal lifter
+    ``1 + (L / 2) sin(pi (k + 1) / L)`` when ``L = setting.lifter > 0``.
+
+    Returns
+    -------
+    torch.Tensor, float32, shape (n_mfcc, n_mels)
+
+    Examples
+    --------
+    >>> mfcc_matrix(MFCCSetting(n_mfcc=13, n_mels=40)).shape
+    torch.Size([13, 40])
+    """
+    dct = dct2_matrix(setting.n_mfcc, setting.n_mels, ortho=setting.dct_norm == "ortho")
+    if setting.lifter > 0:
+        k = torch.arange(1, setting.n_mfcc + 1, dtype=torch.float64)
+        lift = 1.0 + (setting.lifter / 2.0) * torch.sin(math.pi * k / setting.lifter)
+        dct = dct * lift.float()[:, None]
+    return dct
 
 
 class STFTFrontEnd(nn.Module):
@@ -199,7 +238,7 @@ class MelFrontEnd(nn.Module):
         super().__init__()
         self.setting = setting
         self.power = PowerSpectrogram(setting.n_fft, setting.win, setting.hop)
-        self.register_buffer("mel_basis", _mel_basis(setting.sr, setting.n_fft, setting.n_mels))
+        self.register_buffer("mel_basis", torch.from_numpy(mel_filters(setting)))
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         """Map ``y`` (B, N) to dB values (B, n_mels, T)."""
@@ -222,13 +261,8 @@ class MFCCFrontEnd(nn.Module):
         super().__init__()
         self.setting = setting
         self.power = PowerSpectrogram(setting.n_fft, setting.n_fft, setting.hop_length)
-        self.register_buffer("mel_basis", _mel_basis(setting.sr, setting.n_fft, setting.n_mels))
-        dct = dct2_matrix(setting.n_mfcc, setting.n_mels, ortho=setting.dct_norm == "ortho")
-        if setting.lifter > 0:
-            k = torch.arange(1, setting.n_mfcc + 1, dtype=torch.float64)
-            lift = 1.0 + (setting.lifter / 2.0) * torch.sin(math.pi * k / setting.lifter)
-            dct = dct * lift.float()[:, None]
-        self.register_buffer("dct", dct)
+        self.register_buffer("mel_basis", torch.from_numpy(mel_filters(setting)))
+        self.register_buffer("dct", mfcc_matrix(setting))
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         """Map ``y`` (B, N) to cepstral coefficients (B, n_mfcc, T)."""
