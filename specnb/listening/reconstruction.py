@@ -35,7 +35,7 @@ import torch
 from specnb.errors import ParameterError
 from specnb.representations import inverse
 from specnb.representations.compute import represent
-from specnb.representations.images import image_to_raw, normalise, to_image
+from specnb.representations.images import normalise, to_image
 from specnb.representations.inverse import SpectralSetting
 from specnb.representations.reference import TOP_DB, check_waveform
 from specnb.representations.settings import MFCCSetting, Setting
@@ -167,20 +167,19 @@ def image_to_audio(
     phase = _choose("phase", phase, PHASES, reference is not None)
     if isinstance(n_iter, bool) or not isinstance(n_iter, int) or n_iter < 1:
         raise ParameterError(f"n_iter must be a positive integer, got {n_iter!r}")
-    shape = inverse.raw_shape(setting, n_samples)
-
     spectrum = None
     raw_ref = None
     if reference is not None:
         spectrum = inverse.spectrum(reference, setting)
         raw_ref = represent(reference, setting)
-    rng = _value_range(value_range, raw_ref, setting)
-    raw = image_to_raw(picture, setting.colormap, rng, shape)
+        if value_range is None:
+            value_range = normalise(raw_ref)[1]
+    raw = inverse.from_image(picture, setting, n_samples, value_range)
 
     if magnitude == "difference":
         assert spectrum is not None and raw_ref is not None
         clean_image = to_image(raw_ref, setting.colormap, size=picture.shape[-1])
-        change = raw - image_to_raw(clean_image, setting.colormap, rng, shape)
+        change = raw - inverse.from_image(clean_image, setting, n_samples, value_range)
         amplitude = _changed_magnitude(np.abs(spectrum), change, setting)
     else:
         amplitude = inverse.raw_to_magnitude(raw, setting, spectrum)
@@ -248,29 +247,6 @@ def _choose(name: str, value: Optional[str], options: tuple[str, ...], has_refer
     if value != options[-1] and not has_reference:
         raise ParameterError(f"{name}={value!r} needs reference_audio (the clean clip)")
     return value
-
-
-def _value_range(
-    value_range: Optional[ArrayLike], raw_ref: Optional[np.ndarray], setting: Setting
-) -> np.ndarray:
-    if value_range is not None:
-        rng = np.asarray(
-            value_range.detach().cpu() if isinstance(value_range, torch.Tensor) else value_range,
-            dtype=np.float64,
-        )
-        if rng.shape != (2,) or not np.isfinite(rng).all() or rng[0] > rng[1]:
-            raise ParameterError(
-                f"value_range must be a finite (min, max) pair with min <= max, got {rng.tolist()}"
-            )
-        return rng.astype(np.float32)
-    if raw_ref is not None:
-        return normalise(raw_ref)[1].numpy()
-    if isinstance(setting, MFCCSetting):
-        raise ParameterError(
-            "value_range (or reference_audio) is needed for MFCC images: their coefficient "
-            "range is not fixed"
-        )
-    return np.array([-TOP_DB, 0.0], dtype=np.float32)
 
 
 def _changed_magnitude(

@@ -7,6 +7,8 @@ for Mel and MFCC, 0 dB at ``ref``), the Mel filters and the liftered DCT of
 STFT framing of the setting. The image's own inverse (colour map, flip, resize, range) is
 :func:`specnb.representations.images.image_to_raw`, beside :func:`to_image`.
 
+- model image -> raw representation: :func:`from_image` (the image's inverse, with the
+  setting's colour map, shape and dB range);
 - dB -> level: :func:`undo_db` (exact above the 80 dB floor, given the clip's ``ref``);
 - Mel power -> STFT magnitude: :func:`mel_to_stft` (non-negative least squares: the Mel
   power of its result matches, the STFT bins inside a band are not recoverable);
@@ -28,8 +30,10 @@ from typing import Optional, Union
 
 import librosa
 import numpy as np
+import torch
 
 from specnb.errors import ParameterError
+from specnb.representations.images import image_to_raw
 from specnb.representations.reference import TOP_DB, check_setting
 from specnb.representations.settings import (
     MelSetting,
@@ -47,6 +51,7 @@ __all__ = [
     "check_spectral",
     "db_change_per_bin",
     "framing",
+    "from_image",
     "magnitude_to_audio",
     "mel_to_stft",
     "mfcc_to_mel_db",
@@ -130,6 +135,58 @@ def spectrum(y: np.ndarray, setting: SpectralSetting) -> np.ndarray:
     return librosa.stft(
         np.asarray(y, dtype=np.float32), n_fft=n_fft, hop_length=hop, win_length=win
     )
+
+
+def from_image(
+    image: Union[np.ndarray, torch.Tensor],
+    setting: SpectralSetting,
+    n_samples: int,
+    value_range: Union[np.ndarray, torch.Tensor, tuple[float, float], None] = None,
+) -> np.ndarray:
+    """The raw representation behind a model image of a clip of ``n_samples`` samples.
+
+    :func:`specnb.representations.images.image_to_raw` with the setting's colour map and the
+    representation's shape (:func:`raw_shape`).
+
+    Parameters
+    ----------
+    image : np.ndarray or torch.Tensor, shape (3, S, S)
+        RGB model image in [0, 1].
+    setting : STFTSetting, MelSetting or MFCCSetting
+    n_samples : int
+        Length of the clip the image stands for.
+    value_range : array-like, shape (2,), optional
+        ``(min, max)`` of the raw representation
+        (:func:`~specnb.representations.images.normalise`). Default for STFT and Mel
+        ``(-80, 0)``: their dB are relative to the clip's maximum with an 80 dB floor. MFCC
+        coefficients have no fixed range: they need it.
+
+    Returns
+    -------
+    np.ndarray, float32, shape (n_rows, n_frames)
+
+    Raises
+    ------
+    ValueError
+        A ``value_range`` that is not a finite ``(min, max)`` pair, or none for MFCC.
+    """
+    setting = check_spectral(setting)
+    if value_range is None:
+        if isinstance(setting, MFCCSetting):
+            raise ParameterError(
+                "value_range (or reference_audio) is needed for MFCC images: their coefficient "
+                "range is not fixed"
+            )
+        value_range = (-TOP_DB, 0.0)
+    if isinstance(value_range, torch.Tensor):
+        value_range = value_range.detach().cpu().numpy()
+    rng = np.asarray(value_range, dtype=np.float64)
+    if rng.shape != (2,) or not np.isfinite(rng).all() or rng[0] > rng[1]:
+        raise ParameterError(
+            f"value_range must be a finite (min, max) pair with min <= max, got {rng.tolist()}"
+        )
+    shape = raw_shape(setting, n_samples)
+    return image_to_raw(image, setting.colormap, rng.astype(np.float32), shape)
 
 
 def undo_db(db: np.ndarray, setting: Setting, ref: float = 1.0) -> np.ndarray:

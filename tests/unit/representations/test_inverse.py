@@ -13,6 +13,7 @@ import pytest
 from specnb.data import load_dataset
 from specnb.representations import inverse as inv
 from specnb.representations import make_setting, reference
+from specnb.representations.images import normalise, to_image
 from specnb.representations.reference import TOP_DB
 from specnb.representations.torch_backend import mel_filters, mfcc_matrix
 from specnb.representations.wavelets import cwt_reference, frame_means
@@ -129,3 +130,26 @@ def test_shapes_and_bad_input(clip):
         inv.mfcc_to_mel_db(np.ones((64, 3)), MEL)
     with pytest.raises(TypeError, match="setting"):
         inv.framing("stft")  # type: ignore[arg-type]
+
+
+def test_model_image_back_to_raw():
+    data = load_dataset("synthetic", n_per_class=1)
+    # 32768 samples give 257 frames of 257 bins: a square image of the clip's own size, so
+    # that no resize stands between the raw representation and its image.
+    square = data.load(data.clips[7], SR)[: 256 * 128]
+    gray = STFT.replace(colormap="gray")
+    raw = reference(square, gray)
+    assert raw.shape == (257, 257)
+    value_range = normalise(raw)[1]
+    image = to_image(raw, "gray", size=257)
+    back = inv.from_image(image, gray, len(square), value_range)
+    # Gray is read back exactly; float32 scaling to [0, 1] and back: measured 1.1e-5 dB.
+    np.testing.assert_allclose(back, raw, atol=1e-3)
+    # STFT and Mel dB lie in (-80, 0) relative to the clip's maximum: the default range.
+    assert float(raw.min()) == -TOP_DB and float(raw.max()) == 0.0
+    np.testing.assert_allclose(inv.from_image(image, gray, len(square)), raw, atol=1e-3)
+    full = image
+    with pytest.raises(ValueError, match="value_range"):
+        inv.from_image(full, MFCC.replace(colormap="gray"), len(square))
+    with pytest.raises(ValueError, match="value_range"):
+        inv.from_image(full, gray, len(square), (0.0, -80.0))
