@@ -12,6 +12,8 @@ Modules
 - ``figures`` -- Matplotlib figures shared by the notebooks: waveforms, representations, model
   images.
 - ``images`` -- From a raw 2D representation to the model image, and approximately back.
+- ``inverse`` -- The way back: from a model image or a raw representation to an STFT magnitude,
+  and from a magnitude to audio.
 - ``paper_grid`` -- The paper's grid of representation settings (§4.1, §5.4), as data.
 - ``reference`` -- Reference representations computed with librosa (and PyWavelets for the
   scalogram).

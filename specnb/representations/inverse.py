@@ -1,4 +1,5 @@
-"""The way back: from a raw representation to an STFT magnitude, and from a magnitude to audio.
+"""The way back: from a model image or a raw representation to an STFT magnitude, and from a
+magnitude to audio.
 
 Each step undoes one step of the forward path with the forward path's own pieces: the dB scale
 of :func:`specnb.representations.reference.reference` (amplitude for STFT and scalogram, power
