@@ -243,8 +243,8 @@ def _target_hits_html(hits: pd.DataFrame) -> list[str]:
         f'<section id="target-hits"><h3>{title}</h3>',
         "<p>The tables' AUC is misclassification, for targeted attacks too; beside it the AUC "
         "of the share classified as its target. Each the mean over the runs; \u2014: not "
-        "measured (a row stored before misclassification was kept apart); 0.000: no attacked "
-        "clip was fooled at any budget.</p>",
+        "measured (a row stored before misclassification was kept apart); 0.000: a "
+        "measurement, none of the attacked clips at any budget.</p>",
         styled.to_html(),
         "</section>",
     ]
