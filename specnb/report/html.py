@@ -148,7 +148,11 @@ def _verdicts_html(verdicts: Sequence[Verdict]) -> list[str]:
         "counts behind the interval, the rule and the paper's own answer.</p>",
     ]
     if any(v.synthetic and v.decided for v in verdicts):
-        parts.append(f'<p>Marked <span class="tag">{SYNTHETIC_TAG}</span>: {SYNTHETIC_NOTE}.</p>')
+        note = SYNTHETIC_NOTE.removeprefix(f"{SYNTHETIC_TAG}: ")
+        parts.append(
+            f'<p>Marked <span class="tag">{SYNTHETIC_TAG}</span>: decided on a synthetic '
+            f"dataset; {_text(note)}.</p>"
+        )
     parts.extend(verdict_html(v) for v in decided)
     if others:
         parts.append(f"<h3>Not decided by this store ({len(others)})</h3>")

