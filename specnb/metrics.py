@@ -15,6 +15,9 @@ from specnb.representations.reference import check_waveform
 
 __all__ = [
     "fooled",
+    "hits_target",
+    "reaches_goal",
+    "target_hit_rate",
     "accuracy_summary",
     "test_correct",
     "fooling_rate",
@@ -35,10 +38,12 @@ def accuracy_summary(fold_accuracies: Sequence[float]) -> tuple[float, float]:
     return float(acc.mean()), float(acc.std())
 
 
-def fooled(predictions: Any, labels: Any, targets: Any | None = None) -> Any:
-    """Whether each sample is fooled: misclassified (untargeted) or classified as its target.
+def fooled(predictions: Any, labels: Any) -> Any:
+    """Whether each sample is fooled: misclassified, its predicted class not its true class.
 
-    The one definition of "fooled" (SPEC "Metrics") every attack, evaluation and study uses.
+    The one meaning of "fooled" (SPEC "Metrics"), for targeted attacks too: every fooling
+    rate, gallery, listening table, explorer and report counts this. A targeted attack's
+    target hits (:func:`hits_target`) stand beside it, never in its place.
 
     Parameters
     ----------
@@ -46,22 +51,47 @@ def fooled(predictions: Any, labels: Any, targets: Any | None = None) -> Any:
         Predicted classes on the adversarial inputs.
     labels : same kind as ``predictions``
         True classes.
-    targets : same kind as ``predictions``, optional
-        Target classes of a targeted attack; ``None`` for an untargeted one.
 
     Returns
     -------
     torch.Tensor, np.ndarray or bool
-        Of the kind of ``predictions``: ``True`` where the sample is fooled.
+        Of the kind of ``predictions``: ``True`` where the sample is misclassified.
 
     Examples
     --------
     >>> fooled(np.array([1, 2]), np.array([1, 1]))
     array([False,  True])
-    >>> fooled(np.array([1, 2]), np.array([1, 1]), targets=np.array([0, 2]))
+    """
+    return predictions != labels
+
+
+def hits_target(predictions: Any, targets: Any) -> Any:
+    """Whether each sample of a targeted attack is classified as its target class.
+
+    A hit is also fooled (a target is never the true class); a sample fooled into another
+    wrong class is fooled without a hit.
+
+    Examples
+    --------
+    >>> hits_target(np.array([0, 2]), np.array([0, 1]))
+    array([ True, False])
+    """
+    return predictions == targets
+
+
+def reaches_goal(predictions: Any, labels: Any, targets: Any | None = None) -> Any:
+    """Whether each sample is where its attack aims: at its target (targeted attacks,
+    :func:`hits_target`) or anywhere but its true class (untargeted, :func:`fooled`).
+
+    What an attack stops on or an attacker counts as success; what counts as *fooling* is
+    :func:`fooled` alone.
+
+    Examples
+    --------
+    >>> reaches_goal(np.array([2, 2]), np.array([1, 1]), targets=np.array([0, 2]))
     array([False,  True])
     """
-    return predictions != labels if targets is None else predictions == targets
+    return fooled(predictions, labels) if targets is None else hits_target(predictions, targets)
 
 
 def test_correct(predictions: np.ndarray, labels: np.ndarray) -> list[list[int]]:
@@ -97,17 +127,14 @@ def fooling_rate(
     adv_pred: torch.Tensor | np.ndarray,
     labels: torch.Tensor | np.ndarray,
     clean_pred: torch.Tensor | np.ndarray,
-    targets: torch.Tensor | np.ndarray | None = None,
 ) -> float:
-    """Fooling rate among the samples the model classifies correctly.
+    """Fooling rate: among the samples the model classifies correctly, the share whose
+    adversarial example is misclassified (:func:`fooled`), for targeted attacks too.
 
     Parameters
     ----------
     adv_pred, labels, clean_pred : array of int, shape (n,)
         Predictions on the adversarial examples, true labels, predictions on the clean inputs.
-    targets : array of int, shape (n,), optional
-        Target labels of a targeted attack: a sample then counts as fooled only when the
-        adversarial prediction hits its target.
 
     Returns
     -------
@@ -124,22 +151,63 @@ def fooling_rate(
     >>> fooling_rate([2, 1, 0], [1, 1, 0], [1, 1, 1])
     0.5
     """
-    named = {"adv_pred": adv_pred, "labels": labels, "clean_pred": clean_pred}
-    if targets is not None:
-        named["targets"] = targets
+    arrays = _same_length("fooling_rate", adv_pred=adv_pred, labels=labels, clean_pred=clean_pred)
+    adv, y, clean = arrays["adv_pred"], arrays["labels"], arrays["clean_pred"]
+    return _among_correct(fooled(adv, y), clean == y)
+
+
+def target_hit_rate(
+    adv_pred: torch.Tensor | np.ndarray,
+    labels: torch.Tensor | np.ndarray,
+    clean_pred: torch.Tensor | np.ndarray,
+    targets: torch.Tensor | np.ndarray,
+) -> float:
+    """A targeted attack's target-hit rate: among the samples the model classifies
+    correctly, the share whose adversarial example is classified as its target
+    (:func:`hits_target`); at most the fooling rate.
+
+    Parameters
+    ----------
+    adv_pred, labels, clean_pred, targets : array of int, shape (n,)
+        As for :func:`fooling_rate`, and the target classes.
+
+    Returns
+    -------
+    float
+        In [0, 1]; NaN when no sample is classified correctly.
+
+    Raises
+    ------
+    ParameterError
+        When the arrays are not 1-D of one length (the message names each length).
+
+    Examples
+    --------
+    >>> target_hit_rate([2, 0, 0], [1, 1, 0], [1, 1, 0], [2, 2, 1])
+    0.3333333333333333
+    """
+    arrays = _same_length(
+        "target_hit_rate", adv_pred=adv_pred, labels=labels, clean_pred=clean_pred, targets=targets
+    )
+    y = arrays["labels"]
+    hits = hits_target(arrays["adv_pred"], arrays["targets"])
+    return _among_correct(hits, arrays["clean_pred"] == y)
+
+
+def _same_length(caller: str, **named: Any) -> dict[str, np.ndarray]:
+    """The arrays as NumPy, checked 1-D of one length (the error names every length)."""
     arrays = {name: np.asarray(_np(a)) for name, a in named.items()}
     shapes = {name: a.shape for name, a in arrays.items()}
     if any(len(shape) != 1 for shape in shapes.values()) or len(set(shapes.values())) > 1:
         sizes = ", ".join(
             f"{name} {'x'.join(map(str, shape)) or 'scalar'}" for name, shape in shapes.items()
         )
-        raise ParameterError(f"fooling_rate needs 1-D arrays of one length, got {sizes}")
-    adv, y, clean = arrays["adv_pred"], arrays["labels"], arrays["clean_pred"]
-    correct = clean == y
-    if not correct.any():
-        return math.nan
-    hits = fooled(adv, y, arrays.get("targets"))
-    return float(hits[correct].mean())
+        raise ParameterError(f"{caller} needs 1-D arrays of one length, got {sizes}")
+    return arrays
+
+
+def _among_correct(flags: np.ndarray, correct: np.ndarray) -> float:
+    return float(flags[correct].mean()) if correct.any() else math.nan
 
 
 def _np(a: torch.Tensor | np.ndarray) -> np.ndarray:

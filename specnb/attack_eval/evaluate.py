@@ -5,7 +5,8 @@ The measurements follow the definitions of SPEC "Metrics":
 * Only samples the model classifies correctly are attacked; the fooling rate at a budget is
   the fraction of them whose adversarial example is misclassified, for targeted attacks too
   (the paper's fooling rate); a targeted attack also records its *target-hit rate*, the
-  fraction classified as their target (:func:`specnb.metrics.fooling_rate` for both).
+  fraction classified as their target (:func:`specnb.metrics.fooling_rate`,
+  :func:`specnb.metrics.target_hit_rate`).
 * The attack cost at a budget is the mean number of gradient computations per attacked
   sample (the attack's own ``grad_counts``); the cost per batch is kept beside it.
 * The AUC score is the area under the fooling-rate curve over the grid's scalar budgets,
@@ -41,7 +42,7 @@ from specnb.attack_eval.results import AttackEvaluation, BudgetResult
 from specnb.attack_eval.targeting import DEFAULT_NORMS, TARGETING, resolve_targeted
 from specnb.attacks import make_attack, random_targets
 from specnb.errors import ParameterError
-from specnb.metrics import fooled, fooling_rate, perturbation_norms
+from specnb.metrics import fooled, fooling_rate, perturbation_norms, target_hit_rate
 
 __all__ = ["evaluate_attack", "predict"]
 
@@ -179,6 +180,7 @@ def evaluate_attack(
     held: dict[int, tuple[Tensor, Tensor]] = {}
     spent = 0.0
     holding = set(range(len(grid))) if keep_every else {kept}
+    first = _FirstFooling(chosen)
     for run_params, point_indices in curve_runs(grid):
         run = _run_curve(
             model,
@@ -193,6 +195,7 @@ def evaluate_attack(
             batch_size,
             target_device,
             holding,
+            first,
         )
         spent += run.spent
         results.update(zip(point_indices, run.results))
@@ -217,7 +220,28 @@ def evaluate_attack(
         max_samples=max_samples,
         spent_grads_per_sample=spent,
         point_adv=[held[i] for i in range(len(grid))] if keep_every else None,
+        first_adv=first.adv,
+        first_pred=first.pred,
     )
+
+
+class _FirstFooling:
+    """Per attacked sample, the adversarial example at the smallest budget that fools it
+    (its clean image and -1 until one does)."""
+
+    def __init__(self, images: Tensor) -> None:
+        self.adv = images.detach().cpu().clone()
+        self.pred = torch.full((images.shape[0],), -1, dtype=torch.long)
+        self.budget = torch.full((images.shape[0],), math.inf, dtype=torch.float64)
+
+    def update(self, lo: int, budget: float, adv: Tensor, pred: Tensor, labels: Tensor) -> None:
+        """Take the examples of rows ``lo:`` that fool at ``budget`` if it is smaller."""
+        rows = slice(lo, lo + adv.shape[0])
+        better = fooled(pred, labels[rows]) & (budget < self.budget[rows])
+        if bool(better.any()):
+            self.adv[rows][better] = adv.detach().cpu()[better]
+            self.pred[rows][better] = pred[better]
+            self.budget[rows][better] = budget
 
 
 class _Run(NamedTuple):
@@ -242,11 +266,13 @@ def _run_curve(
     batch_size: int,
     device: torch.device,
     holding: set[int],
+    first: _FirstFooling,
 ) -> _Run:
     """One attack run, batch by batch, measured at each grid point of ``points``.
 
     Each batch's adversarial images are predicted and sized at once; only those of the points
-    in ``holding`` are held. The run's wall time is counted on its largest point.
+    in ``holding`` are held, and those that fool at a smaller budget than before go to
+    ``first``. The run's wall time is counted on its largest point.
     """
     start = time.perf_counter()
     options = dict(params, seed=seed)
@@ -270,6 +296,7 @@ def _run_curve(
             batch_counts = attack.curve_grad_counts
         for slot, index, adv, count in zip(slots, points, batch_advs, batch_counts):
             slot["pred"].append(predict(model, adv, batch_size, device))
+            first.update(lo, grid.budgets[index], adv, slot["pred"][-1], labels)
             slot["counts"].append(count.clone())
             for name, size in perturbation_norms(x, adv).items():
                 slot[name].append(size.cpu())
@@ -292,10 +319,11 @@ def _run_curve(
                 grad_counts=torch.cat(counts).numpy().astype(np.int64),
                 grads_per_batch=float(np.mean([int(c.sum()) for c in counts])),
                 norms=_norm_stats({n: torch.cat(slot[n]) for n in _SIZES}, missed),
+                linf=torch.cat(slot["linf"]).double().numpy(),
                 seconds=seconds if index == largest else 0.0,
                 target_rate=None
                 if targets is None
-                else fooling_rate(adv_pred, labels, labels, targets),
+                else target_hit_rate(adv_pred, labels, labels, targets),
                 fooled=missed.numpy(),
             )
         )

@@ -93,9 +93,11 @@ def gallery_figure(
     """Clean images, each attack's adversarial image and its amplified perturbation.
 
     Every test sample takes two rows: the original (titled with its true class) followed by
-    the adversarial image of each attack (titled with the predicted class, in red when the
-    attack fools the model, and the target of a targeted attack); beneath each adversarial
-    image its perturbation, amplified by :func:`amplified` (the factor and ℓ∞ in the title).
+    each attack's adversarial image at the smallest budget that fools the model (the kept,
+    largest, budget when none does: :meth:`AttackEvaluation.example`), titled with that
+    budget and the predicted class, in red when it fools (misclassified), and for a targeted
+    attack its target and whether it was hit; beneath each adversarial image its
+    perturbation, amplified by :func:`amplified` (the factor and ℓ∞ in the title).
 
     Parameters
     ----------
@@ -152,20 +154,21 @@ def gallery_figure(
             fontsize="small",
         )
         for column, ev in enumerate(evaluations, start=1):
-            at = ev.indices.tolist().index(index)
-            adv = ev.adv_images[at]
-            pred = int(ev.adv_pred[at])
-            fooled = bool(ev.fooled[at])
-            lines = [f"{ev.label} @ {ev.results[ev.kept].budget:g}", f"→ {classes[pred]}"]
-            if ev.targets is not None:
-                lines.append(f"target: {classes[int(ev.targets[at])]}")
+            example = ev.example(ev.indices.tolist().index(index))
+            adv = example.image
+            budget = f"{ev.label} @ {example.budget:g}"
+            lines = [budget if example.fools else f"{budget}: not fooled"]
+            lines.append(f"→ {classes[example.pred]}")
+            if example.target is not None:
+                hit = "hit" if example.hits_target else "missed"
+                lines.append(f"target {classes[example.target]}: {hit}")
             _show(
                 top[column],
                 adv.permute(1, 2, 0).numpy(),
                 "\n".join(lines),
-                _FOOLED if fooled else _NOT_FOOLED,
+                _FOOLED if example.fools else _NOT_FOOLED,
             )
-            delta = adv - clean
+            delta = adv.detach().cpu().float() - clean
             picture, factor = amplified(delta)
             caption = f"×{factor:.3g}, ℓ∞ {float(delta.abs().max()):.3g}" if factor else "δ = 0"
             _show(bottom[column], picture, caption)

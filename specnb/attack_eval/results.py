@@ -5,6 +5,7 @@ an :class:`AttackEvaluation` with the curve's AUC score and cost (see
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -13,9 +14,53 @@ import pandas as pd
 from torch import Tensor
 
 from specnb.attack_eval.budgets import BudgetGrid, attack_label
-from specnb.metrics import auc_score, cost_to_reach, fooled
+from specnb.metrics import auc_score, cost_to_reach, fooled, hits_target
 
-__all__ = ["AttackEvaluation", "BudgetResult"]
+__all__ = ["AttackEvaluation", "BudgetResult", "Example"]
+
+
+@dataclass(frozen=True)
+class Example:
+    """One attacked sample's adversarial example as shown and played
+    (:meth:`AttackEvaluation.example`).
+
+    Attributes
+    ----------
+    image : torch.Tensor, shape (C, H, W)
+        The adversarial image, in [0, 1].
+    pred : int
+        The model's class for it.
+    label : int
+        The true class.
+    target : int or None
+        The target of a targeted attack.
+    budget : float
+        The budget it was made at: the smallest that fools, else the kept one.
+    linf : float
+        ℓ∞ size of its perturbation (0: the image is unchanged, δ = 0; NaN: not measured).
+    """
+
+    image: Tensor
+    pred: int
+    label: int
+    target: Optional[int]
+    budget: float
+    linf: float
+
+    @property
+    def fools(self) -> bool:
+        """Misclassified (:func:`specnb.metrics.fooled`)."""
+        return bool(fooled(self.pred, self.label))
+
+    @property
+    def hits_target(self) -> Optional[bool]:
+        """Classified as its target (None when untargeted)."""
+        return None if self.target is None else bool(hits_target(self.pred, self.target))
+
+    @property
+    def perturbed(self) -> bool:
+        """False when the attack left the image unchanged (δ = 0)."""
+        return self.linf != 0.0
 
 
 @dataclass
@@ -44,6 +89,8 @@ class BudgetResult:
         Targeted attacks: the share classified as their target (None when untargeted).
     fooled : np.ndarray, shape (n_attacked,), bool
         Whether each attacked sample is misclassified at this point.
+    linf : np.ndarray, shape (n_attacked,), float64
+        ℓ∞ size of each attacked sample's perturbation at this point (0: unchanged).
     """
 
     params: dict[str, Any]
@@ -55,6 +102,7 @@ class BudgetResult:
     seconds: float
     target_rate: Optional[float] = None
     fooled: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    linf: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def grads_per_sample(self) -> float:
@@ -103,6 +151,11 @@ class AttackEvaluation:
     point_adv : list of (torch.Tensor, torch.Tensor) or None
         With ``keep_every``: the adversarial images (n_attacked, C, H, W) and their predicted
         classes (n_attacked,) at every grid point, in grid order.
+    first_adv : torch.Tensor or None, shape (n_attacked, C, H, W), CPU
+        Each sample's adversarial example at the smallest budget of the grid that fools it
+        (its clean image when none does); see :meth:`example`.
+    first_pred : torch.Tensor or None, shape (n_attacked,)
+        The model's classes for them (-1 where no budget fools).
     """
 
     grid: BudgetGrid
@@ -122,6 +175,8 @@ class AttackEvaluation:
     max_samples: Optional[int] = field(default=None)
     spent_grads_per_sample: float = field(default=float("nan"))
     point_adv: Optional[list[tuple[Tensor, Tensor]]] = field(default=None)
+    first_adv: Optional[Tensor] = field(default=None)
+    first_pred: Optional[Tensor] = field(default=None)
 
     @property
     def attack(self) -> str:
@@ -205,7 +260,32 @@ class AttackEvaluation:
     @property
     def hits(self) -> Optional[Tensor]:
         """Targeted attacks: whether each kept example is classified as its target."""
-        return None if self.targets is None else fooled(self.adv_pred, self.labels, self.targets)
+        return None if self.targets is None else hits_target(self.adv_pred, self.targets)
+
+    def example(self, at: int) -> Example:
+        """The example to show or play for attacked sample ``at``: its adversarial example
+        at the smallest budget that fools it, or at the kept budget (the largest by default)
+        when no budget does (or the smallest fooling ones were not kept).
+
+        Parameters
+        ----------
+        at : int
+            Position among the attacked samples (in :attr:`indices`).
+
+        Returns
+        -------
+        Example
+        """
+        fooling = [(r.budget, i) for i, r in enumerate(self.results) if r.fooled[at]]
+        point = self.kept
+        image, pred = self.adv_images[at], int(self.adv_pred[at])
+        if fooling and self.first_adv is not None and self.first_pred is not None:
+            point = min(fooling)[1]
+            image, pred = self.first_adv[at], int(self.first_pred[at])
+        result = self.results[point]
+        target = None if self.targets is None else int(self.targets[at])
+        linf = float(result.linf[at]) if len(result.linf) else math.nan
+        return Example(image, pred, int(self.labels[at]), target, result.budget, linf)
 
     def params(self) -> dict[str, Any]:
         """What shapes the result besides the run and fold: the key of its store row."""

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from specnb.attacks.base import Attack
 from specnb.attacks.checks import check_choice, check_count, check_positive
-from specnb.metrics import fooled
+from specnb.metrics import reaches_goal
 
 VARIANTS = ("a", "b")
 
@@ -33,7 +33,7 @@ def is_fooled(logits: Tensor, labels: Tensor, target_labels: Tensor | None) -> T
     >>> is_fooled(torch.tensor([[0.0, 1.0]]), torch.tensor([0]), None)
     tensor([True])
     """
-    return fooled(logits.argmax(dim=1), labels, target_labels)
+    return reaches_goal(logits.argmax(dim=1), labels, target_labels)
 
 
 class BIM(Attack):

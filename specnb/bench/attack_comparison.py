@@ -22,7 +22,7 @@ from typing import Protocol, TypeVar
 import torch
 from torch import Tensor, nn
 
-from specnb.metrics import fooled
+from specnb.metrics import reaches_goal
 
 QUALITY_TOLERANCE = 0.02
 """Largest relative excess of our median perturbation over the reference's at equal work."""
@@ -130,7 +130,7 @@ def score(
     by more than 1e-6) of the successful perturbations (NaN when none succeeded)."""
     with torch.no_grad():
         predicted = model(adv).argmax(dim=1)
-    hit = fooled(predicted, labels, targets)
+    hit = reaches_goal(predicted, labels, targets)
     delta = (adv - images).flatten(1)
     sizes = (delta.abs() > 1e-6).sum(dim=1).float() if l0 else delta.norm(dim=1)
     sizes = sizes[hit]

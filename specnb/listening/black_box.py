@@ -17,7 +17,7 @@ from torch import nn
 
 from specnb.errors import ParameterError
 from specnb.listening.reconstruction import image_to_audio
-from specnb.metrics import fooled, magnitude_snr_db, snr_db
+from specnb.metrics import fooled, hits_target, magnitude_snr_db, snr_db
 from specnb.models.registry import IMAGE_SHAPE
 from specnb.representations.compute import represent
 from specnb.representations.images import to_image
@@ -111,7 +111,8 @@ def black_box_check(
     label : int
         True class of the clip.
     target : int, optional
-        Target class of a targeted attack: fooling then means predicting ``target``.
+        Target class of a targeted attack: whether each prediction hits it is reported
+        beside whether it fools (fooling is misclassification, targeted or not).
     reconstructed : np.ndarray, shape (n_samples,), optional
         Audio already reconstructed from ``adv_image`` (for instance to listen to it); None
         reconstructs it with :func:`~specnb.listening.reconstruction.image_to_audio` from
@@ -128,7 +129,9 @@ def black_box_check(
         ``label``, ``target``; ``pred_clean``, ``pred_image``, ``pred_audio``: the model's
         class for the clean clip, for ``adv_image`` fed directly (white box) and for the
         reconstructed audio (black box); ``image_fools``, ``audio_fools``: whether those two
-        fool it (a prediction other than ``label``, or equal to ``target``); ``snr_db``: SNR
+        fool it (a prediction other than ``label``, :func:`specnb.metrics.fooled`);
+        ``image_hits_target``, ``audio_hits_target``: whether they are ``target`` (None
+        without a target, :func:`specnb.metrics.hits_target`); ``snr_db``: SNR
         of the reconstructed audio against the clean clip
         (:func:`specnb.metrics.snr_db`); ``magnitude_snr_db``: the same on STFT magnitudes
         (:func:`specnb.metrics.magnitude_snr_db`).
@@ -182,8 +185,8 @@ def black_box_check(
     pred_image = int(image_probs.argmax())
     pred_clean, pred_audio = (int(p) for p in preds)
 
-    def fools(pred: int) -> bool:
-        return bool(fooled(pred, label, target))
+    def hits(pred: int) -> Optional[bool]:
+        return None if target is None else bool(hits_target(pred, target))
 
     return {
         "label": int(label),
@@ -191,8 +194,10 @@ def black_box_check(
         "pred_clean": pred_clean,
         "pred_image": pred_image,
         "pred_audio": pred_audio,
-        "image_fools": fools(pred_image),
-        "audio_fools": fools(pred_audio),
+        "image_fools": bool(fooled(pred_image, label)),
+        "audio_fools": bool(fooled(pred_audio, label)),
+        "image_hits_target": hits(pred_image),
+        "audio_hits_target": hits(pred_audio),
         "snr_db": snr_db(clean, audio),
         "magnitude_snr_db": magnitude_snr_db(clean, audio),
     }

@@ -48,7 +48,8 @@ class CrossResult:
         Share of the reconstructed clips a waveform model misclassifies (None: not asked).
     rows : pandas.DataFrame
         One row per example: ``index``, ``label``, ``target``, ``pred_image``, ``pred_audio``,
-        ``audio_fools``, ``snr_db``, and ``pred_waveform_model`` when asked.
+        ``audio_fools`` (misclassified), ``audio_hits_target`` (None when untargeted),
+        ``snr_db``, and ``pred_waveform_model`` when asked.
     """
 
     attack: str
@@ -125,7 +126,15 @@ def cross_representation(
         )
         record = {
             key: check[key]
-            for key in ("label", "target", "pred_image", "pred_audio", "audio_fools", "snr_db")
+            for key in (
+                "label",
+                "target",
+                "pred_image",
+                "pred_audio",
+                "audio_fools",
+                "audio_hits_target",
+                "snr_db",
+            )
         }
         record["index"] = index
         if waveform_model is not None:

@@ -29,7 +29,7 @@ from torch import nn
 
 from specnb.attack_eval import predict
 from specnb.errors import ParameterError
-from specnb.metrics import fooled
+from specnb.metrics import reaches_goal
 
 __all__ = ["DOMAINS", "RestorationCurve", "restoration_curve", "scale_inputs"]
 
@@ -193,7 +193,7 @@ def restoration_curve(
     goal = None if targets is None else targets.cpu().long()
 
     def fooling(pred: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-        return fooled(pred, labels[rows], None if goal is None else goal[rows])
+        return reaches_goal(pred, labels[rows], None if goal is None else goal[rows])
 
     pred = predict(model, inputs, batch_size)
     every = torch.arange(len(labels))

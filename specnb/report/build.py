@@ -50,7 +50,14 @@ class Report:
 
     def to_html(self) -> str:
         """The report as one standalone HTML page (figures embedded)."""
-        return report_html(self)
+        return report_html(
+            results=self.results,
+            tables=self.tables,
+            verdicts=self.verdicts,
+            figures=self.figures,
+            victim=self.victim,
+            target_hits=self.target_hits,
+        )
 
     def write_html(self, path: Union[str, Path]) -> Path:
         """Write :meth:`to_html` to ``path`` (folders created) and return the path."""

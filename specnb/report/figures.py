@@ -5,7 +5,10 @@ mean attack cost (right): gradient computations per sample at which the fooling 
 reaches 0.9, averaged over the six attacks that reach it (the paper's "attack cost for
 reaching AUC > 0.9"), one line per dataset, each point the mean over the runs with that
 setting value (standard colour maps only). When no attack reaches 0.9 the cost panel is left
-out and the figure's note says so. The drawings carry no title: the page's heading names them.
+out and the figure's note says so. A figure is drawn only when one dataset has two or more
+setting values: a single point is no curve, and the note then says what the store has and which
+runs a curve needs (:data:`FIGURE_NEEDS`). The drawings carry no title: the page's heading
+names them.
 
 1. MFCC ``n_mfcc``.
 2. MFCC sampling rate, orthonormal DCT only (the paper's "normalised spectrograms").
@@ -30,12 +33,14 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from specnb.errors import ParameterError
-from specnb.report.report_table import DATASET_LABELS
+from specnb.report.report_table import DATASET_LABELS, MODEL_LABELS
 from specnb.report.results import StoreResults
 
 __all__ = [
+    "FIGURE_NEEDS",
     "FIGURE_TITLES",
     "NO_COST",
+    "ONE_POINT",
     "VICTIM_FIGURES",
     "ReportFigure",
     "build_figure",
@@ -71,8 +76,19 @@ _SPECS: dict[int, tuple[str, str, _Select, Union[_Select, None]]] = {
     ),
     5: ("wavelet", "frame length (ms)", lambda r: r["frame_ms"], None),
 }
+#: Which runs of the victim (``{victim}``) each of Figures 1-5 needs to draw a curve.
+FIGURE_NEEDS = {
+    1: "MFCC runs of {victim} at two or more n_mfcc on one dataset",
+    2: "MFCC runs of {victim} with the orthonormal DCT at two or more sampling rates on one "
+    "dataset",
+    3: "MFCC runs of {victim} at two or more lifters (lifter / n_mfcc) on one dataset",
+    4: "STFT runs of {victim} at two or more window lengths (win_length / n_fft) on one dataset",
+    5: "scalogram runs of {victim} at two or more frame lengths on one dataset",
+}
 #: The figures that plot the victim model's runs (the others show the gallery).
 VICTIM_FIGURES = tuple(_SPECS)
+#: How the note of a figure with a single point per dataset begins.
+ONE_POINT = "not drawn, one point only"
 #: The note of a figure whose attack-cost panel is left out.
 NO_COST = "no attack reached FR 0.9: no attack-cost panel (gradients to FR 0.9) to draw"
 
@@ -96,8 +112,10 @@ class ReportFigure:
     images : tuple of Path
         Figure 6's gallery images.
     note : str
-        ``"missing: ..."`` when there is nothing to show, :data:`NO_COST` when the attack-cost
-        panel is left out (no attack reached FR 0.9), else empty.
+        ``"missing: ..."`` when there is nothing to show, :data:`ONE_POINT` and the points
+        when no dataset has two setting values (the points are in ``data``, nothing is drawn;
+        it says which runs a curve needs), :data:`NO_COST` when the attack-cost panel is left
+        out (no attack reached FR 0.9), else empty.
     """
 
     number: int
@@ -109,7 +127,7 @@ class ReportFigure:
 
     @property
     def missing(self) -> bool:
-        """True when the store has nothing for this figure."""
+        """True when nothing is drawn or shown (no points, a single point, no gallery)."""
         return self.figure is None and not self.images
 
     def png(self) -> Union[bytes, None]:
@@ -174,9 +192,14 @@ def build_figure(number: int, results: StoreResults, victim: str = "resnet18") -
         raise ParameterError(f"figure number must be 1 to 6, got {number!r}")
     data = figure_data(number, results, victim)
     title = FIGURE_TITLES[number]
+    needs = FIGURE_NEEDS[number].format(victim=MODEL_LABELS.get(victim, victim))
     if data.empty:
         reason = f"no finished {_SPECS[number][0]} runs of {victim} with this setting"
-        return ReportFigure(number, title, data, None, (), f"missing: {reason}")
+        return ReportFigure(
+            number, title, data, None, (), f"missing: {reason}; a curve needs {needs}"
+        )
+    if data.groupby("dataset")["x"].nunique().max() < 2:
+        return ReportFigure(number, title, data, None, (), _one_point(number, data, needs))
     reached = np.isfinite(data["cost"].to_numpy(dtype=float)).any()
     figure = _draw(number, data, with_cost=bool(reached))
     return ReportFigure(number, title, data, figure, (), "" if reached else NO_COST)
@@ -185,6 +208,17 @@ def build_figure(number: int, results: StoreResults, victim: str = "resnet18") -
 def build_figures(results: StoreResults, victim: str = "resnet18") -> list[ReportFigure]:
     """Figures 1 to 6."""
     return [build_figure(number, results, victim) for number in range(1, 7)]
+
+
+def _one_point(number: int, data: pd.DataFrame, needs: str) -> str:
+    """The note of a figure whose every dataset has one setting value."""
+    xlabel = _SPECS[number][1]
+    points = "; ".join(
+        f"{xlabel} = {row.x:g} on {DATASET_LABELS.get(row.dataset, row.dataset)} from "
+        f"{row.runs} run{'s' if row.runs != 1 else ''}"
+        for row in data.itertuples()
+    )
+    return f"{ONE_POINT}: {points}; a curve needs {needs}"
 
 
 def _draw(number: int, data: pd.DataFrame, with_cost: bool) -> Figure:

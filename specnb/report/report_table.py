@@ -11,7 +11,7 @@ from pandas.io.formats.style import Styler
 
 from specnb.errors import ParameterError
 
-__all__ = ["DATASET_LABELS", "MODEL_LABELS", "SOURCES", "ReportTable"]
+__all__ = ["AUC_DIGITS", "DATASET_LABELS", "MODEL_LABELS", "SOURCES", "ReportTable", "row_number"]
 
 #: The two sides of every table.
 SOURCES = ("ours", "paper")
@@ -73,29 +73,74 @@ class ReportTable:
             raise ParameterError(f"source must be one of {SOURCES}, got {source!r}")
         return self.frame.xs(source, axis=1, level=1)
 
-    def styled(self) -> Styler:
-        """The table for display: ours beside the paper's, "—" for a missing cell.
+    @property
+    def has_ours(self) -> bool:
+        """True when our side has at least one number."""
+        return bool(self.side("ours").notna().to_numpy().any())
 
-        Every label of both axes is HTML-escaped (dataset names come from the store).
+    def shown(self) -> pd.DataFrame:
+        """The table as read: one line per row key, dataset and side that has a number.
+
+        Our line of a row key stands right below the paper's lines of the same row key (a
+        dataset the paper does not have, such as the synthetic set, comes last among them),
+        so that each of our numbers is read beside the paper's. Index ``(row_name, "dataset",
+        "source")``; columns the quantities (store keys); NaN where a line lacks a number.
         """
-        frame = self.frame.copy()
-        frame.index = frame.index.set_levels(
-            [[DATASET_LABELS.get(d, d) for d in frame.index.levels[0]], frame.index.levels[1]],
+        datasets = list(dict.fromkeys(str(d) for d, _ in self.frame.index))
+        rows = list(dict.fromkeys(str(r) for _, r in self.frame.index))
+        if rows and all(row_number(r) is not None for r in rows):
+            rows.sort(key=float)
+        lines, index = [], []
+        for row in rows:
+            for dataset in datasets:
+                if (dataset, row) not in self.frame.index:
+                    continue
+                for source in ("paper", "ours"):
+                    values = self.frame.loc[(dataset, row)].xs(source, level=1)
+                    if values.notna().any():
+                        lines.append(values.to_numpy(dtype="float64"))
+                        index.append((row, dataset, source))
+        quantities = list(dict.fromkeys(q for q, _ in self.frame.columns))
+        names = [self.row_name, "dataset", "source"]
+        if not index:
+            empty = pd.MultiIndex.from_arrays([[], [], []], names=names)
+            return pd.DataFrame(columns=quantities, index=empty, dtype="float64")
+        return pd.DataFrame(
+            lines, index=pd.MultiIndex.from_tuples(index, names=names), columns=quantities
         )
-        frame.index.names = ["dataset", self.row_name]
-        formats = {col: _format(self.number, col[0]) for col in frame.columns}
-        frame.columns = pd.MultiIndex.from_tuples(
-            [(_column_label(self.number, q), s) for q, s in frame.columns]
-        )
-        formatter = dict(zip(frame.columns, formats.values()))
-        ours = [c for c in frame.columns if c[1] == "ours"]
+
+    def styled(self) -> Styler:
+        """The table for display (:meth:`shown`): our lines shaded, "—" for a missing cell.
+
+        Datasets, models and attacks by their display names; every label of both axes is
+        HTML-escaped (dataset names come from the store).
+        """
+        frame = self.shown()
+        quantities = list(frame.columns)
+        if len(frame.index):
+            frame.index = frame.index.set_levels(
+                [DATASET_LABELS.get(d, d) for d in frame.index.levels[1]], level=1
+            )
+        frame.columns = [_column_label(self.number, q) for q in quantities]
+        formats = {label: _format(self.number, q) for label, q in zip(frame.columns, quantities)}
+
+        def shade(line: pd.Series) -> list[str]:
+            ours = line.name[2] == "ours"
+            return [_OURS_STYLE if ours else ""] * len(line)
+
         return (
-            frame.style.format(formatter, na_rep="—", escape="html")
+            frame.style.format(formats, na_rep="—", escape="html")
             .format_index(escape="html", axis=0)
             .format_index(escape="html", axis=1)
             .set_caption(html.escape(f"Table {self.number}: {self.title}"))
-            .set_properties(subset=ours, **{"background-color": "#eef4fb", "font-weight": "bold"})
+            .apply(shade, axis=1)
         )
+
+
+#: How our lines are shaded.
+_OURS_STYLE = "background-color: #eef4fb; font-weight: bold"
+#: Decimals of an AUC fraction (a few dozen clips per run: a fourth would be noise).
+AUC_DIGITS = 3
 
 
 def _format(number: int, quantity: str) -> str:
@@ -104,7 +149,7 @@ def _format(number: int, quantity: str) -> str:
     if quantity.endswith("_grads"):
         return "{:.0f}"
     if (quantity == "auc" or quantity.endswith("_auc")) and number != 5:
-        return "{:.4f}"
+        return f"{{:.{AUC_DIGITS}f}}"
     if number == 6:
         return "{:+.2f}"
     return "{:.2f}"
@@ -126,3 +171,11 @@ def _column_label(number: int, quantity: str) -> str:
         return MODEL_LABELS.get(quantity, quantity)
     attack, _, metric = quantity.rpartition("_")
     return f"{_ATTACK_LABELS.get(attack, attack)} {'AUC' if metric == 'auc' else 'grads'}"
+
+
+def row_number(text: str) -> float | None:
+    """A row key as a number (``"8000"`` -> 8000.0), None for a named row (``"haar"``)."""
+    try:
+        return float(text)
+    except ValueError:
+        return None

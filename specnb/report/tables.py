@@ -35,10 +35,11 @@ import pandas as pd
 
 from specnb.errors import ParameterError
 from specnb.report.attack_rows import ATTACKS
-from specnb.report.report_table import ReportTable
+from specnb.report.report_table import ReportTable, row_number
 from specnb.report.results import StoreResults
 
 __all__ = [
+    "TABLE_NEEDS",
     "TABLE_TITLES",
     "build_table",
     "build_tables",
@@ -55,6 +56,18 @@ TABLE_TITLES = {
     7: "Mel spectrogram: n_fft vs accuracy and attacks (AUC, gradients)",
     8: "Uniform HSV rendering: accuracy and mean AUC",
     9: "Transferability ratio, source model (row) to target model (column)",
+}
+
+#: What our side of each table needs from the store (``{victim}``: the victim's label).
+TABLE_NEEDS = {
+    2: "finished MFCC runs of {victim} with a standard colour map",
+    3: "finished STFT runs of {victim} with a standard colour map",
+    4: "finished complex-Morlet scalogram runs of {victim} with a standard colour map",
+    5: "finished scalogram runs of {victim} with a standard colour map",
+    6: "runs of another model on a dataset and setting that {victim} has run too",
+    7: "finished Mel runs of {victim} with a standard colour map",
+    8: "runs of {victim} rendered with uniform HSV",
+    9: "transfer results between two models of one dataset and representation (notebook 04)",
 }
 
 _ROW_NAMES = {
@@ -296,7 +309,7 @@ def _ordered_index(index: pd.Index) -> pd.MultiIndex:
     def order(pair: tuple[str, str]) -> tuple[Any, ...]:
         dataset, row = pair
         rank = _DATASET_ORDER.index(dataset) if dataset in _DATASET_ORDER else len(_DATASET_ORDER)
-        number = _as_number(row)
+        number = row_number(row)
         return (
             rank,
             dataset,
@@ -309,10 +322,3 @@ def _ordered_index(index: pd.Index) -> pd.MultiIndex:
     if not pairs:
         return pd.MultiIndex.from_arrays([[], []], names=["dataset", "row"])
     return pd.MultiIndex.from_tuples(pairs, names=["dataset", "row"])
-
-
-def _as_number(text: str) -> float | None:
-    try:
-        return float(text)
-    except ValueError:
-        return None

@@ -3,8 +3,11 @@
 One test image, one model: an ε slider and an attack menu (FGSM, BIM-a, BIM-b; untargeted or
 aimed at a chosen class). Every change runs the attack once and redraws the amplified
 perturbation, the adversarial image and the class probabilities before and after, states the
-prediction, and, for STFT, Mel and MFCC models given the clean clip, plays the adversarial
-image turned back into audio with its SNR against the clean clip.
+prediction (fooled: misclassified; aimed at a class, whether that target is hit beside it),
+and, for STFT, Mel and MFCC models given the clean clip, plays the adversarial image turned
+back into audio with its SNR against the clean clip. The reconstruction's own floor (the SNR
+of the unperturbed image turned back to audio) is said once, above the players; at δ = 0 no
+SNR is given.
 
 DOM (for browser tests): the whole widget is a ``VBox`` with class
 ``specnb-epsilon-explorer``; inside it the ε ``SelectionSlider`` (class ``specnb-epsilon``,
@@ -30,9 +33,9 @@ from torch import Tensor, nn
 
 from specnb.attack_eval.figures import amplified
 from specnb.errors import ParameterError
-from specnb.listening.attack_audio import can_listen
+from specnb.listening.attack_audio import can_listen, reconstruction_floor
 from specnb.listening.reconstruction import image_to_audio
-from specnb.metrics import fooled, snr_db
+from specnb.metrics import fooled, hits_target, snr_db
 from specnb.representations.settings import Setting
 from specnb.ui.eps_attacks import EPSILONS, EXPLORER_ATTACKS, EXPLORER_LABELS, explorer_attack
 from specnb.ui.explorer import wav_bytes
@@ -74,9 +77,13 @@ class EpsilonExplorer:
     last : dict
         State of the last redraw: ``eps``, ``attack``, ``target`` (None: untargeted),
         ``clean_probs``, ``adv_probs`` (np.ndarray, shape (K,)), ``clean_pred``,
-        ``adv_pred``, ``fooled``, ``adv_image`` (torch.Tensor), ``audio`` (np.ndarray or
-        None), ``snr_db`` (float or None), ``timing`` (seconds: ``attack_s``, ``audio_s``,
-        ``draw_s``).
+        ``adv_pred``, ``fooled`` (misclassified), ``hits_target`` (None when untargeted),
+        ``adv_image`` (torch.Tensor), ``audio`` (np.ndarray or None), ``snr_db`` (float, or
+        None without audio or when the image is unchanged), ``timing`` (seconds:
+        ``attack_s``, ``audio_s``, ``draw_s``).
+    floor_db : float or None
+        The reconstruction's floor: SNR of the unperturbed image turned back to audio (None
+        without audio).
 
     Raises
     ------
@@ -118,6 +125,11 @@ class EpsilonExplorer:
         self.classes = list(classes)
         self.setting = setting
         self.clean_audio = clean_audio if clean_audio is not None and can_listen(setting) else None
+        self.floor_db = (
+            None
+            if self.clean_audio is None
+            else reconstruction_floor(image, self.clean_audio, setting)
+        )
         self.clean_probs = self._probabilities(image)
         self.last: dict[str, Any] = {}
         self.epsilon = W.SelectionSlider(
@@ -148,7 +160,15 @@ class EpsilonExplorer:
             [
                 W.HTML("<b>clean clip</b>"),
                 self.clean_player,
-                W.HTML("<b>adversarial image, back to audio</b>"),
+                W.HTML(
+                    "<b>adversarial image, back to audio</b>"
+                    + (
+                        ""
+                        if self.floor_db is None
+                        else f" <small>(the reconstruction's own floor: the unperturbed image "
+                        f"comes back at {self.floor_db:.1f} dB SNR)</small>"
+                    )
+                ),
                 self.adv_player,
             ]
         )
@@ -210,12 +230,13 @@ class EpsilonExplorer:
         audio, snr = None, None
         if self.clean_audio is not None:
             audio = image_to_audio(adv, self.setting, reference_audio=self.clean_audio)
-            snr = snr_db(self.clean_audio, audio)
+            snr = snr_db(self.clean_audio, audio) if bool((adv != self.image).any()) else None
             self.adv_player.value = wav_bytes(audio, self.setting.sr)
         heard = time.perf_counter()
         clean_pred, adv_pred = int(self.clean_probs.argmax()), int(adv_probs.argmax())
-        hit = bool(fooled(adv_pred, self.label, target))
-        png = self._draw(adv, adv_probs, eps, name, adv_pred, hit)
+        fools = bool(fooled(adv_pred, self.label))
+        hit = None if target is None else bool(hits_target(adv_pred, target))
+        png = self._draw(adv, adv_probs, eps, name, adv_pred, fools)
         drawn = time.perf_counter()
         timing = {
             "attack_s": attacked - start,
@@ -230,7 +251,8 @@ class EpsilonExplorer:
             "adv_probs": adv_probs,
             "clean_pred": clean_pred,
             "adv_pred": adv_pred,
-            "fooled": hit,
+            "fooled": fools,
+            "hits_target": hit,
             "adv_image": adv,
             "audio": audio,
             "snr_db": snr,
@@ -312,9 +334,13 @@ class EpsilonExplorer:
         clean, adv = last["clean_pred"], last["adv_pred"]
         aim = "" if last["target"] is None else f", aiming at <b>{self.classes[last['target']]}</b>"
         outcome = "<b style='color:#c44e52'>fooled</b>" if last["fooled"] else "<b>not fooled</b>"
+        if last["hits_target"] is not None:
+            outcome += ", target hit" if last["hits_target"] else ", target missed"
         sound = ""
         if last["snr_db"] is not None:
             sound = f"; adversarial audio SNR {last['snr_db']:.1f} dB"
+        elif last["audio"] is not None:
+            sound = "; no perturbation (δ = 0): no SNR"
         timing = last["timing"]
         return (
             f"true class <b>{self.classes[self.label]}</b>; clean prediction "

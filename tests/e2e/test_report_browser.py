@@ -3,9 +3,11 @@
 The first test builds a report from a constructed store whose truth is known
 (:mod:`report_store`: the main job's three representations of the synthetic set, three seeds,
 four attacks), opens ``report.html`` from a ``file://`` URL, saves a full-page screenshot and
-checks the rendered page: our cells of Tables 2–4 hold the stored numbers, each decided verdict
-shows its word, its 95 % interval, what the interval is over and the rule, the word agrees with
-the interval, and every one is marked as a synthetic-data result.
+checks the rendered page: our lines of Tables 2–4 hold the stored numbers, each verdict is one
+line (its word and 95 % interval, or what is missing) with what the interval is over and the
+rule behind a disclosure, the word agrees with the interval, every decided one is marked as a
+synthetic-data result, and what the store cannot fill (Tables 6, 7, 9, Figures 1–6, whose
+settings have a single point each) is one line each.
 
 The second test looks at an existing report the same way: set ``SPECNB_REPORT_HTML`` to the
 ``report.html`` of a main job (``python3 tasks.py main`` prints its path) and it must show filled
@@ -25,6 +27,7 @@ import pytest
 from report_store import EXPECTED, MODEL, write_known_store
 
 from specnb.report import CLAIMS, NOT_ENOUGH, VERDICTS, build_report
+from specnb.report.figures import ONE_POINT
 from specnb.report.verdicts import SYNTHETIC_NOTE
 
 if TYPE_CHECKING:
@@ -38,7 +41,6 @@ VIEWPORT = {"width": 1440, "height": 1000}
 REPRESENTATION_TABLES = {2: "mfcc", 3: "stft", 4: "wavelet", 7: "mel"}
 #: Our attacks, as the tables label them.
 ATTACK_LABELS = ("FGSM", "BIM-a", "DeepFool", "CWA")
-SYNTHETIC_MARK = re.compile(re.escape(SYNTHETIC_NOTE))
 INTERVAL = re.compile(r"= (?P<value>[^,]+), 95 % interval \[(?P<low>[^\],]+), (?P<high>[^\]]+)\]")
 OVER = re.compile(r"bootstrap of \d+ draws over training seeds and .+ \d+ seeds × \d+")
 RULE = re.compile(
@@ -46,95 +48,120 @@ RULE = re.compile(
     r"inconclusive when it contains (?P=at)\."
 )
 
-#: Reads every table and the verdicts from the rendered page (innerText: what is shown).
+#: Reads every table and the verdicts from the rendered page (innerText: what is shown). The
+#: verdicts are read closed (one line each, the body's text without what they hide), then
+#: opened, as a reader opens them.
 READ_PAGE = """() => {
-  const text = (e) => e.innerText.trim();
+  const text = (e) => (e ? e.innerText.trim() : '');
   const tables = {};
   for (const section of document.querySelectorAll('section[id^="table-"]')) {
     const table = section.querySelector('table');
-    const labels = {};
-    let col = 0;
-    for (const th of table.querySelectorAll('thead th.col_heading.level0')) {
-      for (let k = 0; k < th.colSpan; k++) labels[col + k] = text(th);
-      col += th.colSpan;
-    }
-    const sources = {};
-    table.querySelectorAll('thead th.col_heading.level1').forEach((th, i) => {
-      sources[i] = text(th);
-    });
+    const labels = [...table.querySelectorAll('thead th.col_heading.level0')].map(text);
     const rows = [];
-    let dataset = null;
+    let row = null, dataset = null;
     for (const tr of table.querySelectorAll('tbody tr')) {
       const head0 = tr.querySelector('th.row_heading.level0');
-      if (head0) dataset = text(head0);
+      if (head0) row = text(head0);
       const head1 = tr.querySelector('th.row_heading.level1');
+      if (head1) dataset = text(head1);
       const cells = {};
-      tr.querySelectorAll('td').forEach((td, i) => {
-        cells[labels[i] + '|' + sources[i]] = text(td);
-      });
-      rows.push({dataset, row: head1 ? text(head1) : '', cells});
+      tr.querySelectorAll('td').forEach((td, i) => { cells[labels[i]] = text(td); });
+      rows.push({row, dataset, source: text(tr.querySelector('th.row_heading.level2')), cells});
     }
     tables[section.id.slice('table-'.length)] = rows;
   }
-  const verdicts = [...document.querySelectorAll('table.verdicts tr')].slice(1).map(
-    (tr) => [...tr.querySelectorAll('td')].map(text));
+  const folded = [...document.querySelectorAll('.folded')].map((e) => e.id);
+  const closedText = document.body.innerText;
+  const verdicts = [...document.querySelectorAll('details.verdict')].map((d) => {
+    const summary = d.querySelector('summary');
+    const lineHeight = parseFloat(getComputedStyle(summary).lineHeight);
+    const height = summary.getBoundingClientRect().height;
+    d.open = true;
+    const dl = {};
+    const dts = [...d.querySelectorAll('dt')];
+    dts.forEach((dt) => { dl[text(dt)] = text(dt.nextElementSibling); });
+    return {where: text(summary.querySelector('.where')),
+            claim: text(summary.querySelector('.claim')),
+            ours: text(summary.querySelector('.word')),
+            numbers: text(summary.querySelector('.estimate')),
+            synthetic: !!summary.querySelector('.tag'),
+            lines: height / lineHeight, details: dl,
+            colour: getComputedStyle(summary.querySelector('.word')).color};
+  });
   const images = [...document.images].map((img) => img.complete && img.naturalWidth > 0);
   const overflow = [...document.querySelectorAll('section')].filter((section) => {
     const table = section.querySelector('table');
     const wide = table && table.getBoundingClientRect().width > section.clientWidth + 0.5;
     return wide || section.scrollWidth > section.clientWidth;
   }).map((section) => section.id);
-  const colours = {};
-  for (const strong of document.querySelectorAll('table.verdicts td strong')) {
-    colours[text(strong)] = getComputedStyle(strong).color;
-  }
-  return {tables, verdicts, images, overflow, colours, title: document.title,
+  return {tables, verdicts, images, overflow, folded, closedText, title: document.title,
           body: document.body.innerText};
 }"""
 
 
 @dataclass(frozen=True)
 class ShownVerdict:
-    """One row of the verdict table as rendered."""
+    """One verdict as rendered: its line, and what its disclosure holds once opened."""
 
     where: str
     claim: str
     ours: str
     numbers: str
-    rule: str
-    paper: str
+    synthetic: bool
+    lines: float
+    details: dict[str, str]
+    colour: str
 
     @property
     def word(self) -> str:
-        return self.ours.splitlines()[0].strip()
+        return self.ours
+
+    @property
+    def rule(self) -> str:
+        return self.details.get("rule", "")
+
+    @property
+    def over(self) -> str:
+        return self.details.get("our numbers", "")
+
+    @property
+    def paper(self) -> str:
+        return next((v for k, v in self.details.items() if k.startswith("the paper")), "")
 
 
 @dataclass(frozen=True)
 class ShownReport:
-    """The rendered page: per table number its rows, the verdict rows, the images' state."""
+    """The rendered page: per table number its lines, the verdicts, the images' state."""
 
     tables: dict[int, list[dict]]
     verdicts: list[ShownVerdict]
     images: list[bool]
     body: str
+    closed: str
     overflow: list[str]
-    colours: dict[str, str]
+    folded: list[str]
+
+    @property
+    def colours(self) -> dict[str, str]:
+        return {v.word: v.colour for v in self.verdicts}
 
     def ours(self, number: int, dataset: str, row: str) -> dict[str, str]:
         """Our cells of one row of a table, by column label."""
         for shown in self.tables[number]:
-            if shown["dataset"] == dataset and shown["row"] == row:
-                return {k[: -len("|ours")]: v for k, v in shown["cells"].items() if "|ours" in k}
-        raise AssertionError(f"Table {number} shows no row {dataset} / {row}")
+            if (shown["dataset"], shown["row"], shown["source"]) == (dataset, row, "ours"):
+                return shown["cells"]
+        raise AssertionError(f"Table {number} shows no line of ours for {dataset} / {row}")
 
     def filled_rows(self, number: int, min_attacks: int = 3) -> list[dict]:
-        """Rows of a table where our accuracy and the AUC of ``min_attacks`` attacks are
+        """Our lines of a table where the accuracy and the AUC of ``min_attacks`` attacks are
         numbers."""
         filled = []
         for shown in self.tables.get(number, []):
-            ours = {k: _number(v) for k, v in shown["cells"].items() if k.endswith("|ours")}
-            aucs = [k for k, v in ours.items() if k.endswith("AUC|ours") and v is not None]
-            if ours.get("Acc. (%)|ours") is not None and len(aucs) >= min_attacks:
+            if shown["source"] != "ours":
+                continue
+            cells = {k: _number(v) for k, v in shown["cells"].items()}
+            aucs = [k for k, v in cells.items() if k.endswith("AUC") and v is not None]
+            if cells.get("Acc. (%)") is not None and len(aucs) >= min_attacks:
                 filled.append(shown)
         return filled
 
@@ -155,25 +182,27 @@ def open_report(page: "Page", path: Path, shot: Path) -> ShownReport:
     assert raw["title"] == "specnb report", f"{path} is not a specnb report page"
     return ShownReport(
         {int(n): rows for n, rows in raw["tables"].items()},
-        [ShownVerdict(*cells) for cells in raw["verdicts"]],
+        [ShownVerdict(**v) for v in raw["verdicts"]],
         raw["images"],
         raw["body"],
+        raw["closedText"],
         raw["overflow"],
-        raw["colours"],
+        raw["folded"],
     )
 
 
 def check_decided(verdict: ShownVerdict, synthetic: bool) -> None:
-    """A decided verdict shows its word, interval, what it is over and its rule, consistently."""
+    """A decided verdict shows its word and interval in its line, what the interval is over
+    and the rule behind its disclosure, consistently."""
     label = f"{verdict.where} ({verdict.claim})"
     assert verdict.word in VERDICTS, f"{label}: verdict {verdict.word!r}"
     interval = INTERVAL.search(verdict.numbers)
     assert interval, f"{label}: no 95 % interval in {verdict.numbers!r}"
     low, high = _number(interval["low"]), _number(interval["high"])
     assert low is not None and high is not None and low <= high, f"{label}: {interval[0]!r}"
-    assert OVER.search(verdict.numbers), f"{label}: not said what over: {verdict.numbers!r}"
+    assert OVER.search(verdict.over), f"{label}: not said what over: {verdict.details!r}"
     rule = RULE.search(verdict.rule)
-    assert rule, f"{label}: no rule in {verdict.rule!r}"
+    assert rule, f"{label}: no rule in {verdict.details!r}"
     at = float(rule["at"])
     agrees = {
         "supported": low >= at,
@@ -183,11 +212,12 @@ def check_decided(verdict: ShownVerdict, synthetic: bool) -> None:
     assert agrees, f"{label}: {verdict.word} but the interval is [{low}, {high}] against {at}"
     assert verdict.paper, f"{label}: the paper's side is empty"
     if synthetic:
-        assert SYNTHETIC_MARK.search(verdict.ours), f"{label}: not marked as synthetic data"
+        assert verdict.synthetic, f"{label}: not marked as synthetic data"
 
 
 def check_report(shown: ShownReport, min_representations: int = 3, min_decided: int = 3) -> None:
-    """What must hold for the main job's report: filled rows, decided verdicts with intervals."""
+    """What must hold for the main job's report: filled rows, decided verdicts with intervals,
+    one line per verdict with the rule behind it."""
     filled = {n: shown.filled_rows(n) for n in REPRESENTATION_TABLES}
     tables = [n for n, rows in filled.items() if rows]
     assert len(tables) >= min_representations, (
@@ -204,6 +234,8 @@ def check_report(shown: ShownReport, min_representations: int = 3, min_decided: 
     for verdict in decided:
         check_decided(verdict, synthetic)
     for verdict in shown.verdicts:
+        assert verdict.lines <= 3.5, f"{verdict.where}: its line takes {verdict.lines:.1f} lines"
+        assert verdict.rule and verdict.rule not in shown.closed, f"{verdict.where}: rule shown"
         if verdict.word == NOT_ENOUGH:
             assert verdict.numbers, f"{verdict.where}: says not what is missing"
     assert all(shown.images), f"{shown.images.count(False)} images do not load"
@@ -246,13 +278,20 @@ def test_report_of_a_known_store_shows_rows_and_verdicts(
     for key, expected in EXPECTED.items():
         verdict = by_claim[CLAIMS[key].text]
         assert verdict.word == expected, f"{key}: shown {verdict.word!r}, truth {expected!r}"
-        assert SYNTHETIC_MARK.search(verdict.ours)
+        assert verdict.synthetic
+    assert SYNTHETIC_NOTE.removeprefix("synthetic data: ") in shown.body
     assert by_claim[CLAIMS["table6_accuracy"].text].word == NOT_ENOUGH
     assert set(shown.colours) == {*VERDICTS, NOT_ENOUGH}, shown.colours
-    pooled = by_claim[CLAIMS["pooled_inverse"].text].numbers
+    pooled = by_claim[CLAIMS["pooled_inverse"].text].over
     assert "3 rows: " in pooled and "MFCC 16 kHz on synthetic-s0-n8 (accuracy " in pooled
     assert "@" not in pooled and ":acc" not in pooled, pooled
-    assert "sbcnn" not in shown.body and "ours, vs SB-CNN" in shown.body
+    assert "sbcnn" not in shown.body
+    # what the store cannot fill: one line each; no figure of a single point
+    assert {"table-6", "table-7", "table-9", "target-hits"} <= set(shown.folded), shown.folded
+    assert {f"figure-{n}" for n in range(1, 7)} <= set(shown.folded), shown.folded
+    assert "Table 6: Architectures relative to the victim model (percent) — no number of " \
+        "ours: it needs runs of another model" in shown.body  # fmt: skip
+    assert shown.body.count(ONE_POINT) == 5 and not shown.images
     assert shown.body.count("Figure 1: MFCC n_mfcc") == 1, "a figure's title is shown twice"
 
 

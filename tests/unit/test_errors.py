@@ -11,7 +11,7 @@ import torch
 import specnb
 import specnb.errors as errors
 from specnb.devices import resolve_device
-from specnb.metrics import fooled
+from specnb.metrics import fooled, hits_target, reaches_goal
 from specnb.representations import COLORMAP_FAMILIES, COLORMAPS
 from specnb.training import TrainingError, best_fold_index
 
@@ -75,12 +75,17 @@ def test_resolve_device():
             resolve_device("cuda")
 
 
-def test_fooled_untargeted_and_targeted_on_numpy_and_torch():
-    pred, labels, targets = [2, 1, 0, 3], [1, 1, 0, 0], [2, 0, 1, 3]
+def test_fooled_means_misclassified_and_target_hits_stand_beside_it():
+    pred, labels, targets = [2, 1, 0, 3], [1, 1, 0, 0], [2, 0, 1, 2]
     np.testing.assert_array_equal(fooled(np.array(pred), np.array(labels)), [1, 0, 0, 1])
-    got = fooled(torch.tensor(pred), torch.tensor(labels), torch.tensor(targets))
+    got = fooled(torch.tensor(pred), torch.tensor(labels))
     assert got.tolist() == [True, False, False, True]
-    assert fooled(3, 1) and not fooled(3, 1, 2)
+    # the last sample is fooled (3, not 0) without hitting its target (2)
+    assert hits_target(torch.tensor(pred), torch.tensor(targets)).tolist() == [1, 0, 0, 0]
+    goal = reaches_goal(np.array(pred), np.array(labels), np.array(targets))
+    np.testing.assert_array_equal(goal, [1, 0, 0, 0])
+    np.testing.assert_array_equal(reaches_goal(np.array(pred), np.array(labels)), [1, 0, 0, 1])
+    assert fooled(3, 1) and not hits_target(3, 2)
 
 
 def test_best_fold_index_takes_the_first_best():

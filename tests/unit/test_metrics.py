@@ -11,6 +11,7 @@ from specnb.metrics import (
     fooling_rate,
     perturbation_norms,
     snr_db,
+    target_hit_rate,
     transfer_ratio,
 )
 
@@ -22,13 +23,15 @@ def test_fooling_rate_counts_only_correct_samples():
     assert fooling_rate(adv, labels, clean) == pytest.approx(2 / 3)
 
 
-def test_targeted_fooling_rate_requires_hitting_the_target():
+def test_target_hit_rate_stands_beside_the_fooling_rate():
     labels = np.array([0, 1, 2])
     clean = labels.copy()
     adv = np.array([1, 2, 2])
     targets = np.array([1, 0, 1])
-    assert fooling_rate(adv, labels, clean, targets) == pytest.approx(1 / 3)
+    assert target_hit_rate(adv, labels, clean, targets) == pytest.approx(1 / 3)
     assert fooling_rate(adv, labels, clean) == pytest.approx(2 / 3)
+    clean[0] = 2  # the hit on a sample classified wrongly anyway does not count
+    assert target_hit_rate(adv, labels, clean, targets) == pytest.approx(0.0)
 
 
 def test_fooling_rate_undefined_without_correct_samples():

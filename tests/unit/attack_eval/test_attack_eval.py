@@ -338,10 +338,15 @@ def test_epsilon_explorer_follows_the_slider_and_plays_the_audio(clip):
     assert clean["adv_pred"] == clean["clean_pred"] == label and not clean["fooled"]
     assert np.allclose(clean["adv_probs"], clean["clean_probs"])
     assert torch.equal(clean["adv_image"], image)
+    # δ = 0: no SNR; the reconstruction's own floor is said once, above the players
+    assert clean["snr_db"] is None and clean["hits_target"] is None
+    assert "no perturbation (δ = 0): no SNR" in explorer.verdict.value
+    assert explorer.floor_db > 40
+    assert f"comes back at {explorer.floor_db:.1f} dB SNR" in explorer.audio_box.children[2].value
     strong = explorer.set_epsilon(0.1)
     assert np.abs(strong["adv_probs"] - strong["clean_probs"]).max() > 0.05
     assert strong["adv_probs"][label] < strong["clean_probs"][label]
-    assert strong["audio"].shape == y.shape and 0 < strong["snr_db"] < clean["snr_db"]
+    assert strong["audio"].shape == y.shape and 0 < strong["snr_db"] < explorer.floor_db
     assert explorer.adv_player.value[:4] == b"RIFF"
     assert explorer.figure.value[:4] == b"\x89PNG" and "computed in" in explorer.verdict.value
     explorer.set_epsilon(0.03)
@@ -349,6 +354,10 @@ def test_epsilon_explorer_follows_the_slider_and_plays_the_audio(clip):
     explorer.attack.value = "bim-b"
     explorer.target.value = (label + 1) % 10
     assert (explorer.last["attack"], explorer.last["target"]) == ("bim-b", (label + 1) % 10)
+    last = explorer.last  # fooled is misclassification; the target hit stands beside it
+    assert last["fooled"] == (last["adv_pred"] != label)
+    assert last["hits_target"] == (last["adv_pred"] == (label + 1) % 10)
+    assert ("target hit" if last["hits_target"] else "target missed") in explorer.verdict.value
     assert "specnb-epsilon" in explorer.epsilon._dom_classes
     with pytest.raises(ValueError, match="eps must lie in"):
         explorer.set_epsilon(2)

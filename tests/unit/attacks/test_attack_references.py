@@ -16,7 +16,7 @@ import specnb.attacks.cw as cw_module
 from specnb.attacks import CW, LBFGS, DeepFool, count_gradients, random_targets
 from specnb.bench.attack_victim import pattern_images, train_on_patterns
 from specnb.errors import ParameterError
-from specnb.metrics import fooling_rate
+from specnb.metrics import fooling_rate, target_hit_rate
 
 SIZE = 16
 
@@ -173,4 +173,4 @@ def test_fooling_rate_names_both_lengths_when_they_differ() -> None:
     with pytest.raises(ValueError, match=r"clean_pred.*3"):
         fooling_rate(np.zeros(4, int), np.zeros(4, int), np.zeros(3, int))
     with pytest.raises(ValueError, match=r"targets.*2"):
-        fooling_rate(np.zeros(4, int), np.zeros(4, int), np.zeros(4, int), np.zeros(2, int))
+        target_hit_rate(np.zeros(4, int), np.zeros(4, int), np.zeros(4, int), np.zeros(2, int))
