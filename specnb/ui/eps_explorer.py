@@ -165,8 +165,8 @@ class EpsilonExplorer:
                     + (
                         ""
                         if self.floor_db is None
-                        else f" <small>(the reconstruction's own floor: the unperturbed image "
-                        f"comes back at {self.floor_db:.1f} dB SNR)</small>"
+                        else f" <i>(the reconstruction's own floor: the unperturbed image "
+                        f"comes back at {self.floor_db:.1f} dB SNR)</i>"
                     )
                 ),
                 self.adv_player,
