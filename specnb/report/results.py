@@ -86,6 +86,8 @@ _RUN_COLUMNS = (
     "accuracy",
     "n_params",
     "clip_correct",
+    "test_clip_ids",
+    "n_classes",
 )
 
 
@@ -223,7 +225,7 @@ def read_results(
         transfers=transfers,
         galleries=galleries,
         store_path=opened.path,
-        samples=sample_frame(attacks),
+        samples=sample_frame(attacks, dict(zip(runs["run_key"], runs["test_clip_ids"]))),
     )
 
 
@@ -232,6 +234,7 @@ def _runs(frame: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for record in frame.to_dict("records"):
         setting = record.get("setting_json") or {}
+        artefacts = record.get("artefacts_json")
         row: dict[str, Any] = {
             "run_key": record["run_key"],
             "dataset": record["dataset"],
@@ -241,13 +244,15 @@ def _runs(frame: pd.DataFrame) -> pd.DataFrame:
             "seed": _number(record.get("seed")),
             "accuracy": 100.0 * float(record["acc_mean"]),
             "n_params": _number(record["n_params"]),
-            "clip_correct": _clip_correct(record.get("artefacts_json")),
+            "clip_correct": _clip_correct(artefacts),
+            "test_clip_ids": _listed(artefacts, "test_clip_ids"),
+            "n_classes": len(_listed(artefacts, "classes") or ()) or math.nan,
         }
         for name in SETTING_FIELDS:
             row[name] = setting.get(name, math.nan)
         rows.append(row)
     runs = pd.DataFrame(rows, columns=[*_RUN_COLUMNS, *SETTING_FIELDS])
-    runs = runs.astype({"accuracy": "float64", "n_params": "float64"})
+    runs = runs.astype({"accuracy": "float64", "n_params": "float64", "n_classes": "float64"})
     runs["wavelet_family"] = [wavelet_family(w) for w in runs["wavelet"]]
     runs["standard"] = [c != HSV_COLORMAP for c in runs["colormap"]]
     return runs
@@ -259,6 +264,12 @@ def _clip_correct(artefacts: Any) -> Optional[np.ndarray]:
     if not flags:
         return None
     return np.asarray(flags, dtype=np.float64).mean(axis=0)
+
+
+def _listed(artefacts: Any, key: str) -> Optional[list]:
+    """``artefacts[key]`` when it is a non-empty list (None when not stored)."""
+    value = artefacts.get(key) if isinstance(artefacts, dict) else None
+    return list(value) if isinstance(value, list) and value else None
 
 
 def _number(value: Any) -> float:

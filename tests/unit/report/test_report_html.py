@@ -14,7 +14,8 @@ from specnb.report import NOT_ENOUGH, build_report
 from specnb.report.claims import CLAIMS
 from specnb.report.figures import NO_COST, build_figure
 from specnb.report.html import PAPER_ANSWER, VERDICT_CLASSES, display_label
-from specnb.report.uncertainty import Group, units_item
+from specnb.report.claim_answers import Judgement
+from specnb.report.uncertainty import Group, Units
 from specnb.report.verdicts import SYNTHETIC_NOTE, Verdict, _over
 from specnb.store import ResultsStore
 
@@ -89,25 +90,24 @@ def test_pooled_inverse_over_reads_as_rows() -> None:
     rng = np.random.default_rng(0)
 
     def group(name: str, p: float, n: int) -> Group:
-        return Group(name, {s: [units_item(rng.random(n) < p)] for s in range(3)})
+        return Group(name, {(s, "esc10"): [Units(rng.random(n) < p)] for s in range(3)})
 
     groups = {}
     for row, acc, auc in (("MFCC 16 kHz @esc10", 0.7, 0.3), ("STFT n_fft 512 @esc10", 0.3, 0.2)):
         groups[f"{row}:acc"] = group(f"{row}:acc", acc, 40)
         groups[f"{row}:auc"] = group(f"{row}:auc", auc, 20)
-    over = _over(CLAIMS["pooled_inverse"], groups, 2000)
+    judgement = Judgement("inconclusive", method="the method")
+    over = _over(CLAIMS["pooled_inverse"], groups, judgement)
     assert over.startswith("2 rows: MFCC 16 kHz on ESC-10 (accuracy ")
     assert "STFT n_fft 512 on ESC-10 (accuracy " in over and "mean AUC 0." in over
-    assert over.endswith(
-        "bootstrap of 2000 draws over training seeds and test clips per run: "
-        "accuracy 3 seeds × 40 in each; AUC 3 seeds × 20 in each"
-    )
+    assert over.endswith("accuracy 3 seeds × 40 in each; AUC 3 seeds × 20 in each; the method")
     assert "@" not in over and ":acc" not in over
 
     groups["STFT n_fft 512 @esc10:auc"] = group("STFT n_fft 512 @esc10:auc", 0.2, 12)
-    uneven = _over(CLAIMS["pooled_inverse"], groups, 2000)
+    uneven = _over(CLAIMS["pooled_inverse"], groups, judgement)
     assert uneven.endswith(
-        "AUC MFCC 16 kHz on ESC-10: 3 seeds × 20, STFT n_fft 512 on ESC-10: 3 seeds × 12"
+        "AUC MFCC 16 kHz on ESC-10: 3 seeds × 20, STFT n_fft 512 on ESC-10: 3 seeds × 12; "
+        "the method"
     )
     assert "@" not in uneven and ":auc" not in uneven
 
