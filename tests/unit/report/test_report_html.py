@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 
 from specnb.report import NOT_ENOUGH, build_report
+from specnb.report.claim_answers import Judgement
 from specnb.report.claims import CLAIMS
 from specnb.report.figures import NO_COST, build_figure
 from specnb.report.html import PAPER_ANSWER, VERDICT_CLASSES, display_label
-from specnb.report.claim_answers import Judgement
 from specnb.report.uncertainty import Group, Units
 from specnb.report.verdicts import SYNTHETIC_NOTE, Verdict, _over
 from specnb.store import ResultsStore
