@@ -220,10 +220,16 @@ def correlation(groups: Mapping[str, Group], threshold: float = 0.0) -> Judgemen
     return Judgement(word, r, low, high, method)
 
 
-def would_take(judgement: Judgement, threshold: float, most_units: Optional[int]) -> str:
+def would_take(
+    judgement: Judgement,
+    threshold: float,
+    most_units: Optional[int] = None,
+    fmt: Callable[[float], str] = "{:+.3g}".format,
+) -> str:
     """What would decide an inconclusive judgement at the effect observed, from the same
     paired variance: the seeds, and the test clips per seed where the runs are per clip
-    (``most_units``: the most the dataset allows; None where unknown)."""
+    (``most_units``: the most the dataset allows; None where unknown); ``fmt`` writes the
+    statistic."""
     estimate = judgement.estimate
     if judgement.ours != "inconclusive" or estimate is None:
         return ""
@@ -236,8 +242,8 @@ def would_take(judgement: Judgement, threshold: float, most_units: Optional[int]
     if units is not None:
         parts.append(f"{units} test clips per seed with the {estimate.n_seeds} seeds there are")
     return (
-        f"at the observed effect ({estimate.value:+.3g}, spread over seeds "
-        f"{estimate.sd:.3g}), {' or '.join(parts)} would decide it"
+        f"at the observed effect ({fmt(estimate.value)}, per-seed spread "
+        f"{fmt(estimate.sd).lstrip('+')}), {' or '.join(parts)} would decide it"
     )
 
 

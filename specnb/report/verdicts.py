@@ -231,7 +231,7 @@ def _verdict(claim: Claim, data: ClaimData, tables: Mapping[int, ReportTable]) -
         ours=judgement.ours,
         estimate=text,
         over=_over(claim, groups, judgement),
-        would_take=would_take(judgement, claim.threshold, None),
+        would_take=would_take(judgement, claim.threshold, fmt=claim.fmt),
         value=judgement.value,
         low=judgement.low,
         high=judgement.high,
@@ -275,7 +275,10 @@ def _row_label(row: str) -> str:
 def _counts(groups: Mapping[str, Group]) -> str:
     """Seeds × units per run of each group, by the name it has in ``groups``; said once when
     every group has the same."""
-    counts = {name: f"{g.n_seeds} seeds × {g.n_units}" for name, g in groups.items()}
+    counts = {
+        name: f"{g.n_seeds} seeds" + (f" × {g.n_units}" if g.n_units > 1 else "")
+        for name, g in groups.items()
+    }
     if len(set(counts.values())) == 1 and len(groups) > 1:
         return f"{next(iter(counts.values()))} in each"
     return ", ".join(f"{name}: {count}" for name, count in counts.items())
