@@ -17,12 +17,17 @@ Aggregation (documented once here, used by every table and figure)
   the paper's baseline, is kept per attack but left out of these means.
 * Attack names are compared in lower case with ``-`` read as ``_`` (``bim-a`` is ``bim_a``).
 
-What a bootstrap needs (:mod:`specnb.report.uncertainty`) is read beside the means: each run's
-``seed`` and ``clip_correct`` (per test clip, the share of fold models that classify it
-correctly, from ``artefacts_json["test_correct"]``); per attack row, the per-sample AUC and
-gradient count (:attr:`StoreResults.samples`, from ``misclassified_per_budget`` and
-``grad_counts_per_budget``); per transfer, its per-budget counts. Rows written before these
-were stored read as None: the verdicts then say what is missing.
+What the verdicts' paired inference needs (:mod:`specnb.report.uncertainty`) is read beside
+the means: each run's ``seed``, ``clip_correct`` (per test clip, the share of fold models that
+classify it correctly, from ``artefacts_json["test_correct"]``), ``test_clip_ids`` (the clips
+in that order, which pair two runs of a seed clip by clip) and ``n_classes`` (from
+``artefacts_json["classes"]``: where chance lies); per attack row, the per-sample AUC, gradient
+count and final misclassification and the attacked samples' clip ids
+(:attr:`StoreResults.samples`, from ``misclassified_per_budget``, ``grad_counts_per_budget``
+and ``attacked_indices``); per transfer, its per-budget counts and its two runs. Everything
+lives in the rows' JSON columns, so the store's schema is unchanged: rows written before these
+were stored read as None (NaN classes), and the verdicts then say what is missing or pair by
+seed and dataset only.
 """
 
 from __future__ import annotations
@@ -112,7 +117,8 @@ class StoreResults:
     ----------
     runs : pd.DataFrame
         One row per finished run: ``run_key``, ``dataset``, ``repr``, ``model``,
-        ``setting_key``, ``accuracy`` (percent), ``n_params``, the :data:`SETTING_FIELDS`,
+        ``setting_key``, ``seed``, ``accuracy`` (percent), ``n_params``, ``clip_correct``,
+        ``test_clip_ids``, ``n_classes``, the :data:`SETTING_FIELDS`,
         ``wavelet_family``, ``standard`` (True unless the colour map is
         :data:`HSV_COLORMAP`), per attack ``<attack>_auc``, ``<attack>_grads``,
         ``<attack>_cost`` and ``<attack>_target_auc`` (NaN unless targeted) for
@@ -121,7 +127,7 @@ class StoreResults:
     transfers : pd.DataFrame
         One row per finished transfer between two runs of the same dataset and
         representation: ``dataset``, ``repr``, ``source``, ``target`` (models), ``attack``,
-        ``ratio``.
+        ``ratio``, ``seed``, ``counts``, ``source_run_key``, ``target_run_key``.
     galleries : pd.DataFrame
         One row per attack row naming a gallery image: ``run_key``, ``dataset``, ``repr``,
         ``model``, ``attack``, ``path`` (absolute Path), ``inside`` (the file lies under the
@@ -133,8 +139,9 @@ class StoreResults:
         One row per finished attack row: ``run_key``, ``attack``, ``auc_units`` and
         ``grads_units`` (per attacked sample: the AUC of its own misclassified-or-not curve,
         whose mean is the attack's AUC, and its gradient computations averaged over the
-        budgets; arrays, or None when the row predates them) and ``final_units`` (1 when
-        misclassified at the largest budget).
+        budgets; arrays, or None when the row predates them), ``final_units`` (1 when
+        misclassified at the largest budget) and ``sample_ids`` (the attacked samples' clip
+        ids, or None).
     """
 
     runs: pd.DataFrame

@@ -179,12 +179,12 @@ SLOW = 300  # repetitions per case with -m slow
 
 @pytest.mark.slow
 def test_full_calibration_tables(tmp_path: Path, capsys) -> None:
-    cases = sim.table_cases()
-    tallies = {case.name: sim.simulate(case, tmp_path, SLOW, first_seed=1000) for case in cases}
+    tallies = {}
     with capsys.disabled():
         print("\n" + sim.HEADER)
-        for tally in tallies.values():
-            print(tally.row())
+        for case in sim.table_cases():
+            tallies[case.name] = sim.simulate(case, tmp_path, SLOW, first_seed=1000)
+            print(tallies[case.name].row(), flush=True)
     two_groups = [*sim.accuracy_grid(), sim.two_groups(10.0, 0.8, 4), *sim.seed_dominated()]
     for case in two_groups:
         tally = tallies[case.name]
