@@ -34,6 +34,7 @@ from specnb.report.claim_groups import TABLE_REPR
 from specnb.report.report_table import ReportTable
 from specnb.report.uncertainty import (
     LEVEL,
+    MIN_SEEDS,
     Estimate,
     Group,
     NoSharedCells,
@@ -131,6 +132,9 @@ def _against(
             pairs[other] = compare(a, b, contrast)  # type: ignore[arg-type]
         except NoSharedCells:
             unshared.append(other)
+    few = {k: e.n_seeds for k, e in pairs.items() if e.n_seeds < MIN_SEEDS}
+    if few:
+        return Judgement(NOT_ENOUGH, reason=_few_shared(name, few))
     if not pairs:
         return Judgement(
             NOT_COMPARABLE,
@@ -155,6 +159,14 @@ def _best_of(pairs: Mapping[str, Estimate], unshared: list[str], threshold: floa
     return _decided(headline, word, note)
 
 
+def _few_shared(name: str, few: Mapping[str, int]) -> str:
+    pairs = ", ".join(f"{k}: {n}" for k, n in few.items())
+    return (
+        f"needs ≥ {MIN_SEEDS} training seeds that {name} shares with each other group "
+        f"(on a shared dataset and setting), have {pairs}"
+    )
+
+
 def lead(name: str, relative: bool = False) -> Test:
     """``name`` above every other group (relative: by how many percent)."""
     contrast = "relative" if relative else "difference"
@@ -174,6 +186,8 @@ def difference(first: str, second: str) -> Test:
             estimate = compare(groups[first], groups[second])
         except NoSharedCells as error:
             return Judgement(NOT_COMPARABLE, reason=str(error))
+        if estimate.n_seeds < MIN_SEEDS:
+            return Judgement(NOT_ENOUGH, reason=_few_shared(first, {second: estimate.n_seeds}))
         return _decided(estimate, estimate.decide(threshold))
 
     return test

@@ -249,7 +249,9 @@ def _over(claim: Claim, groups: Mapping[str, Group], judgement: Judgement) -> st
     method = judgement.method + (f"; {judgement.note}" if judgement.note else "")
     parts = {name.rpartition(":")[2] for name in groups}
     if parts != {"acc", "auc"}:
-        values = ", ".join(f"{n} {claim.fmt_group(g.value)}" for n, g in groups.items())
+        values = ", ".join(
+            f"{n} {claim.fmt_group(g.value)}{_where(n, groups)}" for n, g in groups.items()
+        )
         return f"{values}; {claim.unit} per run: {_counts(groups)}; {method}"
     rows = list(dict.fromkeys(name.rpartition(":")[0] for name in groups))
     values = "; ".join(
@@ -264,6 +266,18 @@ def _over(claim: Claim, groups: Mapping[str, Group], judgement: Judgement) -> st
     return (
         f"{len(rows)} rows: {values}; accuracy {counts['accuracy']}; AUC {counts['AUC']}; {method}"
     )
+
+
+def _where(name: str, groups: Mapping[str, Group]) -> str:
+    """`` on ESC-10, ESC-50``: the datasets of group ``name`` when the groups were not all run on
+    the same ones (each group's value is over its own; the comparison over the shared)."""
+    datasets = {
+        n: sorted({str(c[0]) for c in g.cells if isinstance(c, tuple) and c})
+        for n, g in groups.items()
+    }
+    if len({tuple(d) for d in datasets.values()}) < 2:
+        return ""
+    return " on " + ", ".join(DATASET_LABELS.get(d, d) for d in datasets[name])
 
 
 def _row_label(row: str) -> str:

@@ -67,6 +67,17 @@ def test_one_seed_is_not_enough_and_says_so(new_store) -> None:
     assert "needs ≥ 3 training seeds" in verdict.over and "DWT 1" in verdict.over
 
 
+def test_groups_compare_only_on_the_seeds_they_share(new_store) -> None:
+    # three seeds each, but only seed 2 in common: a paired comparison has one seed
+    b = new_store()
+    for seed in (0, 1, 2):
+        b.sampled_run("resnet18", SETTINGS["stft"], seed, 0.9)
+        b.sampled_run("resnet18", SETTINGS["mfcc"], seed + 2, 0.5)
+    verdict = _verdicts(b.path)["stft_over_mfcc"]
+    assert verdict.ours == NOT_ENOUGH and "shares with each other group" in verdict.over
+    assert "MFCC: 1" in verdict.over
+
+
 def test_runs_without_per_clip_results_are_named(new_store) -> None:
     b = new_store()
     for seed in range(3):
