@@ -4,9 +4,12 @@ the store's API (:mod:`simulation`) and decided by the report's own code.
 The default suite runs few repetitions per case (fixed seeds, so the numbers are the same on
 every run) with thresholds that leave a binomial margin: a calibrated 95 % interval covers at
 least 21 of 25 draws with probability 0.993. ``-m slow`` runs 300 repetitions per
-case, prints the table (coverage, false-decision rate, power) and holds it to the targets:
-coverage ≥ 0.93, false decisions at a true 0 ≤ 0.06, power ≥ 0.9 at 10 points with 3 seeds ×
-120 clips and a clip correlation of 0.8.
+case, prints the table (coverage, false-decision rate, power) and holds it to the targets,
+pooled over the cases (coverage ≥ 0.93, false decisions at a true 0 ≤ 0.06) and per case with
+a binomial margin; power ≥ 0.9 at 10 points with a clip correlation of 0.8 from 4 seeds × 120
+clips (with 3 seeds the t quantile, 4.30, holds it near 0.75 at this simulation's per-seed
+paired spread of 3.4 points: the price of an interval that also holds when training noise
+dominates).
 """
 
 from __future__ import annotations
@@ -185,14 +188,16 @@ def test_full_calibration_tables(tmp_path: Path, capsys) -> None:
         for case in sim.table_cases():
             tallies[case.name] = sim.simulate(case, tmp_path, SLOW, first_seed=1000)
             print(tallies[case.name].row(), flush=True)
-    two_groups = [*sim.accuracy_grid(), sim.two_groups(10.0, 0.8, 4), *sim.seed_dominated()]
-    for case in two_groups:
-        tally = tallies[case.name]
-        assert tally.coverage >= 0.93, tally.row()
-        if case.truth == 0:
-            assert tally.false_rate <= 0.06, tally.row()
-        else:
-            assert tally.false_rate <= 0.01, tally.row()
+    two_groups = [tallies[c.name] for c in (*sim.accuracy_grid(), *sim.seed_dominated())]
+    zeros = [t for t in two_groups if t.case.truth == 0]
+    # the targets on every case pooled (1,800 and 3,600 verdicts: binomial SD 0.5 %) ...
+    assert np.mean([t.false_rate for t in zeros]) <= 0.06
+    assert np.mean([t.coverage for t in two_groups]) >= 0.93
+    # ... and per case with a binomial margin: at 0.95 coverage, fewer than 276 of 300
+    # happens with probability 0.008; at 5 % false decisions, 25 of 300 or more with 0.007
+    for tally in two_groups:
+        assert tally.coverage >= 0.92, tally.row()
+        assert tally.false_rate <= (0.08 if tally.case.truth == 0 else 0.0), tally.row()
     for case in (sim.two_groups(10.0, 0.8, 4), sim.two_groups(10.0, 0.8, 10)):
         assert tallies[case.name].power >= 0.9, tallies[case.name].row()
     pooled = tallies[sim.pooled_datasets().name]
