@@ -234,12 +234,14 @@ def _cell_values(units: Sequence[Units], shared: Optional[set[str]]) -> np.ndarr
 
 
 def _shared_ids(a: Sequence[Units], b: Sequence[Units]) -> Optional[set[str]]:
-    """Ids every run of both sides has; None unless every run names its units."""
+    """Ids every run of both sides has; None unless every run names its units and they share
+    at least half of the smallest run's (attacked samples are those each model got right:
+    where two models share few, each run's own mean is the fairer value)."""
     runs = [*a, *b]
     if any(u.ids is None for u in runs):
         return None
     shared = set.intersection(*(set(u.ids) for u in runs))
-    return shared or None
+    return shared if len(shared) >= 0.5 * min(len(set(u.ids)) for u in runs) else None
 
 
 def compare(a: Group, b: Group, contrast: Contrast = "difference") -> Estimate:
