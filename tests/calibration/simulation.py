@@ -23,7 +23,7 @@ The generative model of a run's test results
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -289,6 +289,13 @@ def seed_dominated() -> list[Case]:
     ]
 
 
+def training_noise_only() -> Case:
+    """600 clips, 6 points of training noise per group and seed and no split effect: nothing
+    shared by the groups' seeds widens an unpaired interval, three values carry the variance."""
+    case = two_groups(0.0, 0.8, 3, n_clips=600, sd_train=6.0, dataset="esc50")
+    return replace(case, name=case.name + ", split sd 0", sd_split=0.0)
+
+
 def table_cases() -> list[Case]:
     """Every case of the full table, in its order."""
     return [
@@ -299,4 +306,5 @@ def table_cases() -> list[Case]:
         best_of_k(0.0, 7),
         best_of_k(5.0, 6),
         best_of_k(5.0, 6, n_seeds=10),
+        training_noise_only(),
     ]
