@@ -1,9 +1,9 @@
 """The store's attack and transfer rows, read into the report's frames.
 
 The attack vocabulary (:data:`ATTACKS`, :func:`attack_name`, :data:`GALLERY_KEY`) and, from the
-rows of one store, each run's per-attack means, the per-sample units a bootstrap needs, the
-transfers between runs and the gallery images; how they are aggregated is written once in
-:mod:`specnb.report.results`.
+rows of one store, each run's per-attack means, the per-sample units (named by their clips) the
+verdicts pair, the transfers between runs and the gallery images; how they are aggregated is
+written once in :mod:`specnb.report.results`.
 """
 
 from __future__ import annotations
