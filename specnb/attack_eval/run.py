@@ -17,10 +17,11 @@ Artefacts (``attacks.artefacts_json``)
 ``gallery``
     The adversarial gallery image (paper Fig. 6), added by the notebook once every attack ran
     (:func:`attach_artefacts`); absolute, as the report reads it.
-``misclassified_per_budget``, ``grad_counts_per_budget``
+``misclassified_per_budget``, ``grad_counts_per_budget``, ``attacked_indices``
     Per budget, per attacked sample: 0/1 whether its adversarial example is misclassified,
-    and its gradient computations (what the report's bootstrap over samples resamples; rows
-    written before these were stored have none).
+    and its gradient computations; the attacked samples' positions in the test split (the
+    run's ``test_clip_ids`` name them), so the report pairs the same samples across attacks
+    and runs (rows written before these were stored have none).
 ``grads_per_batch``, ``seconds_per_budget``, ``norms_per_budget``, ``n_attacked``,
 ``kept_budget``, ``budget_name``, ``clean_accuracy``, ``spent_grads_per_sample``
     The rest of the measurements (the last: gradients per sample the evaluation spent,
@@ -153,12 +154,14 @@ def write_attack(
 
 
 def _per_sample(evaluation: AttackEvaluation) -> dict[str, Any]:
-    """The per-sample flags and gradient counts of every budget (empty when not measured)."""
+    """The per-sample flags and gradient counts of every budget and the attacked samples'
+    positions in the test split (empty when not measured)."""
     if any(len(r.fooled) != len(r.grad_counts) for r in evaluation.results):
         return {}
     return {
         "misclassified_per_budget": [r.fooled.astype(int).tolist() for r in evaluation.results],
         "grad_counts_per_budget": [r.grad_counts.astype(int).tolist() for r in evaluation.results],
+        "attacked_indices": [int(i) for i in evaluation.indices.tolist()],
     }
 
 

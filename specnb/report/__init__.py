@@ -1,7 +1,7 @@
 """The report: the paper's Tables 2–9 and Figures 1–6 rebuilt from the results store.
 
 :func:`build_report` reads a results store, builds every table with the paper's published
-numbers beside ours (:mod:`~specnb.report.tables`), a verdict with its bootstrap interval
+numbers beside ours (:mod:`~specnb.report.tables`), a verdict with its paired 95 % interval
 per claim of the paper (:mod:`~specnb.report.verdicts`) and the figures
 (:mod:`~specnb.report.figures`), and :meth:`Report.write_html` exports it as one HTML page.
 The paper's numbers come from the packaged data file read by :func:`load_paper_results`.
@@ -17,11 +17,11 @@ Modules
 -------
 - ``attack_rows`` -- The store's attack and transfer rows, read into the report's frames.
 - ``build`` -- The whole report: tables, verdicts and figures from one results store.
-- ``claim_answers`` -- Each claim's two answers: our statistic over bootstrap replicates, and the
-  paper's own.
-- ``claim_groups`` -- The groups a claim compares: our results cut into bootstrap groups, selected
-  per claim.
-- ``claims`` -- The paper's claims: which of our runs each compares, its statistic and the paper's
+- ``claim_answers`` -- Each claim's two answers: our decision from paired per-seed estimates, and
+  the paper's own.
+- ``claim_groups`` -- The groups a claim compares: our results cut into per-seed, per-cell groups,
+  selected per claim.
+- ``claims`` -- The paper's claims: which of our runs each compares, its test and the paper's
   answer.
 - ``figures`` -- The paper's Figures 1–6 drawn from our results.
 - ``html`` -- The report as one standalone HTML page: verdicts, tables, figures embedded as images.
@@ -31,9 +31,9 @@ Modules
 - ``results`` -- Our results, read from the results store into tidy frames for the report.
 - ``tables`` -- The paper's Tables 2–9 rebuilt from our results, with the paper's numbers beside
   ours.
-- ``uncertainty`` -- How much one seed or one clip could move our numbers: a two-level bootstrap.
-- ``verdicts`` -- The paper's claims checked against our results: supported, contradicted or
-  inconclusive.
+- ``uncertainty`` -- How sure a comparison is: paired per-seed differences and their t interval
+  over seeds.
+- ``verdicts`` -- The paper's claims checked against our results: what each verdict means.
 """
 
 from specnb.report.attack_rows import ATTACKS, GALLERY_KEY
@@ -45,6 +45,7 @@ from specnb.report.report_table import ReportTable
 from specnb.report.results import HSV_COLORMAP, StoreResults, read_results
 from specnb.report.tables import build_table, build_tables
 from specnb.report.verdicts import (
+    NOT_COMPARABLE,
     NOT_ENOUGH,
     VERDICTS,
     Verdict,
@@ -57,6 +58,7 @@ __all__ = [
     "CLAIMS",
     "GALLERY_KEY",
     "HSV_COLORMAP",
+    "NOT_COMPARABLE",
     "NOT_ENOUGH",
     "Report",
     "ReportFigure",

@@ -1,16 +1,16 @@
 """The store's attack and transfer rows, read into the report's frames.
 
 The attack vocabulary (:data:`ATTACKS`, :func:`attack_name`, :data:`GALLERY_KEY`) and, from the
-rows of one store, each run's per-attack means, the per-sample units a bootstrap needs, the
-transfers between runs and the gallery images; how they are aggregated is written once in
-:mod:`specnb.report.results`.
+rows of one store, each run's per-attack means, the per-sample units (named by their clips) the
+verdicts pair, the transfers between runs and the gallery images; how they are aggregated is
+written once in :mod:`specnb.report.results`.
 """
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 import numpy as np
 import pandas as pd
@@ -36,7 +36,14 @@ ATTACKS = ("fgsm", "deepfool", "bim_a", "bim_b", "jsma", "cw")
 GALLERY_KEY = "gallery"
 
 #: Columns of :attr:`~specnb.report.results.StoreResults.samples`.
-SAMPLE_COLUMNS = ("run_key", "attack", "auc_units", "grads_units", "final_units")
+SAMPLE_COLUMNS = (
+    "run_key",
+    "attack",
+    "auc_units",
+    "grads_units",
+    "final_units",
+    "sample_ids",
+)
 
 
 def attack_name(name: str) -> str:
@@ -50,8 +57,10 @@ def attack_name(name: str) -> str:
     return str(name).strip().lower().replace("-", "_")
 
 
-def sample_frame(attacks: pd.DataFrame) -> pd.DataFrame:
-    """Per attack row, its per-sample AUC, gradient count and final misclassification."""
+def sample_frame(attacks: pd.DataFrame, test_clip_ids: Mapping[str, Any]) -> pd.DataFrame:
+    """Per attack row, its per-sample AUC, gradient count and final misclassification, and the
+    attacked samples' clip ids (from ``attacked_indices``, positions in the run's test split,
+    and the run's ``test_clip_ids``; None where either is not stored)."""
     rows = []
     for record in attacks.to_dict("records"):
         artefacts = record.get("artefacts_json")
@@ -73,9 +82,19 @@ def sample_frame(attacks: pd.DataFrame) -> pd.DataFrame:
                 "auc_units": auc_units,
                 "grads_units": grads_units,
                 "final_units": final_units,
+                "sample_ids": _sample_ids(
+                    artefacts.get("attacked_indices"), test_clip_ids.get(record["run_key"])
+                ),
             }
         )
     return pd.DataFrame(rows, columns=list(SAMPLE_COLUMNS))
+
+
+def _sample_ids(indices: Any, clip_ids: Any) -> Optional[tuple[str, ...]]:
+    """The clip ids of the attacked samples, or None when not stored."""
+    if not indices or clip_ids is None or max(indices) >= len(clip_ids):
+        return None
+    return tuple(str(clip_ids[i]) for i in indices)
 
 
 def _mean_grads(grads: Any) -> float:
@@ -125,7 +144,18 @@ def _column(frame: pd.DataFrame, name: str) -> pd.Series:
 
 def transfer_frame(frame: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
     """The finished transfers between two of ``runs`` of one dataset and representation."""
-    columns = ["dataset", "repr", "source", "target", "attack", "ratio", "seed", "counts"]
+    columns = [
+        "dataset",
+        "repr",
+        "source",
+        "target",
+        "attack",
+        "ratio",
+        "seed",
+        "counts",
+        "source_run_key",
+        "target_run_key",
+    ]
     info = runs.set_index("run_key")[["dataset", "repr", "model", "seed"]]
     frame = frame[frame["ratio"].notna()]
     known = frame["source_run_key"].isin(info.index) & frame["target_run_key"].isin(info.index)
@@ -143,6 +173,8 @@ def transfer_frame(frame: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
             "ratio": frame["ratio"].astype("float64").to_numpy(),
             "seed": source["seed"],
             "counts": [_transfer_counts(r) for r in frame.to_dict("records")],
+            "source_run_key": frame["source_run_key"].astype(str).to_numpy(),
+            "target_run_key": frame["target_run_key"].astype(str).to_numpy(),
         },
         columns=columns,
     )

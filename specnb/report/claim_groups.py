@@ -1,25 +1,37 @@
-"""The groups a claim compares: our results cut into bootstrap groups, selected per claim.
+"""The groups a claim compares: our results cut into per-seed, per-cell groups, selected per claim.
 
-:class:`ClaimData` cuts the results store into bootstrap groups (the victim model's runs with a
-standard colour map for the representation tables; every model on the settings it shares with
-ResNet-18 for Table 6...); each selector here names the groups of one kind of claim and returns
-a :class:`Selection`, or says what is missing.
+:class:`ClaimData` cuts the results store into groups (the victim model's runs with a standard
+colour map for the representation tables; every model on the settings it shares with ResNet-18
+for Table 6...). Every run of a group sits in a *cell*, what the compared groups must share to
+be compared (the dataset; the dataset and setting; the dataset, the setting and the attack for
+costs): :func:`~specnb.report.uncertainty.compare` pairs groups only on the cells they share.
+Each selector here names the groups of one kind of claim and returns a :class:`Selection`, or
+says what is missing or why the results are not comparable:
+
+* a model whose accuracy interval over seeds reaches chance (100 / classes) on a cell of the
+  claim (:meth:`ClaimData.at_chance`);
+* a transfer group with fewer than :data:`MIN_TRANSFER_EXAMPLES` examples fooling its source at a
+  seed, or whose source or target model is at chance;
+* a cost whose attack never reaches the matched fooling rate (0.9, ``cost_to_fr90``) on a
+  group's runs.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import Callable, Mapping, Optional
+from typing import Any, Callable, Hashable, Mapping, Optional, Sequence
 
 import numpy as np
 import pandas as pd
 
 from specnb.report.attack_rows import ATTACKS
-from specnb.report.report_table import MODEL_LABELS
-from specnb.report.results import StoreResults
-from specnb.report.uncertainty import Group, Item, counts_item, mean_item, units_item
+from specnb.report.report_table import DATASET_LABELS, MODEL_LABELS
+from specnb.report.results import SETTING_FIELDS, StoreResults
+from specnb.report.uncertainty import Group, Units, t_interval
 
 __all__ = [
+    "MIN_TRANSFER_EXAMPLES",
     "REPR_LABELS",
     "TABLE_REPR",
     "ClaimData",
@@ -35,26 +47,31 @@ __all__ = [
 ]
 
 REPR_LABELS = {"mfcc": "MFCC", "stft": "STFT", "wavelet": "DWT", "mel": "Mel"}
+#: Examples fooling the source, per seed, below which a transfer group is not comparable.
+MIN_TRANSFER_EXAMPLES = 30
 _UNITS = {
     "accuracy": "test clips",
     "auc": "attacked samples",
-    "grads": "attacked samples",
+    "cost": "attacked samples",
     "final": "attacked samples",
-    "transfer": "examples",
 }
+_NEVER = "never"  # a cost whose attack never reached the matched fooling rate
+_DATASET = ("dataset",)
+_SETTING = ("dataset", "setting_key")
 
 
 @dataclass(frozen=True)
 class Selection:
-    """The groups a claim compares, or what is missing."""
+    """The groups a claim compares, or what is missing, or why they are not comparable."""
 
     groups: dict[str, Group]
     missing: str = ""
     synthetic: bool = False
+    not_comparable: str = ""
 
 
 class ClaimData:
-    """Our results, cut into bootstrap groups.
+    """Our results, cut into groups.
 
     Parameters
     ----------
@@ -84,13 +101,29 @@ class ClaimData:
                 runs = runs[runs["wavelet_family"] == family]
         return runs
 
-    def item(self, run: Mapping, quantity: str) -> Optional[Item]:
-        """One run's item for ``accuracy``, ``auc``, ``grads``, ``grads:<attack>`` or
-        ``final`` (None when its per-clip or per-sample results are not stored)."""
-        if quantity == "accuracy":
-            units = run["clip_correct"]
-            return None if units is None else units_item(100.0 * units)
+    def pieces(self, run: Mapping, quantity: str) -> Optional[list[tuple[Hashable, Any]]]:
+        """One run's units for ``accuracy``, ``auc``, ``auc:<attack>``, ``final``,
+        ``cost:<attack>`` or ``cost`` (every attack), each with its sub-cell (the attack for
+        costs); None when the per-clip or per-sample results are not stored; a cost whose
+        attack never reached 0.9 is :data:`_NEVER`."""
         metric, _, attack = quantity.partition(":")
+        if metric == "accuracy":
+            units = run["clip_correct"]
+            if units is None:
+                return None
+            ids = run.get("test_clip_ids")
+            ids = tuple(ids) if ids is not None and len(ids) == len(units) else None
+            return [((), Units(100.0 * units, ids))]
+        if metric == "cost":
+            names = [attack] if attack else [a for a in ATTACKS if f"{a}_cost" in run]
+            out = []
+            for name in names:
+                if pd.isna(run.get(f"{name}_auc", math.nan)):
+                    continue  # the attack was not run on this model
+                cost = run.get(f"{name}_cost", math.nan)
+                sub = () if attack else (name,)  # every attack: each is a cell of its own
+                out.append((sub, _NEVER if pd.isna(cost) else Units(np.array([cost]))))
+            return out or None
         rows = self.samples.get(run["run_key"])
         if rows is None:
             return None
@@ -101,52 +134,106 @@ class ClaimData:
         units = [u for u in rows[f"{metric}_units"] if u is not None and len(u)]
         if not units or len(units) < len(rows):
             return None
-        return mean_item([units_item(u) for u in units])
+        ids = [i for i in rows["sample_ids"]]
+        if len({len(u) for u in units}) == 1:
+            same = all(i is not None and list(i) == list(ids[0]) for i in ids)
+            return [((), Units(np.mean(units, axis=0), tuple(ids[0]) if same else None))]
+        return [((), Units(np.array([np.mean([u.mean() for u in units])])))]
 
-    def group(self, name: str, runs: pd.DataFrame, quantity: str) -> tuple[Group, int]:
-        """The group of ``runs`` for ``quantity`` and how many runs lacked their units."""
-        seeds: dict[int, list[Item]] = {}
-        lacking = 0
+    def group(
+        self, name: str, runs: pd.DataFrame, quantity: str, cell: Sequence[str] = _DATASET
+    ) -> tuple[Group, int, int]:
+        """The group of ``runs`` for ``quantity``, cells by the ``cell`` columns, how many runs
+        lacked their units and how many costs never reached the matched fooling rate."""
+        cells: dict[tuple[int, Hashable], list[Units]] = {}
+        lacking = never = 0
         for run in runs.to_dict("records"):
-            item = self.item(run, quantity)
-            if item is None:
+            pieces = self.pieces(run, quantity)
+            if pieces is None:
                 lacking += 1
                 continue
             seed = -1 if pd.isna(run["seed"]) else int(run["seed"])
-            seeds.setdefault(seed, []).append(item)
-        return Group(name, seeds), lacking
+            base = tuple(str(run[c]) for c in cell)
+            for sub, units in pieces:
+                if isinstance(units, str):
+                    never += 1
+                    continue
+                cells.setdefault((seed, base + tuple(sub)), []).append(units)
+        return Group(name, cells), lacking, never
 
-    def select(self, spec: Mapping[str, tuple[pd.DataFrame, str]]) -> Selection:
-        """Groups named by ``spec`` (name: runs and quantity), or what is missing."""
-        groups, missing = {}, []
+    def at_chance(self, runs: pd.DataFrame) -> list[str]:
+        """Each model and setting of ``runs`` whose accuracy interval over seeds reaches
+        chance (100 / classes), said with its numbers."""
+        found = []
+        known = runs[runs["n_classes"].notna() & runs["seed"].notna()]
+        for (dataset, _, model, representation), part in known.groupby(
+            ["dataset", "setting_key", "model", "repr"]
+        ):
+            accuracy = part.groupby("seed")["accuracy"].mean().to_numpy()
+            low, _ = t_interval(accuracy)
+            chance = 100.0 / float(part["n_classes"].iloc[0])
+            if accuracy.size >= 2 and low <= chance:
+                label = REPR_LABELS.get(representation, representation)
+                where = f"{DATASET_LABELS.get(dataset, dataset)} ({label})"
+                found.append(
+                    f"{MODEL_LABELS.get(model, model)} on {where} "
+                    f"is not above chance: accuracy {accuracy.mean():.1f} %, its 95 % interval "
+                    f"reaches {chance:.3g} % (100 / {int(part['n_classes'].iloc[0])} classes)"
+                )
+        return found
+
+    def select(
+        self, spec: Mapping[str, tuple[pd.DataFrame, str]], cell: Sequence[str] = _DATASET
+    ) -> Selection:
+        """Groups named by ``spec`` (name: runs and quantity), cells by ``cell``, or what is
+        missing or not comparable."""
+        groups, missing, refused = {}, [], []
         for name, (runs, quantity) in spec.items():
             if runs.empty:
                 missing.append(f"no runs of {name}")
                 continue
-            group, lacking = self.group(name, runs, quantity)
+            group, lacking, never = self.group(name, runs, quantity, cell)
             if lacking:
                 missing.append(
                     f"{lacking} of {len(runs)} runs of {name} lack per-sample "
                     f"results ({_UNITS[quantity.partition(':')[0]]}: rerun them)"
                 )
+            if never and not group.runs:
+                refused.append(
+                    f"{name}: its attacks never reach a fooling rate of 0.9 on its grids "
+                    f"({never} runs and attacks), so no cost at a matched fooling rate"
+                )
             groups[name] = group
         used = pd.concat([runs for runs, _ in spec.values()]) if spec else self.runs.iloc[:0]
         synthetic = bool(used["dataset"].astype(str).str.startswith("synthetic").any())
-        return Selection(groups, "; ".join(missing), synthetic)
+        refused += self.at_chance(used.drop_duplicates("run_key")) if not used.empty else []
+        return Selection(groups, "; ".join(missing), synthetic, "; ".join(refused))
 
-    def transfer_group(self, name: str, representation: str) -> Group:
+    def transfer_group(self, name: str, representation: str) -> tuple[Group, list[str]]:
+        """The transfers on ``representation`` by source seed and dataset, and the seeds whose
+        examples fooling the source are under :data:`MIN_TRANSFER_EXAMPLES`."""
         rows = self.transfers[
             (self.transfers["repr"] == representation)
             & (self.transfers["source"] != self.transfers["target"])
         ]
-        seeds: dict[int, list[Item]] = {}
+        cells: dict[tuple[int, Hashable], list[Units]] = {}
+        examples: dict[int, int] = {}
         for row in rows.to_dict("records"):
             counts = row["counts"]
             if counts is None or not (np.asarray(counts)[:, 1] > 0).any():
                 continue
+            counts = np.asarray(counts)
+            used = counts[:, 1] > 0
+            ratio = float(np.mean(counts[used, 2] / counts[used, 1]))
             seed = -1 if pd.isna(row["seed"]) else int(row["seed"])
-            seeds.setdefault(seed, []).append(counts_item(counts))
-        return Group(name, seeds)
+            cells.setdefault((seed, (str(row["dataset"]),)), []).append(Units(np.array([ratio])))
+            examples[seed] = examples.get(seed, 0) + int(counts[:, 1].max())
+        few = [
+            f"{name}: {n} examples fooling the source at seed {s} (minimum {MIN_TRANSFER_EXAMPLES})"
+            for s, n in sorted(examples.items())
+            if n < MIN_TRANSFER_EXAMPLES
+        ]
+        return Group(name, cells), few
 
 
 # ------------------------------------------------------------------ selections
@@ -168,27 +255,19 @@ def inverse_groups(tables: tuple[int, ...]) -> Callable[[ClaimData], Selection]:
                 row = f"{REPR_LABELS[representation]} {_ROW_VALUES[field](value)} @{dataset}"
                 spec[f"{row}:acc"] = (part, "accuracy")
                 spec[f"{row}:auc"] = (part, "auc")
-        selection = data.select(spec)
-        if len(spec) < 6 and not selection.missing:
-            return Selection(
-                selection.groups, f"needs ≥ 3 rows, have {len(spec) // 2}", selection.synthetic
-            )
-        return selection
+        if len(spec) < 4:
+            return Selection({}, f"needs ≥ 2 settings rows, have {len(spec) // 2}")
+        return data.select(spec)
 
     return select
 
 
 def accuracy_groups(names: tuple[str, ...]) -> Callable[[ClaimData], Selection]:
-    """The victim's accuracy per representation, on datasets that have ``names[0]``."""
+    """The victim's accuracy per representation; compared per dataset (the cell)."""
 
     def select(data: ClaimData) -> Selection:
         first = data.victim_runs(names[0])
-        datasets = set(first["dataset"])
-        spec = {
-            REPR_LABELS[n]: (r[r["dataset"].isin(datasets)], "accuracy")
-            for n in names
-            for r in [data.victim_runs(n)]
-        }
+        spec = {REPR_LABELS[n]: (data.victim_runs(n), "accuracy") for n in names}
         others = [
             k for k, (runs, _) in spec.items() if not runs.empty and k != REPR_LABELS[names[0]]
         ]
@@ -198,7 +277,7 @@ def accuracy_groups(names: tuple[str, ...]) -> Callable[[ClaimData], Selection]:
                 f"needs {' and '.join(REPR_LABELS[n] for n in names[:2])} "
                 f"runs of {data.victim_label} on one dataset",
             )
-        return data.select({k: v for k, v in spec.items() if not v[0].empty})
+        return data.select({k: v for k, v in spec.items() if not v[0].empty}, _DATASET)
 
     return select
 
@@ -230,7 +309,8 @@ def model_groups(quantity: str) -> Callable[[ClaimData], Selection]:
         if shared["model"].nunique() < 2:
             return Selection({}, "needs ResNet-18 and another model on one setting")
         return data.select(
-            {MODEL_LABELS.get(m, m): (part, quantity) for m, part in shared.groupby("model")}
+            {MODEL_LABELS.get(m, m): (part, quantity) for m, part in shared.groupby("model")},
+            _SETTING,
         )
 
     return select
@@ -242,40 +322,53 @@ def attack_groups(data: ClaimData) -> Selection:
     chosen = [a for a in ATTACKS if a in present]
     if "cw" not in chosen or len(chosen) < 2:
         return Selection({}, f"needs CW and another attack on {data.victim_label}'s runs")
-    return data.select({a: (runs, f"grads:{a}") for a in chosen})
+    return data.select({a: (runs, f"cost:{a}") for a in chosen}, _SETTING)
+
+
+#: The cell of an HSV comparison: the dataset and every setting field but the colour map.
+_HSV_CELL = ("dataset", "repr", *(f for f in SETTING_FIELDS if f != "colormap"))
 
 
 def hsv_groups(quantity: str) -> Callable[[ClaimData], Selection]:
+    """The victim's runs with the HSV map and with standard maps, paired on the dataset and
+    every other setting field."""
+
     def select(data: ClaimData) -> Selection:
-        hsv, spec = data.victim_runs(standard=False), {}
-        standard = data.victim_runs()
-        for (dataset, representation), part in hsv.groupby(["dataset", "repr"]):
-            same = standard[(standard["dataset"] == dataset) & (standard["repr"] == representation)]
-            if not same.empty:
-                spec[f"hsv:{dataset} {representation}"] = (part, quantity)
-                spec[f"standard:{dataset} {representation}"] = (same, quantity)
-        if not spec:
+        hsv, standard = data.victim_runs(standard=False), data.victim_runs()
+        cells = set(map(tuple, hsv[list(_HSV_CELL)].astype(str).to_numpy()))
+        same = standard[
+            np.array(
+                [tuple(c) in cells for c in standard[list(_HSV_CELL)].astype(str).to_numpy()],
+                dtype=bool,
+            )
+        ]
+        if hsv.empty or same.empty:
             return Selection(
                 {},
                 f"needs HSV and standard-map runs of {data.victim_label} on one "
-                "dataset and representation",
+                "dataset and setting",
             )
-        return data.select(spec)
+        return data.select({"standard": (same, quantity), "HSV": (hsv, quantity)}, _HSV_CELL)
 
     return select
 
 
 def transfer_groups(data: ClaimData) -> Selection:
-    groups = {
-        REPR_LABELS.get(r, r): data.transfer_group(REPR_LABELS.get(r, r), r)
-        for r in sorted(set(data.transfers["repr"]))
-    }
-    groups = {k: g for k, g in groups.items() if g.n_seeds}
+    """Transfer ratios per representation; not comparable where a group has too few examples
+    fooling its source or a source or target model is at chance."""
+    groups, refused = {}, []
+    for representation in sorted(set(data.transfers["repr"])):
+        name = REPR_LABELS.get(representation, representation)
+        group, few = data.transfer_group(name, representation)
+        if group.n_seeds:
+            groups[name] = group
+            refused += few
     if "MFCC" not in groups or len(groups) < 2:
         return Selection({}, "needs transfer counts on MFCC and another representation")
-    return Selection(
-        groups, "", bool(data.transfers["dataset"].astype(str).str.startswith("synthetic").any())
-    )
+    keys = set(data.transfers["source_run_key"]) | set(data.transfers["target_run_key"])
+    refused += data.at_chance(data.runs[data.runs["run_key"].isin(keys)])
+    synthetic = bool(data.transfers["dataset"].astype(str).str.startswith("synthetic").any())
+    return Selection(groups, "", synthetic, "; ".join(refused))
 
 
 def waveform_groups(data: ClaimData) -> Selection:
@@ -283,4 +376,4 @@ def waveform_groups(data: ClaimData) -> Selection:
     present = {a for k in runs["run_key"] for a in data.samples.get(k, {"attack": []})["attack"]}
     if runs.empty or not present:
         return Selection({}, "no attacks on a waveform (1D) model")
-    return data.select({"1D": (runs, "final")})
+    return data.select({"1D": (runs, "final")}, _SETTING)

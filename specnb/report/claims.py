@@ -1,24 +1,25 @@
-"""The paper's claims: which of our runs each compares, its statistic and the paper's answer.
+"""The paper's claims: which of our runs each compares, its test and the paper's answer.
 
 Every :class:`Claim` selects groups of runs from a :class:`ClaimData` (the victim model's runs
 with a standard colour map for the representation tables; every model on the settings it
-shares with ResNet-18 for Table 6...; :mod:`specnb.report.claim_groups`), maps their bootstrap
-replicates to one statistic (positive: what the paper says) and reads the paper's own answer
-from its tables (:mod:`specnb.report.claim_answers`). :mod:`specnb.report.verdicts` decides;
-the rule is written in :meth:`Claim.rule_text`.
+shares with ResNet-18 for Table 6...; :mod:`specnb.report.claim_groups`), decides from their
+paired per-seed comparison (positive: what the paper says) and reads the paper's own answer
+from its tables (:mod:`specnb.report.claim_answers`). :mod:`specnb.report.verdicts` assembles
+the verdict; the rule is written in :meth:`Claim.rule_text`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Mapping, Optional
-
-import numpy as np
+from typing import Callable, Literal, Mapping, Optional
 
 from specnb.report.claim_answers import (
+    MIN_ROWS,
+    Test,
+    at_least,
     correlation,
+    difference,
     lead,
-    paired_drop,
     paper_attack_cost,
     paper_hsv,
     paper_inverse,
@@ -26,7 +27,6 @@ from specnb.report.claim_answers import (
     paper_mfcc,
     paper_row,
     paper_table6,
-    relative_lead,
     trail,
 )
 from specnb.report.claim_groups import (
@@ -55,7 +55,7 @@ class Claim:
     text: str
     statistic_name: str
     groups: Callable[[ClaimData], Selection]
-    statistic: Callable[[Mapping[str, np.ndarray]], np.ndarray]
+    test: Test
     paper: Optional[Callable[[Mapping[int, ReportTable]], str]]
     paper_text: str = ""
     unit: str = "test clips"
@@ -63,6 +63,8 @@ class Claim:
     min_groups: int = 2
     number: str = "{:+.2f}"
     group_number: str = "{:.1f} %"
+    kind: Literal["lead", "difference", "level", "correlation"] = "lead"
+    cells: str = "dataset"
 
     def fmt(self, value: float) -> str:
         return self.number.format(value)
@@ -73,9 +75,36 @@ class Claim:
     def rule_text(self) -> str:
         """How the verdict follows from the interval."""
         at = f"{self.threshold:g}"
+        if self.kind == "correlation":
+            return (
+                f"decided only across ≥ {MIN_ROWS} settings rows (each the mean of its seeds; "
+                "fewer rows are described, not decided): supported when the 95 % Fisher z "
+                "interval of r lies above 0, contradicted when below, inconclusive otherwise."
+            )
+        paired = (
+            f"Groups are paired per training seed on the {self.cells} they share (the same "
+            "test clips where the store names them), and the 95 % interval is a t interval "
+            "(seeds − 1 degrees of freedom) over the per-seed paired values. "
+        )
+        if self.kind == "level":
+            paired = (
+                "The 95 % interval is a t interval (seeds − 1 degrees of freedom) over the "
+                "per-seed values. "
+            )
+        if self.kind == "lead":
+            decision = (
+                f"Supported when the interval of the difference to every other group lies "
+                f"above {at}; contradicted when some other group is significantly ahead "
+                "(Bonferroni-corrected over the others); inconclusive otherwise."
+            )
+        else:
+            decision = (
+                f"Supported when the interval of {self.statistic_name} lies above {at}, "
+                f"contradicted when below, inconclusive when it contains {at}."
+            )
         return (
-            f"supported when the 95 % interval of {self.statistic_name} lies above {at}, "
-            f"contradicted when below, inconclusive when it contains {at}."
+            f"{paired}{decision} Not comparable: a model whose accuracy interval reaches chance,"
+            " transfers with too few examples, costs whose grid never reaches a 0.9 fooling rate."
         )
 
 
@@ -97,9 +126,10 @@ def _claims() -> dict[str, Claim]:
                 inverse_groups((number,)),
                 correlation,
                 paper_inverse((number,)),
-                min_groups=6,
+                min_groups=4,
                 number="{:+.2f}",
                 group_number="{:.2f}",
+                kind="correlation",
             )
         )
     claims.append(
@@ -111,8 +141,9 @@ def _claims() -> dict[str, Claim]:
             inverse_groups((2, 3, 4, 7)),
             correlation,
             paper_inverse((2, 3, 4, 7)),
-            min_groups=6,
+            min_groups=4,
             group_number="{:.2f}",
+            kind="correlation",
         )
     )
     claims.append(
@@ -120,7 +151,7 @@ def _claims() -> dict[str, Claim]:
             "table3_nfft1024",
             "Table 3",
             "on ESC-10, n_fft = 1024 gives the most accurate STFT",
-            "accuracy of 1024 minus the best other n_fft (points)",
+            "accuracy of 1024 minus the closest other n_fft (points)",
             lambda d: row_groups(
                 d,
                 d.victim_runs("stft")[d.victim_runs("stft")["dataset"] == "esc10"],
@@ -137,7 +168,7 @@ def _claims() -> dict[str, Claim]:
             "table4_dwt",
             "Table 4",
             "the wavelet scalogram (DWT) is more accurate than MFCC and STFT",
-            "DWT accuracy minus the better of MFCC and STFT (points)",
+            "DWT accuracy minus the closer of MFCC and STFT, per dataset both have (points)",
             accuracy_groups(("wavelet", "stft", "mfcc")),
             lead("DWT"),
             lambda t: paper_lead(t, {"DWT": 4, "STFT": 3, "MFCC": 2}, "DWT"),
@@ -148,7 +179,7 @@ def _claims() -> dict[str, Claim]:
             "stft_over_mfcc",
             "Tables 2, 3",
             "STFT is more accurate than MFCC",
-            "STFT accuracy minus MFCC accuracy (points)",
+            "STFT accuracy minus MFCC accuracy, per dataset both have (points)",
             accuracy_groups(("stft", "mfcc")),
             lead("STFT"),
             lambda t: paper_lead(t, {"STFT": 3, "MFCC": 2}, "STFT"),
@@ -159,7 +190,7 @@ def _claims() -> dict[str, Claim]:
             "table5_cmor",
             "Table 5",
             "the complex Morlet is the most accurate mother wavelet",
-            "complex Morlet accuracy minus the best other family (points)",
+            "complex Morlet accuracy minus the closest other family (points)",
             lambda d: row_groups(
                 d, d.victim_runs("wavelet", family=None), "wavelet_family", "accuracy", "cmor"
             ),
@@ -172,13 +203,14 @@ def _claims() -> dict[str, Claim]:
             "cw_costliest",
             "Tables 2–4, 7",
             "Carlini–Wagner is the costliest attack (gradient computations)",
-            "CW gradients over the costliest other attack (+ %)",
+            "CW's cost to a 0.9 fooling rate over the closest other attack's (+ %)",
             attack_groups,
-            relative_lead("cw"),
+            lead("cw", relative=True),
             paper_attack_cost,
-            unit="attacked samples",
+            unit="costs (gradients per sample to a 0.9 fooling rate)",
             number="{:+.0f} %",
             group_number="{:.0f}",
+            cells="dataset and setting",
         )
     )
     claims.append(
@@ -186,10 +218,11 @@ def _claims() -> dict[str, Claim]:
             "table6_accuracy",
             "Table 6",
             "ResNet-18 is more accurate than the other six models",
-            "ResNet-18 accuracy minus the best other model (points)",
+            "ResNet-18 accuracy minus the closest other model (points)",
             model_groups("accuracy"),
             lead("ResNet-18"),
             paper_table6("accuracy_diff"),
+            cells="dataset and setting",
         )
     )
     claims.append(
@@ -197,13 +230,14 @@ def _claims() -> dict[str, Claim]:
             "table6_costliest",
             "Table 6",
             "ResNet-18 is the costliest model to attack (gradient computations)",
-            "ResNet-18 gradients over the costliest other model (+ %)",
-            model_groups("grads"),
-            relative_lead("ResNet-18"),
+            "ResNet-18's cost to a 0.9 fooling rate over the closest other model's (+ %)",
+            model_groups("cost"),
+            lead("ResNet-18", relative=True),
             paper_table6("grads_ratio"),
-            unit="attacked samples",
+            unit="costs (gradients per sample to a 0.9 fooling rate, per attack)",
             number="{:+.0f} %",
             group_number="{:.0f}",
+            cells="dataset, setting and attack",
         )
     )
     claims.append(
@@ -213,8 +247,10 @@ def _claims() -> dict[str, Claim]:
             "uniform HSV rendering lowers accuracy against the standard colour maps",
             "standard minus HSV accuracy (points)",
             hsv_groups("accuracy"),
-            paired_drop,
+            difference("standard", "HSV"),
             paper_hsv("accuracy"),
+            kind="difference",
+            cells="dataset and setting (but the colour map)",
         )
     )
     claims.append(
@@ -224,11 +260,13 @@ def _claims() -> dict[str, Claim]:
             "uniform HSV rendering lowers the fooling rate (AUC)",
             "standard minus HSV mean AUC",
             hsv_groups("auc"),
-            paired_drop,
+            difference("standard", "HSV"),
             paper_hsv("auc"),
             unit="attacked samples",
             number="{:+.3f}",
             group_number="{:.3f}",
+            kind="difference",
+            cells="dataset and setting (but the colour map)",
         )
     )
     claims.append(
@@ -236,7 +274,7 @@ def _claims() -> dict[str, Claim]:
             "table9_mfcc",
             "Table 9",
             "adversarial examples transfer least on MFCC",
-            "lowest other mean ratio minus MFCC's",
+            "closest other representation's mean ratio minus MFCC's",
             transfer_groups,
             trail("MFCC"),
             paper_mfcc,
@@ -249,10 +287,10 @@ def _claims() -> dict[str, Claim]:
         Claim(
             "raw_audio_drop",
             "§5.6",
-            "attacks on end-to-end 1D ConvNets cut their accuracy by 30 % on average",
+            "attacks on end-to-end 1D ConvNets cut their accuracy by at least 30 % on average",
             "relative accuracy drop (fooling rate at the largest budget)",
             waveform_groups,
-            lambda g: g["1D"],
+            at_least("1D"),
             None,
             "stated in §5.6 (no table)",
             unit="attacked samples",
@@ -260,6 +298,7 @@ def _claims() -> dict[str, Claim]:
             min_groups=1,
             number="{:.2f}",
             group_number="{:.2f}",
+            kind="level",
         )
     )
     claims.append(
@@ -274,10 +313,11 @@ def _claims() -> dict[str, Claim]:
                 "the store holds no per-sample restoration results "
                 "(notebook 06 writes them to its summary.json)",
             ),
-            lambda g: g["1D"],
+            at_least("1D"),
             None,
             "stated in §5.6 (no table)",
             min_groups=1,
+            kind="level",
         )
     )
     return {c.key: c for c in claims}

@@ -17,12 +17,17 @@ Aggregation (documented once here, used by every table and figure)
   the paper's baseline, is kept per attack but left out of these means.
 * Attack names are compared in lower case with ``-`` read as ``_`` (``bim-a`` is ``bim_a``).
 
-What a bootstrap needs (:mod:`specnb.report.uncertainty`) is read beside the means: each run's
-``seed`` and ``clip_correct`` (per test clip, the share of fold models that classify it
-correctly, from ``artefacts_json["test_correct"]``); per attack row, the per-sample AUC and
-gradient count (:attr:`StoreResults.samples`, from ``misclassified_per_budget`` and
-``grad_counts_per_budget``); per transfer, its per-budget counts. Rows written before these
-were stored read as None: the verdicts then say what is missing.
+What the verdicts' paired inference needs (:mod:`specnb.report.uncertainty`) is read beside
+the means: each run's ``seed``, ``clip_correct`` (per test clip, the share of fold models that
+classify it correctly, from ``artefacts_json["test_correct"]``), ``test_clip_ids`` (the clips
+in that order, which pair two runs of a seed clip by clip) and ``n_classes`` (from
+``artefacts_json["classes"]``: where chance lies); per attack row, the per-sample AUC, gradient
+count and final misclassification and the attacked samples' clip ids
+(:attr:`StoreResults.samples`, from ``misclassified_per_budget``, ``grad_counts_per_budget``
+and ``attacked_indices``); per transfer, its per-budget counts and its two runs. Everything
+lives in the rows' JSON columns, so the store's schema is unchanged: rows written before these
+were stored read as None (NaN classes), and the verdicts then say what is missing or pair by
+seed and dataset only.
 """
 
 from __future__ import annotations
@@ -86,6 +91,8 @@ _RUN_COLUMNS = (
     "accuracy",
     "n_params",
     "clip_correct",
+    "test_clip_ids",
+    "n_classes",
 )
 
 
@@ -110,7 +117,8 @@ class StoreResults:
     ----------
     runs : pd.DataFrame
         One row per finished run: ``run_key``, ``dataset``, ``repr``, ``model``,
-        ``setting_key``, ``accuracy`` (percent), ``n_params``, the :data:`SETTING_FIELDS`,
+        ``setting_key``, ``seed``, ``accuracy`` (percent), ``n_params``, ``clip_correct``,
+        ``test_clip_ids``, ``n_classes``, the :data:`SETTING_FIELDS`,
         ``wavelet_family``, ``standard`` (True unless the colour map is
         :data:`HSV_COLORMAP`), per attack ``<attack>_auc``, ``<attack>_grads``,
         ``<attack>_cost`` and ``<attack>_target_auc`` (NaN unless targeted) for
@@ -119,7 +127,7 @@ class StoreResults:
     transfers : pd.DataFrame
         One row per finished transfer between two runs of the same dataset and
         representation: ``dataset``, ``repr``, ``source``, ``target`` (models), ``attack``,
-        ``ratio``.
+        ``ratio``, ``seed``, ``counts``, ``source_run_key``, ``target_run_key``.
     galleries : pd.DataFrame
         One row per attack row naming a gallery image: ``run_key``, ``dataset``, ``repr``,
         ``model``, ``attack``, ``path`` (absolute Path), ``inside`` (the file lies under the
@@ -131,8 +139,9 @@ class StoreResults:
         One row per finished attack row: ``run_key``, ``attack``, ``auc_units`` and
         ``grads_units`` (per attacked sample: the AUC of its own misclassified-or-not curve,
         whose mean is the attack's AUC, and its gradient computations averaged over the
-        budgets; arrays, or None when the row predates them) and ``final_units`` (1 when
-        misclassified at the largest budget).
+        budgets; arrays, or None when the row predates them), ``final_units`` (1 when
+        misclassified at the largest budget) and ``sample_ids`` (the attacked samples' clip
+        ids, or None).
     """
 
     runs: pd.DataFrame
@@ -223,7 +232,7 @@ def read_results(
         transfers=transfers,
         galleries=galleries,
         store_path=opened.path,
-        samples=sample_frame(attacks),
+        samples=sample_frame(attacks, dict(zip(runs["run_key"], runs["test_clip_ids"]))),
     )
 
 
@@ -232,6 +241,7 @@ def _runs(frame: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for record in frame.to_dict("records"):
         setting = record.get("setting_json") or {}
+        artefacts = record.get("artefacts_json")
         row: dict[str, Any] = {
             "run_key": record["run_key"],
             "dataset": record["dataset"],
@@ -241,13 +251,15 @@ def _runs(frame: pd.DataFrame) -> pd.DataFrame:
             "seed": _number(record.get("seed")),
             "accuracy": 100.0 * float(record["acc_mean"]),
             "n_params": _number(record["n_params"]),
-            "clip_correct": _clip_correct(record.get("artefacts_json")),
+            "clip_correct": _clip_correct(artefacts),
+            "test_clip_ids": _listed(artefacts, "test_clip_ids"),
+            "n_classes": len(_listed(artefacts, "classes") or ()) or math.nan,
         }
         for name in SETTING_FIELDS:
             row[name] = setting.get(name, math.nan)
         rows.append(row)
     runs = pd.DataFrame(rows, columns=[*_RUN_COLUMNS, *SETTING_FIELDS])
-    runs = runs.astype({"accuracy": "float64", "n_params": "float64"})
+    runs = runs.astype({"accuracy": "float64", "n_params": "float64", "n_classes": "float64"})
     runs["wavelet_family"] = [wavelet_family(w) for w in runs["wavelet"]]
     runs["standard"] = [c != HSV_COLORMAP for c in runs["colormap"]]
     return runs
@@ -259,6 +271,12 @@ def _clip_correct(artefacts: Any) -> Optional[np.ndarray]:
     if not flags:
         return None
     return np.asarray(flags, dtype=np.float64).mean(axis=0)
+
+
+def _listed(artefacts: Any, key: str) -> Optional[list]:
+    """``artefacts[key]`` when it is a non-empty list (None when not stored)."""
+    value = artefacts.get(key) if isinstance(artefacts, dict) else None
+    return list(value) if isinstance(value, list) and value else None
 
 
 def _number(value: Any) -> float:

@@ -9,9 +9,11 @@ claims have a known answer:
 
 * DWT is far more accurate than STFT and MFCC: Table 4's claim is *supported*;
 * MFCC is far more accurate than STFT: "STFT beats MFCC" is *contradicted*;
-* every attack costs the same number of gradients: "CW is the costliest" is *inconclusive*;
-* the more accurate a representation, the more easily it is fooled: the pooled inverse
-  relation of Tables 2–4 and 7 is *supported*.
+* every attack costs the same number of gradients to a 0.9 fooling rate: "CW is the
+  costliest" is *inconclusive*;
+* the more accurate a representation, the more easily it is fooled, but three settings rows
+  are too few to decide a relation across settings: the pooled inverse relation of Tables
+  2–4 and 7 is described, not decided (*not enough results*).
 """
 
 from __future__ import annotations
@@ -55,7 +57,6 @@ EXPECTED = {
     "table4_dwt": "supported",
     "stft_over_mfcc": "contradicted",
     "cw_costliest": "inconclusive",
-    "pooled_inverse": "supported",
 }
 
 
@@ -116,7 +117,7 @@ def _write_attack(
     n_attacked: int,
 ) -> None:
     """One attack row: fooling grows with the budget; 30 gradients per sample whatever the
-    attack (so no attack is the costliest)."""
+    attack, and as many to a 0.9 fooling rate (so no attack is the costliest)."""
     reach = p_fooled * np.asarray(BUDGETS) / max(BUDGETS)
     fooled = (rng.random((len(BUDGETS), n_attacked)) < reach[:, None]).astype(int)
     grads = rng.poisson(30.0, (len(BUDGETS), n_attacked))
@@ -128,6 +129,7 @@ def _write_attack(
         fooling_rates_json=rates.tolist(),
         auc=auc_score(BUDGETS, rates),
         grads_per_sample_json=grads.mean(axis=1).tolist(),
+        cost_to_fr90=float(grads.mean()),
         n_samples=n_attacked,
         artefacts_json={
             "misclassified_per_budget": fooled.tolist(),

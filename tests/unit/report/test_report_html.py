@@ -14,6 +14,7 @@ import pytest
 from specnb.report import NOT_ENOUGH, build_report
 from specnb.report import build as build_module
 from specnb.report import html as html_module
+from specnb.report.claim_answers import Judgement
 from specnb.report.claims import CLAIMS
 from specnb.report.figures import NO_COST, ONE_POINT, build_figure
 from specnb.report.html import (
@@ -25,7 +26,7 @@ from specnb.report.html import (
     verdict_class,
     verdict_html,
 )
-from specnb.report.uncertainty import Group, units_item
+from specnb.report.uncertainty import Group, Units
 from specnb.report.verdicts import SYNTHETIC_NOTE, Verdict, _over
 from specnb.store import ResultsStore
 
@@ -83,21 +84,19 @@ def test_one_verdict_is_one_line_with_the_rule_and_counts_behind_a_disclosure() 
     assert "needs 3 seeds" in line and SYNTHETIC_TAG not in line
 
 
-def test_a_verdict_shows_any_text_field_added_to_it() -> None:
+def test_a_verdict_shows_its_reason_what_would_take_and_any_text_field_added_later() -> None:
+    shown = verdict_html(
+        replace(_verdict(NOT_ENOUGH), ours="not comparable", would_take="six seeds")
+    )
+    assert "<dt>would take</dt><dd>six seeds</dd>" in shown
+    assert "<dt>reason</dt>" not in shown  # empty: left out
+    assert f'class="verdict {VERDICT_CLASSES[NOT_ENOUGH]}"' in shown
     Later = make_dataclass(
-        "Later",
-        [("reason", str, field(default="")), ("would_take", str, field(default=""))],
-        bases=(Verdict,),
-        frozen=True,
+        "Later", [("caveat", str, field(default=""))], bases=(Verdict,), frozen=True
     )
     base = _verdict(NOT_ENOUGH)
-    verdict = Later(**{f.name: getattr(base, f.name) for f in fields(Verdict)},
-                    would_take="six seeds of each")  # fmt: skip
-    verdict = replace(verdict, ours="not comparable")
-    shown = verdict_html(verdict)
-    assert "<dt>would take</dt><dd>six seeds of each</dd>" in shown
-    assert "reason" not in shown  # empty: left out
-    assert f'class="verdict {VERDICT_CLASSES[NOT_ENOUGH]}"' in shown
+    later = Later(**{f.name: getattr(base, f.name) for f in fields(Verdict)}, caveat="one fold")
+    assert "<dt>caveat</dt><dd>one fold</dd>" in verdict_html(later)
 
 
 def test_one_synthetic_note_and_the_paper_answer_label(empty_report) -> None:
@@ -193,25 +192,24 @@ def test_pooled_inverse_over_reads_as_rows() -> None:
     rng = np.random.default_rng(0)
 
     def group(name: str, p: float, n: int) -> Group:
-        return Group(name, {s: [units_item(rng.random(n) < p)] for s in range(3)})
+        return Group(name, {(s, "esc10"): [Units(rng.random(n) < p)] for s in range(3)})
 
     groups = {}
     for row, acc, auc in (("MFCC 16 kHz @esc10", 0.7, 0.3), ("STFT n_fft 512 @esc10", 0.3, 0.2)):
         groups[f"{row}:acc"] = group(f"{row}:acc", acc, 40)
         groups[f"{row}:auc"] = group(f"{row}:auc", auc, 20)
-    over = _over(CLAIMS["pooled_inverse"], groups, 2000)
+    judgement = Judgement("inconclusive", method="the method")
+    over = _over(CLAIMS["pooled_inverse"], groups, judgement)
     assert over.startswith("2 rows: MFCC 16 kHz on ESC-10 (accuracy ")
     assert "STFT n_fft 512 on ESC-10 (accuracy " in over and "mean AUC 0." in over
-    assert over.endswith(
-        "bootstrap of 2000 draws over training seeds and test clips per run: "
-        "accuracy 3 seeds × 40 in each; AUC 3 seeds × 20 in each"
-    )
+    assert over.endswith("accuracy 3 seeds × 40 in each; AUC 3 seeds × 20 in each; the method")
     assert "@" not in over and ":acc" not in over
 
     groups["STFT n_fft 512 @esc10:auc"] = group("STFT n_fft 512 @esc10:auc", 0.2, 12)
-    uneven = _over(CLAIMS["pooled_inverse"], groups, 2000)
+    uneven = _over(CLAIMS["pooled_inverse"], groups, judgement)
     assert uneven.endswith(
-        "AUC MFCC 16 kHz on ESC-10: 3 seeds × 20, STFT n_fft 512 on ESC-10: 3 seeds × 12"
+        "AUC MFCC 16 kHz on ESC-10: 3 seeds × 20, STFT n_fft 512 on ESC-10: 3 seeds × 12; "
+        "the method"
     )
     assert "@" not in uneven and ":auc" not in uneven
 
