@@ -159,8 +159,16 @@ def test_foolbox_cw_failures_count_as_failures_not_as_zero_images() -> None:
     torch.manual_seed(0)
     model = victim_model(16, 40, torch.device("cpu"), 0)
     images, labels, _ = bench_batch(model, 16, 16, torch.device("cpu"), 0)
+    # no early abort on either side: both run the same ten Adam steps on every sample (the
+    # libraries' abort rules differ, and a loss that stalls within rounding stops a sample in
+    # one and not in the other)
     attack = foolbox.attacks.L2CarliniWagnerAttack(
-        binary_search_steps=1, steps=10, stepsize=0.01, confidence=0.0, initial_const=1.0
+        binary_search_steps=1,
+        steps=10,
+        stepsize=0.01,
+        confidence=0.0,
+        initial_const=1.0,
+        abort_early=False,
     )
     raw = attack(foolbox.PyTorchModel(model, bounds=(0, 1)), images, labels, epsilons=None)[1]
     unfound = raw.flatten(1).abs().amax(dim=1) == 0
@@ -168,8 +176,15 @@ def test_foolbox_cw_failures_count_as_failures_not_as_zero_images() -> None:
     mapped = unfound_as_clean(raw, images)
     assert torch.equal(mapped[unfound], images[unfound])
     assert torch.equal(mapped[~unfound], raw[~unfound])
-    ours = CW(model, c=1.0, search_steps=1, max_iterations=10, lr=0.01)(images, labels)
+    cw = CW(model, c=1.0, search_steps=1, max_iterations=10, lr=0.01, abort_early=False)
+    ours = cw(images, labels)
     ours_success, ours_l2 = score(model, images, labels, None, ours)
     success, l2 = score(model, images, labels, None, mapped)
     assert success == ours_success < 1.0
-    assert l2 == pytest.approx(ours_l2, rel=1e-4)
+    # The two libraries round the same arithmetic in different orders (and CPUs' kernels round
+    # differently); Adam divides each gradient component by its own running magnitude, so a
+    # rounding-level difference in a small component becomes a difference of up to one step
+    # (lr = 0.01 in tanh space, at most lr / 2 per pixel). Seen: 3.5e-4 of the median l2
+    # apart on an Intel Xeon (Sapphire Rapids), below 1e-4 on an AMD EPYC; a zero image
+    # counted as a success would move it by more than 100 %.
+    assert l2 == pytest.approx(ours_l2, rel=2e-3)
