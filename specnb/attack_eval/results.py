@@ -13,6 +13,7 @@ import pandas as pd
 from torch import Tensor
 
 from specnb.attack_eval.budgets import BudgetGrid, attack_label
+from specnb.attacks.precision import precision_param
 from specnb.metrics import auc_score, cost_to_reach, fooled
 
 __all__ = ["AttackEvaluation", "BudgetResult"]
@@ -103,6 +104,8 @@ class AttackEvaluation:
     point_adv : list of (torch.Tensor, torch.Tensor) or None
         With ``keep_every``: the adversarial images (n_attacked, C, H, W) and their predicted
         classes (n_attacked,) at every grid point, in grid order.
+    precision : {"fp32", "bf16"}
+        The precision the attack ran the model in (:func:`specnb.attacks.make_attack`).
     """
 
     grid: BudgetGrid
@@ -122,6 +125,7 @@ class AttackEvaluation:
     max_samples: Optional[int] = field(default=None)
     spent_grads_per_sample: float = field(default=float("nan"))
     point_adv: Optional[list[tuple[Tensor, Tensor]]] = field(default=None)
+    precision: str = field(default="fp32")
 
     @property
     def attack(self) -> str:
@@ -214,6 +218,7 @@ class AttackEvaluation:
             "targeted": self.targeted,
             "seed": self.seed,
             "max_samples": self.max_samples,
+            **precision_param(self.precision),
         }
 
     def frame(self) -> pd.DataFrame:

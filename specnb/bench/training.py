@@ -186,7 +186,6 @@ def main(argv: Union[Sequence[str], None] = None) -> int:
     )
     for model_name in args.models:
         flops = step_flops(model_name, args.batch_size)
-        runners = {v: _runner(v, model_name, images, labels, args.batch_size) for v in VARIANTS}
         resolved = Plan.for_config(
             recipe_config("strong", model=model_name, batch_size=args.batch_size, device="cpu")
         )
@@ -195,6 +194,7 @@ def main(argv: Union[Sequence[str], None] = None) -> int:
             f"({resolved.precision_source}, {precision.machine_key()})",
             flush=True,
         )
+        runners = {v: _runner(v, model_name, images, labels, args.batch_size) for v in VARIANTS}
         for run in runners.values():
             run(0)  # warm-up: one-off allocations and kernel choices stay out of the timings
         seconds: dict[str, list[float]] = {v: [] for v in VARIANTS}

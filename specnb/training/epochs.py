@@ -1,4 +1,4 @@
-"""Device and precision of a run, one training epoch, scoring and the optimiser."""
+"""Device choice, precision, one training epoch, scoring and the optimiser."""
 
 from __future__ import annotations
 

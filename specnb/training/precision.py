@@ -44,6 +44,7 @@ from specnb.models.registry import WAVEFORM_MODELS, input_shape
 from specnb.training.config import TrainConfig
 
 __all__ = [
+    "BF16_MARGIN",
     "CACHE_FILE",
     "CACHE_VARIABLE",
     "Precision",
@@ -61,6 +62,10 @@ CACHE_VARIABLE = "SPECNB_CACHE_DIR"
 
 #: The measured precisions, inside :func:`cache_dir`.
 CACHE_FILE = "precision.json"
+
+#: bfloat16 is chosen only when its step takes at most this share of float32's: float32 is exact
+#: (a run's numbers do not depend on the CPU's bfloat16 kernels), so a near tie goes to it.
+BF16_MARGIN = 0.95
 
 _CLASSES = 10
 
@@ -208,7 +213,8 @@ def measured_precision(model_name: str, batch_size: int) -> tuple[str, str]:
     """The faster precision of ``model_name`` at ``batch_size`` on this CPU, and its source.
 
     Read from the cache (``"cached"``) when this machine and torch version measured it at the
-    current thread count, else measured now (``"measured"``) and cached; ties go to float32.
+    current thread count, else measured now (``"measured"``) and cached. bfloat16 must be
+    faster by :data:`BF16_MARGIN` (5 %); a near tie goes to float32.
 
     Returns
     -------
@@ -222,7 +228,7 @@ def measured_precision(model_name: str, batch_size: int) -> tuple[str, str]:
     if isinstance(known, dict) and known.get("precision") in PRECISIONS:
         return known["precision"], "cached"
     seconds = measure_precision(model_name, batch_size)
-    choice = "bf16" if seconds["bf16"] < seconds["fp32"] else "fp32"
+    choice = "bf16" if seconds["bf16"] <= BF16_MARGIN * seconds["fp32"] else "fp32"
     cached = _read_cache(path)
     cached.setdefault(machine, {})[entry] = {
         "precision": choice,

@@ -91,6 +91,12 @@ def test_the_faster_measured_precision_wins(monkeypatch: pytest.MonkeyPatch) -> 
     assert (plan.amp, plan.channels_last, plan.precision) == (False, False, "fp32")
 
 
+def test_a_near_tie_goes_to_fp32(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(precision, "cpu_bf16_supported", lambda: True)
+    monkeypatch.setattr(precision, "measure_precision", lambda *a, **k: {"fp32": 1, "bf16": 0.97})
+    assert Plan.for_config(CONFIG).precision == "fp32"
+
+
 def test_set_fields_are_honoured_and_not_measured(timings) -> None:
     plan = Plan.for_config(CONFIG.replace(amp=False, channels_last=True))
     assert (plan.amp, plan.channels_last, plan.precision_source) == (False, True, "set")
