@@ -4,8 +4,9 @@ The device: CUDA when present (:func:`resolve_device`). The precision: ``"fp32"`
 contiguous tensors) or ``"bf16"`` (bfloat16 autocast with channels-last tensors on a CPU;
 float16 autocast on CUDA). Training resolves its precision per (device, model) by measurement
 (:mod:`specnb.training.precision`); attacks take it as an option. The environment variable
-``SPECNB_PRECISION`` (``fp32``, ``bf16`` or ``auto``) forces one precision for every run and
-attack of the process, whatever the settings say: ``fp32`` runs as a CPU without native
+``SPECNB_PRECISION`` (``fp32``, ``bf16`` or ``auto``) forces one precision for every training
+run and every attack built by :func:`specnb.attacks.make_attack` (the notebooks' and sweeps'
+path) in the process, whatever the settings say: ``fp32`` runs as a CPU without native
 bfloat16 would, ``bf16`` takes the mixed-precision path even where the CPU emulates bfloat16.
 """
 
