@@ -73,22 +73,28 @@ def unfound_as_clean(adversarial: Tensor, images: Tensor) -> Tensor:
     return torch.where(unfound.view(-1, *[1] * (images.dim() - 1)), images, adversarial)
 
 
+def reference_quality(
+    model: nn.Module, images: Tensor, labels: Tensor, references: dict[str, Craft]
+) -> dict[str, Outcome]:
+    """Each reference's success and median l2 (one untimed run each; seconds left at 0)."""
+    return {
+        name: Outcome(0.0, *score(model, images, labels, None, craft()))
+        for name, craft in references.items()
+    }
+
+
 def cw_iterations_to_quality(
     model: nn.Module,
     images: Tensor,
     labels: Tensor,
-    references: dict[str, Craft],
+    quality: dict[str, Outcome],
     precision: str = "fp32",
 ) -> int:
     """The fewest of :data:`CW_ITERATIONS` at which our CW-l2 (settings of :data:`SETTINGS`,
-    the victim in ``precision``) is at equal quality with every reference: success no lower,
-    median l2 within :data:`~specnb.bench.attack_comparison.QUALITY_TOLERANCE` (the most
-    when none is). Each reference and each of ours runs once, untimed; quality is judged on
-    the float32 ``model``."""
-    quality = {
-        name: Outcome(0.0, *score(model, images, labels, None, craft()))
-        for name, craft in references.items()
-    }
+    the victim in ``precision``) is at equal quality with every reference's ``quality``
+    (:func:`reference_quality`): success no lower, median l2 within
+    :data:`~specnb.bench.attack_comparison.QUALITY_TOLERANCE` (the most when none is). Each
+    count runs once, untimed; quality is judged on the float32 ``model``."""
     victim = in_precision(model, precision)
     for iterations in CW_ITERATIONS:
         adv = CW(victim, c=1.0, search_steps=1, max_iterations=iterations, lr=0.01)(images, labels)
@@ -212,8 +218,9 @@ def compare_with_references(
         ),
     }
     cw_crafts = {}
+    quality = reference_quality(model, images, labels, cw_references)
     for suffix, precision in (("", "fp32"), (" bf16", "bf16")):
-        iterations = cw_iterations_to_quality(model, images, labels, cw_references, precision)
+        iterations = cw_iterations_to_quality(model, images, labels, quality, precision)
         cw = CW(victims[suffix], c=1.0, search_steps=1, max_iterations=iterations, lr=0.01)
         cw_crafts[f"CW-l2{suffix} {iterations} it"] = ours(cw)
     rows += compare(cw_crafts, cw_references, repeats, *batch, None)

@@ -28,7 +28,11 @@ from specnb.bench.attack_curves import (
     curve_equal_quality,
     curve_table,
 )
-from specnb.bench.attack_references import CW_ITERATIONS, cw_iterations_to_quality
+from specnb.bench.attack_references import (
+    CW_ITERATIONS,
+    cw_iterations_to_quality,
+    reference_quality,
+)
 
 
 def test_equal_quality_needs_the_success_and_a_perturbation_within_two_percent() -> None:
@@ -102,13 +106,15 @@ def test_cw_runs_the_fewest_iterations_that_reach_the_references_quality(monkeyp
             return x + self.scale
 
     monkeypatch.setattr(attack_references, "CW", ShrinkingCW)
-    reference = {"ref": lambda: images + 0.1}
+    reference = reference_quality(model, images, labels, {"ref": lambda: images + 0.1})
+    assert reference["ref"].success == 0.5
     # within the 2 % tolerance from 50 iterations on (1.016 above the reference's median l2)
     assert cw_iterations_to_quality(model, images, labels, reference) == 50
     assert tried == [10, 20, 30, 50]
     tried.clear()
     # a reference that is never reached: every count tried, the most run
-    assert cw_iterations_to_quality(model, images, labels, {"ref": lambda: images + 0.05}) == 100
+    closer = reference_quality(model, images, labels, {"ref": lambda: images + 0.05})
+    assert cw_iterations_to_quality(model, images, labels, closer) == 100
     assert tried == list(CW_ITERATIONS)
 
 
