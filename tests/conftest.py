@@ -1,7 +1,7 @@
-"""Shared fixtures: the real ESC-50 copy, one-thread torch, the notebooks' cost models,
-notebook paths, executed notebooks and their printed output, tiny data, small notebooks
-written by tests, and a small classifier trained in seconds on pattern images for the attack
-tests."""
+"""Shared fixtures: a per-session machine cache, the real ESC-50 copy, one-thread torch, the
+notebooks' cost models, notebook paths, executed notebooks and their printed output, tiny data,
+small notebooks written by tests, and a small classifier trained in seconds on pattern images
+for the attack tests."""
 
 from __future__ import annotations
 
@@ -23,6 +23,16 @@ from specnb.sweep.papermill_exec import NOTEBOOKS, notebook_path, run_notebook
 
 REPO = Path(__file__).resolve().parents[1]
 ESC50_ROOT = Path(os.environ.get("SPECNB_ESC50", REPO.parent / "shared" / "data" / "esc50"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def machine_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """specnb's per-machine cache (the measured training precisions) in a folder of this test
+    session, never the user's; notebooks run by tests inherit it."""
+    folder = tmp_path_factory.mktemp("machine-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SPECNB_CACHE_DIR", str(folder))
+        yield folder
 
 
 @pytest.fixture(scope="session")

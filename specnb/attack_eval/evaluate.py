@@ -41,6 +41,7 @@ from specnb.attack_eval.grids import budget_grid, curve_runs
 from specnb.attack_eval.results import AttackEvaluation, BudgetResult
 from specnb.attack_eval.targeting import DEFAULT_NORMS, TARGETING, resolve_targeted
 from specnb.attacks import make_attack, random_targets
+from specnb.attacks.precision import attack_precision
 from specnb.errors import ParameterError
 from specnb.metrics import fooled, fooling_rate, perturbation_norms, target_hit_rate
 
@@ -93,6 +94,7 @@ def evaluate_attack(
     keep: int = -1,
     keep_every: bool = False,
     device: Union[str, torch.device, None] = None,
+    precision: str = "fp32",
 ) -> AttackEvaluation:
     """Evaluate an attack at every point of its budget grid.
 
@@ -125,6 +127,9 @@ def evaluate_attack(
         (:attr:`AttackEvaluation.point_adv`), for instance to try them on other models.
     device : str or torch.device, optional
         Where the model runs; None: where its parameters are.
+    precision : {"fp32", "bf16"}
+        The precision the attack runs the model in (:func:`specnb.attacks.make_attack`;
+        ``$SPECNB_PRECISION`` overrides it); fooling is judged on the model in float32.
 
     Returns
     -------
@@ -160,6 +165,7 @@ def evaluate_attack(
     if not -len(grid) <= keep < len(grid):
         raise ParameterError(f"keep={keep} is outside the grid of {len(grid)} points")
     kept = keep % len(grid)
+    precision = attack_precision(precision)
     is_targeted = resolve_targeted(grid.attack, targeted)
     target_device = torch.device(device) if device is not None else _device_of(model)
     start = time.perf_counter()
@@ -196,6 +202,7 @@ def evaluate_attack(
             target_device,
             holding,
             first,
+            precision,
         )
         spent += run.spent
         results.update(zip(point_indices, run.results))
@@ -222,6 +229,7 @@ def evaluate_attack(
         point_adv=[held[i] for i in range(len(grid))] if keep_every else None,
         first_adv=first.adv,
         first_pred=first.pred,
+        precision=precision,
     )
 
 
@@ -267,6 +275,7 @@ def _run_curve(
     device: torch.device,
     holding: set[int],
     first: _FirstFooling,
+    precision: str = "fp32",
 ) -> _Run:
     """One attack run, batch by batch, measured at each grid point of ``points``.
 
@@ -278,7 +287,7 @@ def _run_curve(
     options = dict(params, seed=seed)
     if len(TARGETING[grid.attack]) > 1:
         options["targeted"] = targeted
-    attack = make_attack(grid.attack, model, **options)
+    attack = make_attack(grid.attack, model, precision=precision, **options)
     key = attack.curve_param if len(points) > 1 else None
     values = [grid.points()[i][key] for i in points] if key is not None else []
     slots: list[dict[str, list[Tensor]]] = [

@@ -14,6 +14,7 @@ import pandas as pd
 from torch import Tensor
 
 from specnb.attack_eval.budgets import BudgetGrid, attack_label
+from specnb.attacks.precision import precision_param
 from specnb.metrics import auc_score, cost_to_reach, fooled, hits_target
 
 __all__ = ["AttackEvaluation", "BudgetResult", "Example"]
@@ -156,6 +157,8 @@ class AttackEvaluation:
         (its clean image when none does); see :meth:`example`.
     first_pred : torch.Tensor or None, shape (n_attacked,)
         The model's classes for them (-1 where no budget fools).
+    precision : {"fp32", "bf16"}
+        The precision the attack ran the model in (:func:`specnb.attacks.make_attack`).
     """
 
     grid: BudgetGrid
@@ -177,6 +180,7 @@ class AttackEvaluation:
     point_adv: Optional[list[tuple[Tensor, Tensor]]] = field(default=None)
     first_adv: Optional[Tensor] = field(default=None)
     first_pred: Optional[Tensor] = field(default=None)
+    precision: str = field(default="fp32")
 
     @property
     def attack(self) -> str:
@@ -294,6 +298,7 @@ class AttackEvaluation:
             "targeted": self.targeted,
             "seed": self.seed,
             "max_samples": self.max_samples,
+            **precision_param(self.precision),
         }
 
     def frame(self) -> pd.DataFrame:

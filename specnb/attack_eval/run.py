@@ -47,6 +47,7 @@ from specnb.attack_eval.budgets import BudgetGrid
 from specnb.attack_eval.evaluate import evaluate_attack
 from specnb.attack_eval.results import AttackEvaluation
 from specnb.attack_eval.targeting import resolve_targeted
+from specnb.attacks.precision import attack_precision, precision_param
 from specnb.store import ResultsStore, attack_key
 
 __all__ = [
@@ -64,7 +65,12 @@ ADVERSARIAL_KEY = "adversarial"
 
 
 def attack_params(
-    grid: BudgetGrid, *, targeted: Optional[bool], seed: int, max_samples: Optional[int]
+    grid: BudgetGrid,
+    *,
+    targeted: Optional[bool],
+    seed: int,
+    max_samples: Optional[int],
+    precision: str = "fp32",
 ) -> dict[str, Any]:
     """The parameters that key an attack row (``targeted`` None: the paper's choice).
 
@@ -81,6 +87,7 @@ def attack_params(
         "targeted": resolve_targeted(grid.attack, targeted),
         "seed": int(seed),
         "max_samples": max_samples,
+        **precision_param(attack_precision(precision)),
     }
 
 
@@ -242,6 +249,7 @@ def run_attack(
     max_samples: Optional[int] = None,
     batch_size: int = 32,
     device: Union[str, torch.device, None] = None,
+    precision: str = "fp32",
 ) -> tuple[str, AttackEvaluation]:
     """Evaluate one attack on a run's model and record it in the store.
 
@@ -261,8 +269,9 @@ def run_attack(
         Test images (n, C, H, W) in [0, 1] and classes (n,).
     out_dir : str or path-like
         Where the adversarial examples are saved.
-    fold, targeted, seed, max_samples, batch_size, device
-        As for :func:`~specnb.attack_eval.evaluate_attack`; ``fold`` also keys the row.
+    fold, targeted, seed, max_samples, batch_size, device, precision
+        As for :func:`~specnb.attack_eval.evaluate_attack`; ``fold`` also keys the row, and
+        so does a precision other than float32.
 
     Returns
     -------
@@ -275,7 +284,9 @@ def run_attack(
     ... # doctest: +SKIP
     """
     try:
-        params = attack_params(grid, targeted=targeted, seed=seed, max_samples=max_samples)
+        params = attack_params(
+            grid, targeted=targeted, seed=seed, max_samples=max_samples, precision=precision
+        )
     except ValueError as error:
         params = {
             "grid": grid.to_dict(),
@@ -307,6 +318,7 @@ def run_attack(
             max_samples=max_samples,
             batch_size=batch_size,
             device=device,
+            precision=precision,
         )
         saved = save_adversarial(evaluation, Path(out_dir) / f"adv_{grid.attack}_{key}.pt")
         write_attack(

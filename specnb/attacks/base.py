@@ -73,6 +73,10 @@ class Attack:
     #: beginning of the run at a larger one), so that :meth:`curve` serves every value with
     #: one run; None where each value needs its own run.
     curve_param: ClassVar[str | None] = None
+    #: The precision the model runs in (``"fp32"``, or ``"bf16"`` when
+    #: :func:`~specnb.attacks.make_attack` wraps it in
+    #: :class:`~specnb.attacks.precision.MixedPrecisionModel`).
+    precision: str = "fp32"
 
     def __init__(self, model: nn.Module, *, targeted: bool, seed: int) -> None:
         if not isinstance(model, nn.Module):

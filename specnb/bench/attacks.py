@@ -19,14 +19,19 @@ samples no more than ``QUALITY_TOLERANCE`` above it; a faster run that finds lar
 perturbations is no speedup. Each attack is reported against the faster of the references at
 equal quality (the faster of all when none is). CW runs with each library's early abort
 (specnb: Carlini's rule per sample; torchattacks: the batch returns once its summed loss rises
-at a check; Foolbox: Carlini's rule on the summed loss). The header prints the thread count and
+at a check; Foolbox: Carlini's rule on the summed loss); in the per-run table ours is timed to
+the references' quality: the fewest iterations at which it reaches every reference's success
+and median l2. Each of our attacks also runs with the victim in bfloat16 autocast and
+channels-last (rows ``"<attack> bf16"``, :mod:`specnb.attacks.precision`), and each attack
+counts at its faster row of equal quality. The header prints the thread count and
 load average (on an oversubscribed CPU, ``--threads 1`` avoids the thread-synchronisation
 stalls that slow small per-image operations most). A first table times the whole quick-grid
 budget curve of FGSM, DeepFool, CW-l2 and JSMA: ours from one run per nested group of budgets,
 as :mod:`specnb.attack_eval` runs it, the references once per budget point, at equal quality
 at every point (:mod:`specnb.bench.attack_curves`); it ends with its own line
-``geomean speedup, whole curves: Y``. The per-run table follows, one row per attack; the last
-line is the geometric mean of its speed ratios at equal quality.
+``geomean speedup, whole curves: Y``. The per-run table follows, two rows per attack
+(float32, bf16); then the row each attack counts at, and the geometric mean of their speed
+ratios at equal quality.
 """
 
 from __future__ import annotations

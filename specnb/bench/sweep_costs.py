@@ -87,18 +87,24 @@ def _model_costs(
     gradient_batch: int | None = None,
 ) -> dict[str, dict[str, float]]:
     """Training, prediction and input-gradient seconds per clip of each architecture
-    (training under float16 autocast on CUDA, as :func:`specnb.training.train_cv` trains)."""
+    (training in the precision :func:`specnb.training.train_cv` resolves for it: float16
+    autocast on CUDA, on a CPU the faster of float32 and bfloat16 with channels-last)."""
     import torch
 
     from specnb.models import IMAGE_SHAPE, build_model
+    from specnb.training import TrainConfig
+    from specnb.training.precision import resolve_precision
 
     out: dict[str, dict[str, float]] = {"train": {}, "predict": {}, "gradient": {}}
-    amp = device.startswith("cuda")
-    images = torch.rand(batch, *IMAGE_SHAPE, device=device)
     labels = torch.arange(batch, device=device) % _CLASSES
     probes = torch.rand(gradient_batch or batch, *IMAGE_SHAPE, device=device)
     for name in models:
-        model = build_model(name, _CLASSES, seed=0).to(device)
+        config = TrainConfig(model=name, batch_size=batch, device=device)
+        precision = resolve_precision(config, torch.device(device))
+        amp = precision.amp
+        layout = torch.channels_last if precision.channels_last else torch.contiguous_format
+        images = torch.rand(batch, *IMAGE_SHAPE, device=device).contiguous(memory_format=layout)
+        model = build_model(name, _CLASSES, seed=0).to(device, memory_format=layout)
         optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
         scaler = torch.amp.GradScaler("cuda", enabled=amp)
 

@@ -8,10 +8,11 @@ every repeat so that a change of machine load hits them alike:
   ``zero_grad``/``backward``/``step`` with AdamW);
 - ``ours fp32``: :func:`specnb.training.epochs.train_epoch` with bfloat16 and channels-last
   off, so its ratio to ``plain fp32`` is the loop's own overhead;
-- ``ours bf16+cl``: the same with the execution defaults (bfloat16 autocast where the CPU
-  has native bfloat16, channels-last);
-- ``ours recipe``: the same plus the strong recipe's batch shifts, masks, mixup and per-batch
-  learning rate.
+- ``ours bf16+cl``: the same under bfloat16 autocast with channels-last batches;
+- ``ours recipe``: the strong recipe's batch shifts, masks, mixup and per-batch learning rate
+  in the precision a run resolves for the model here (measured once per machine and cached,
+  :mod:`specnb.training.precision`; printed with its source), so that its ratio shows
+  whether the resolution picked the faster precision.
 
 The median images/s over the repeats is printed, with the achieved GFLOP/s (floating-point
 operations of one training step counted by ``torch.utils.flop_counter``) and its share of
@@ -37,6 +38,7 @@ import torch
 import torch.nn.functional as F
 
 from specnb.models import build_model
+from specnb.training import precision
 from specnb.training.epochs import Plan, batch_augment, make_optimizer, train_epoch
 from specnb.training.recipe import recipe_config
 from specnb.training.schedule import learning_rate
@@ -113,10 +115,12 @@ def _runner(
     variant: str, model_name: str, images: torch.Tensor, labels: torch.Tensor, batch: int
 ) -> Callable[[int], None]:
     """A function running one epoch of ``variant`` (its argument: the repeat number)."""
-    recipe = recipe_config("strong", model=model_name, batch_size=batch, device="cpu")
-    fast = variant != "ours fp32" and variant != "plain fp32"
-    config = recipe.replace(amp=fast, channels_last=fast)
-    plan = Plan.for_config(config)
+    config = recipe_config("strong", model=model_name, batch_size=batch, device="cpu")
+    if variant == "ours recipe":
+        plan = Plan.for_config(config)
+    else:
+        fast = variant == "ours bf16+cl"
+        plan = Plan(torch.device("cpu"), batch, config.lr, amp=fast, channels_last=fast)
     model = build_model(model_name, _NUM_CLASSES, seed=0).to(memory_format=plan.memory_format)
     optimizer = make_optimizer(model, config, plan)
     if variant == "plain fp32":
@@ -182,6 +186,14 @@ def main(argv: Union[Sequence[str], None] = None) -> int:
     )
     for model_name in args.models:
         flops = step_flops(model_name, args.batch_size)
+        resolved = Plan.for_config(
+            recipe_config("strong", model=model_name, batch_size=args.batch_size, device="cpu")
+        )
+        print(
+            f"{model_name:<9} resolved precision {resolved.precision} "
+            f"({resolved.precision_source}, {precision.machine_key()})",
+            flush=True,
+        )
         runners = {v: _runner(v, model_name, images, labels, args.batch_size) for v in VARIANTS}
         for run in runners.values():
             run(0)  # warm-up: one-off allocations and kernel choices stay out of the timings
@@ -195,7 +207,8 @@ def main(argv: Union[Sequence[str], None] = None) -> int:
         for variant in VARIANTS:
             rate = args.images / statistics.median(seconds[variant])
             gflops = rate * flops / 1e9
-            peak = peak32 if variant in ("plain fp32", "ours fp32") else peak16
+            bf16 = variant == "ours bf16+cl" or (variant == "ours recipe" and resolved.amp)
+            peak = peak16 if bf16 else peak32
             print(
                 f"{model_name:<9} {variant:<13} {rate:8.1f} images/s  x{rate / plain:5.2f} vs plain"
                 f"  {gflops:7.1f} GFLOP/s = {100 * gflops / peak32:5.1f} % of the fp32 peak"

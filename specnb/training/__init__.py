@@ -21,6 +21,8 @@ Modules
   optimiser.
 - ``figures`` -- Seaborn figures of a training run: learning curves per fold and the test confusion
   matrix.
+- ``precision`` -- Training precision by measurement: float32, or bfloat16 with channels-last,
+  whichever is faster on this machine (cached per CPU model and torch version).
 - ``recipe`` -- The named training recipes: ``"strong"`` (the default) and ``"paper"``.
 - ``result`` -- What a cross-validated training run produces, and how it is read back from its
   folder.

@@ -122,13 +122,19 @@ class TrainConfig:
         Batch multiplier on CUDA (see ``batch_size``).
     device : str
         ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
-    amp : bool
+    amp : bool or "auto"
         Mixed precision: float16 autocast with gradient scaling on CUDA, bfloat16 autocast on
-        a CPU with native bfloat16 (AVX512-BF16 or AMX; ignored on other CPUs). Dev scoring
-        uses it too; the test part is always scored in float32.
-    channels_last : bool
+        a CPU with native bfloat16 (AVX512-BF16 or AMX; ignored on other CPUs). ``"auto"``
+        (the default): on a CPU with native bfloat16, whichever of float32 and bfloat16 with
+        channels-last trains this model faster on this machine, measured once and cached
+        (:mod:`specnb.training.precision`); float32 on other CPUs; on CUDA, on.
+        ``$SPECNB_PRECISION`` (``fp32`` or ``bf16``) overrides both fields. Dev scoring uses
+        the resolved precision too; the test part is always scored in float32. The resolved
+        values are what the run's result records.
+    channels_last : bool or "auto"
         Keep the model and the batches in channels-last memory order (faster convolutions
-        on CPUs and recent GPUs; the same results up to rounding).
+        on many CPUs and recent GPUs; the same results up to rounding). ``"auto"``: as
+        ``amp``'s measurement decides.
 
     Examples
     --------
@@ -165,8 +171,8 @@ class TrainConfig:
     time_shift: float = 0.0
     cuda_batch_scale: int = 4
     device: str = "auto"
-    amp: bool = True
-    channels_last: bool = True
+    amp: Union[bool, str] = "auto"
+    channels_last: Union[bool, str] = "auto"
 
     def __post_init__(self) -> None:
         if self.model not in MODELS + WAVEFORM_MODELS:
@@ -208,9 +214,9 @@ class TrainConfig:
                 f"TrainConfig.device={self.device!r}; use 'auto', 'cpu', 'cuda' or 'cuda:N'"
             )
         for name in ("amp", "channels_last"):
-            if not isinstance(getattr(self, name), bool):
+            if not isinstance(getattr(self, name), bool) and getattr(self, name) != "auto":
                 raise TrainingError(
-                    f"TrainConfig.{name} must be True or False, got {getattr(self, name)!r}"
+                    f"TrainConfig.{name} must be True, False or 'auto', got {getattr(self, name)!r}"
                 )
         self._check_recipe()
         for name in ("lr", "weight_decay", "test_size", "smoothing", "mixup", "time_shift"):

@@ -278,7 +278,10 @@ def train_cv(
 
     On CUDA the batch is ``config.batch_size * config.cuda_batch_scale``, the learning rate
     is scaled by ``sqrt(cuda_batch_scale)`` and float16 mixed precision is used when
-    ``config.amp``; on the CPU the run is deterministic for a given seed.
+    ``config.amp``; on the CPU the run is deterministic for a given seed and resolved
+    precision. ``amp`` and ``channels_last`` left at ``"auto"`` are resolved first (measured
+    once per machine, :mod:`specnb.training.precision`); the result's config records the
+    values used.
 
     Resumable: every epoch of every fold ends with an atomic checkpoint in ``run_dir``.
     Calling ``train_cv`` again with the same ``run_dir`` (after a crash or a kill) skips the
@@ -347,7 +350,7 @@ def train_cv(
         np.add.at(confusion, (truth, fold.predictions), 1)
     accuracies = np.array([fold.accuracy for fold in folds])
     result = TrainResult(
-        config=config,
+        config=config.replace(amp=plan.amp, channels_last=plan.channels_last),  # as resolved
         num_classes=n_classes,
         fold_accuracies=tuple(float(a) for a in accuracies),
         acc_mean=float(accuracies.mean()),

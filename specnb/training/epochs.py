@@ -1,4 +1,4 @@
-"""Device choice, one training epoch, scoring and the optimiser."""
+"""Device choice, precision, one training epoch, scoring and the optimiser."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from specnb.devices import resolve_device
 from specnb.training.batch_augment import augment_batch
 from specnb.training.batches import device_batch
 from specnb.training.config import TrainConfig, TrainingError
+from specnb.training.precision import precision_label, resolve_precision
 
 __all__ = [
     "BatchAugment",
     "Plan",
     "batch_augment",
-    "cpu_bf16_supported",
     "evaluate",
     "make_optimizer",
     "resolve_device",
@@ -28,37 +28,37 @@ __all__ = [
 ]
 
 
-def cpu_bf16_supported() -> bool:
-    """Whether this CPU runs bfloat16 convolutions natively (AVX512-BF16 or AMX)."""
-    if not torch.backends.mkldnn.is_available():
-        return False
-    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-
-
 @dataclass(frozen=True)
 class Plan:
-    """Device-dependent execution choices (see ``TrainConfig.batch_size`` and ``amp``)."""
+    """Device-dependent execution choices (see ``TrainConfig.batch_size`` and ``amp``).
+
+    ``precision_source`` tells why ``amp`` and ``channels_last`` hold what they hold
+    (:class:`specnb.training.precision.Precision`).
+    """
 
     device: torch.device
     batch_size: int
     lr: float
     amp: bool
     channels_last: bool = False
+    precision_source: str = "set"
 
     @classmethod
     def for_config(cls, config: TrainConfig) -> "Plan":
+        """The plan of ``config`` on its device, with its precision resolved (measured once
+        per machine where ``amp``/``channels_last`` are ``"auto"``)."""
         device = resolve_device(config.device)
+        precision = resolve_precision(config, device)
+        fast = (precision.amp, precision.channels_last, precision.source)
         if device.type != "cuda":
-            amp = config.amp and cpu_bf16_supported()
-            return cls(device, config.batch_size, config.lr, amp, config.channels_last)
+            return cls(device, config.batch_size, config.lr, *fast)
         scale = config.cuda_batch_scale
-        return cls(
-            device,
-            config.batch_size * scale,
-            config.lr * math.sqrt(scale),
-            config.amp,
-            config.channels_last,
-        )
+        return cls(device, config.batch_size * scale, config.lr * math.sqrt(scale), *fast)
+
+    @property
+    def precision(self) -> str:
+        """The precision in words (:func:`~specnb.training.precision.precision_label`)."""
+        return precision_label(self.amp, self.channels_last, self.device.type)
 
     @property
     def memory_format(self) -> torch.memory_format:

@@ -55,7 +55,7 @@ class TrainResult:
     Parameters
     ----------
     config : TrainConfig
-        The protocol that was run.
+        The protocol that was run, ``amp`` and ``channels_last`` as resolved.
     num_classes : int
         Number of classes C.
     fold_accuracies : tuple of float
@@ -144,6 +144,7 @@ class TrainResult:
                 "confusion": self.confusion,
                 "curves": list(self.curves),
                 "checkpoints": [str(p) for p in self.checkpoints],
+                "precision": {"amp": self.config.amp, "channels_last": self.config.channels_last},
             },
             "error": None,
         }

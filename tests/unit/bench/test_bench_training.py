@@ -33,9 +33,11 @@ def test_peaks_are_positive_rates_and_the_peak_is_the_better_one(
     assert bench_training.measured_peak(torch.float32) == 225.0
 
 
+@pytest.mark.parametrize("forced", ["fp32", "bf16"])
 def test_bench_training_prints_every_loop_against_the_plain_one(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    forced: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    monkeypatch.setenv("SPECNB_PRECISION", forced)
     peaks = {torch.float32: 100.0, torch.bfloat16: 400.0}
     monkeypatch.setattr(bench_training, "measured_peak", lambda dtype: peaks[dtype])
     args = [
@@ -52,7 +54,10 @@ def test_bench_training_prints_every_loop_against_the_plain_one(
     ]
     assert cli_main(args) == 0
     lines = capsys.readouterr().out.splitlines()
-    rows = [line for line in lines if line.startswith("sbcnn")]
+    (resolved,) = [line for line in lines if line.split()[:3] == ["sbcnn", "resolved", "precision"]]
+    label = {"fp32": "fp32", "bf16": "bf16+channels-last"}[forced]
+    assert f"precision {label} (forced by $SPECNB_PRECISION" in resolved
+    rows = [line for line in lines if line.startswith("sbcnn") and "images/s" in line]
     assert [row.split()[1:3] for row in rows] == [
         ["plain", "fp32"],
         ["ours", "fp32"],
@@ -68,4 +73,6 @@ def test_bench_training_prints_every_loop_against_the_plain_one(
     )
     assert share == pytest.approx(gflops, abs=0.1)  # the fp32 peak is 100 GFLOP/s here
     assert "bf16 peak" in rows[2] and "bf16 peak" not in rows[1]
+    # the recipe row runs in the resolved precision, which the forced one overrides
+    assert ("bf16 peak" in rows[3]) == (forced == "bf16")
     assert lines[-1].startswith("peaks measured here") and "fp32 100.0 GFLOP/s" in lines[-1]

@@ -189,14 +189,16 @@ def test_recipe_field_errors_name_the_field(field: str, value: object) -> None:
 
 
 def test_cpu_bf16_follows_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
-    from specnb.training import epochs
+    from specnb.training import precision
 
-    monkeypatch.setattr(epochs, "cpu_bf16_supported", lambda: False)
-    assert not Plan.for_config(RECIPE).amp
-    monkeypatch.setattr(epochs, "cpu_bf16_supported", lambda: True)
-    plan = Plan.for_config(RECIPE)
+    monkeypatch.delenv("SPECNB_PRECISION", raising=False)
+    fast = RECIPE.replace(amp=True, channels_last=True)
+    monkeypatch.setattr(precision, "cpu_bf16_supported", lambda: False)
+    assert not Plan.for_config(fast).amp
+    monkeypatch.setattr(precision, "cpu_bf16_supported", lambda: True)
+    plan = Plan.for_config(fast)
     assert plan.amp and not plan.grad_scaling and plan.memory_format == torch.channels_last
-    assert not Plan.for_config(RECIPE.replace(amp=False)).amp
+    assert not Plan.for_config(fast.replace(amp=False)).amp
 
 
 def test_uint8_images_round_trip_through_the_cache(
