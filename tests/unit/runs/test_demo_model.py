@@ -60,12 +60,24 @@ def test_explorer_clip_of_the_demo_model_is_confident_and_flips_within_the_slide
     assert clip.flips_at is not None and 0 < clip.flips_at <= max(EPSILONS)
 
 
+#: Share of the held-out clips on which a rebuilt demo model must agree with the shipped one.
+#: The split and the seeded order are exact; the weights are not: another CPU's kernels (or
+#: the other training precision, chosen per machine) round differently and training amplifies
+#: it, so two rebuilds differ on a borderline clip or two. The next seed's model agrees on
+#: fewer, and a changed job trains on other clips (caught by the clip ids, exactly).
+AGREEMENT = 0.9
+
+
 def test_the_command_rebuilds_the_shipped_model(demo, test_split, tmp_path):
     assert main(["demo-model", "--out", str(tmp_path / "demo.pt")]) == 0
     rebuilt = load_demo_model(tmp_path / "demo.pt")
-    images, _ = test_split
-    assert torch.equal(_predictions(rebuilt.model, images), _predictions(demo.model, images))
     assert rebuilt.test_clip_ids == demo.test_clip_ids and rebuilt.fold == demo.fold
+    images, labels = test_split
+    ours, shipped = _predictions(rebuilt.model, images), _predictions(demo.model, images)
+    assert (ours == shipped).float().mean().item() >= AGREEMENT
+    assert (ours == labels).float().mean().item() >= 0.8
+    clip = explorer_clip(rebuilt.model, images, labels)
+    assert clip.probability >= 0.8 and clip.flips_at is not None
 
 
 def test_a_missing_or_foreign_file_names_itself(tmp_path):
