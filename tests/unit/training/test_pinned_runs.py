@@ -8,7 +8,9 @@ The waveform losses are those of the former waveform loop with its batch orders 
 ``train_cv``'s (epoch ``e`` shuffles with ``derive_seed(seed, fold, e - 1)``; the former loop
 used ``e``): with that one change the two loops gave these numbers bit for bit.
 
-The numbers were recorded again on an AMD EPYC CPU with AVX512-BF16. Another CPU runs other
+The numbers were recorded again on an AMD EPYC CPU with AVX512-BF16; the waveform run's
+once more on an Intel Xeon (Sapphire Rapids) after the synthetic set's classes were drawn
+apart, which changed its clips. Another CPU runs other
 convolution kernels, which round differently; over four epochs that moves the losses by up to
 1e-4 (the image run, bfloat16 autocast) and 1.2e-3 (the waveform run, float32), so the losses
 are compared within :data:`LOSS_TOLERANCE` and :data:`WAVEFORM_LOSS_TOLERANCE`. A changed loop
@@ -44,8 +46,8 @@ IMAGE_DEV_LOSS = (
 )
 
 #: Per-fold test accuracies and test cross-entropies and epochs run of the seeded waveform run.
-WAVEFORM_ACCURACIES = (0.3333333333333333, 0.3333333333333333)
-WAVEFORM_TEST_LOSS = (2.281189203262329, 2.228327989578247)
+WAVEFORM_ACCURACIES = (0.0, 0.3333333333333333)
+WAVEFORM_TEST_LOSS = (2.2775344848632812, 2.2256720066070557)
 WAVEFORM_EPOCHS = (4, 4)
 
 
