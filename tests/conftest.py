@@ -86,6 +86,31 @@ def notebook_stdout() -> Callable[[Path], str]:
     return stdout
 
 
+#: Source fragments of a notebook cell that draws a figure: a Matplotlib figure handed to
+#: ``display`` (the way every notebook shows one, whatever the backend) or a PNG file shown.
+FIGURE_CALLS = ("display(fig)", "Image(")
+
+
+def _cells_missing_figures(notebook: Path) -> list[int]:
+    nb = nbformat.read(notebook, as_version=4)
+    missing = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or not any(call in cell.source for call in FIGURE_CALLS):
+            continue
+        outputs = cell.get("outputs", [])
+        if not any("image/png" in output.get("data", {}) for output in outputs):
+            missing.append(index)
+    return missing
+
+
+@pytest.fixture(scope="session")
+def cells_missing_figures() -> Callable[[Path], list[int]]:
+    """A function ``(executed notebook) -> indices of the code cells that draw a figure
+    (:data:`FIGURE_CALLS`) but hold no ``image/png`` output``: empty when every figure
+    survived the execution."""
+    return _cells_missing_figures
+
+
 @pytest.fixture(scope="session")
 def execute_notebook() -> Callable[..., Path]:
     """Run a numbered notebook under papermill, its kernel on one thread.

@@ -7,6 +7,13 @@ trains, inharmonic bell partials) with random pitch, timing, event durations and
 noise; clips are then brought to a random level spanning 30 dB so that loudness says nothing
 about the class. Pairs of clips share a "source recording" (the same source parameters, such
 as the base pitch or rate), which exercises group-aware splitting.
+
+The set is made to be learnt from a few dozen clips on a CPU, so that the main job's small
+models reach high accuracies on every representation and their attacks have clips to work
+on: each class's source parameters vary within about ±10 % around its own centre, the
+classes' centres lie apart (the car horn's chord above the siren, the bell's partials above
+the engine's low rumble, short high ticks against lower, longer barks), and the background
+stays 10 to 30 dB below the sound.
 """
 
 from __future__ import annotations
@@ -56,7 +63,7 @@ CLIPS_PER_SOURCE = 2
 
 _LEVEL_RMS = 0.03  # RMS of a clip at 0 dB gain
 _GAIN_DB = (-30.0, 0.0)  # range of the random clip level
-_SNR_DB = (3.0, 30.0)  # signal-to-background ratio
+_SNR_DB = (10.0, 30.0)  # signal-to-background ratio
 _MIN_RATE = 16000
 
 
@@ -115,8 +122,8 @@ def _segments(
 
 def _siren(src: Rng, rng: Rng, n: int, sr: int, t: np.ndarray) -> np.ndarray:
     """A wail or yelp: a harmonic tone swept up and down by a slow or fast cosine."""
-    f0 = src.uniform(500, 900) * rng.uniform(0.97, 1.03)
-    depth = src.uniform(1.3, 1.8)
+    f0 = src.uniform(650, 750) * rng.uniform(0.97, 1.03)
+    depth = src.uniform(1.5, 1.7)
     sweep = src.choice([rng.uniform(0.2, 0.6), rng.uniform(2.5, 4.0)])
     freq = f0 * depth ** (0.5 - 0.5 * np.cos(2 * np.pi * sweep * t + rng.uniform(0, 2 * np.pi)))
     return _harmonics(_phase(freq, sr), (1.0, 0.4, 0.2))
@@ -124,42 +131,42 @@ def _siren(src: Rng, rng: Rng, n: int, sr: int, t: np.ndarray) -> np.ndarray:
 
 def _dog_bark(src: Rng, rng: Rng, n: int, sr: int, t: np.ndarray) -> np.ndarray:
     """A few barks: falling harmonic bursts with a fast attack and a noisy component."""
-    f0 = src.uniform(300, 600)
+    f0 = src.uniform(250, 300)
     y = np.zeros(n)
-    for _ in range(rng.integers(2, 7)):
-        length = int(rng.uniform(0.08, 0.22) * sr)
+    for _ in range(rng.integers(3, 7)):
+        length = int(rng.uniform(0.15, 0.35) * sr)
         start = int(rng.integers(0, n - length))
         tau = np.arange(length) / sr
         freq = f0 * rng.uniform(0.9, 1.1) * np.linspace(1.2, 0.85, length)
-        voice = _harmonics(_phase(freq, sr), tuple(1 / h for h in range(1, 9)))
-        env = (1 - np.exp(-tau / 0.005)) * np.exp(-tau / rng.uniform(0.03, 0.08))
-        burst = _filtered(rng.standard_normal(length), sr, 500, 2500)
+        voice = _harmonics(_phase(freq, sr), tuple(1 / h for h in range(1, 6)))
+        env = (1 - np.exp(-tau / 0.005)) * np.exp(-tau / rng.uniform(0.06, 0.12))
+        burst = _filtered(rng.standard_normal(length), sr, 300, 1500)
         y[start : start + length] += env * (voice + 0.3 * burst)
     return y
 
 
 def _car_horn(src: Rng, rng: Rng, n: int, sr: int, t: np.ndarray) -> np.ndarray:
     """One to three honks of a two-note (major third) square-ish chord."""
-    f1 = src.uniform(380, 480) * rng.uniform(0.98, 1.02)
+    f1 = src.uniform(800, 900) * rng.uniform(0.98, 1.02)
     odd = (1.0, 0.0, 1 / 3, 0.0, 1 / 5, 0.0, 1 / 7)
     tone = _harmonics(2 * np.pi * f1 * t, odd) + _harmonics(2 * np.pi * 1.26 * f1 * t, odd)
-    return tone * _segments(rng, n, sr, (1, 3), (0.3, 1.5))
+    return tone * _segments(rng, n, sr, (2, 3), (0.8, 1.6))
 
 
 def _engine_idling(src: Rng, rng: Rng, n: int, sr: int, t: np.ndarray) -> np.ndarray:
     """A low firing-rate pulse train through a resonant low-pass, with rumble."""
-    rate = src.uniform(18, 35) * rng.uniform(0.95, 1.05)
+    rate = src.uniform(22, 28) * rng.uniform(0.95, 1.05)
     wobble = 1 + 0.03 * np.sin(2 * np.pi * rng.uniform(0.2, 1.0) * t)
     cycles = np.cumsum(rate * wobble) / sr
     pulses = np.diff(np.floor(cycles), prepend=0.0) * rng.uniform(0.6, 1.0, n)
-    body = _filtered(_filtered(pulses * sr / rate, sr, None, src.uniform(90, 160)), sr, 30, None)
+    body = _filtered(_filtered(pulses * sr / rate, sr, None, src.uniform(150, 200)), sr, 30, None)
     rumble = _filtered(rng.standard_normal(n), sr, None, 200)
     return body + 0.3 * rumble / (np.std(rumble) + 1e-12) * np.std(body)
 
 
 def _drilling(src: Rng, rng: Rng, n: int, sr: int, t: np.ndarray) -> np.ndarray:
     """A high motor whine with vibrato and grinding noise, in one to three runs."""
-    f0 = src.uniform(1200, 2500) * rng.uniform(0.97, 1.03)
+    f0 = src.uniform(1700, 2000) * rng.uniform(0.97, 1.03)
     vibrato = 1 + 0.01 * np.sin(2 * np.pi * rng.uniform(10, 20) * t)
     whine = _harmonics(_phase(f0 * vibrato, sr), (1.0, 0.5, 0.25))
     grind = _filtered(rng.standard_normal(n), sr, 2000, 6000)
@@ -168,7 +175,7 @@ def _drilling(src: Rng, rng: Rng, n: int, sr: int, t: np.ndarray) -> np.ndarray:
 
 def _jackhammer(src: Rng, rng: Rng, n: int, sr: int, t: np.ndarray) -> np.ndarray:
     """Regular short broadband impacts at 12-22 Hz, in one or two runs."""
-    rate = src.uniform(12, 22) * rng.uniform(0.95, 1.05)
+    rate = src.uniform(15, 18) * rng.uniform(0.95, 1.05)
     within = (rate * t) % 1.0
     env = np.exp(-within / (rate * rng.uniform(0.006, 0.015)))
     hits = _filtered(rng.standard_normal(n) * env, sr, 300, 3000)
@@ -177,7 +184,7 @@ def _jackhammer(src: Rng, rng: Rng, n: int, sr: int, t: np.ndarray) -> np.ndarra
 
 def _rain(src: Rng, rng: Rng, n: int, sr: int, t: np.ndarray) -> np.ndarray:
     """High-passed hiss with a slow swell, and scattered drop clicks."""
-    hiss = _filtered(rng.standard_normal(n), sr, src.uniform(800, 2000), None)
+    hiss = _filtered(rng.standard_normal(n), sr, src.uniform(1200, 1600), None)
     swell = 1 + 0.3 * np.sin(2 * np.pi * rng.uniform(0.05, 0.3) * t + rng.uniform(0, 6.3))
     drops = np.zeros(n)
     count = int(rng.uniform(20, 60) * n / sr)
@@ -188,7 +195,7 @@ def _rain(src: Rng, rng: Rng, n: int, sr: int, t: np.ndarray) -> np.ndarray:
 
 def _crackling_fire(src: Rng, rng: Rng, n: int, sr: int, t: np.ndarray) -> np.ndarray:
     """A low rumble with irregular, randomly loud crackles."""
-    rumble = _filtered(rng.standard_normal(n), sr, None, src.uniform(150, 300))
+    rumble = _filtered(rng.standard_normal(n), sr, None, src.uniform(200, 250))
     crackles = np.zeros(n)
     count = int(rng.uniform(5, 25) * n / sr)
     crackles[rng.integers(0, n, count)] = rng.uniform(0.2, 1.0, count)
@@ -198,25 +205,25 @@ def _crackling_fire(src: Rng, rng: Rng, n: int, sr: int, t: np.ndarray) -> np.nd
 
 def _clock_tick(src: Rng, rng: Rng, n: int, sr: int, t: np.ndarray) -> np.ndarray:
     """Regular tick-tock: short decaying high tones, the tock slightly lower."""
-    rate = src.uniform(1.0, 2.5)
-    pitch = src.uniform(2000, 4000)
-    length = int(0.02 * sr)
+    rate = src.uniform(1.5, 2.0)
+    pitch = src.uniform(2800, 3200)
+    length = int(0.05 * sr)
     tau = np.arange(length) / sr
     y = np.zeros(n)
     start = rng.uniform(0, 1 / rate)
     for i, onset in enumerate(np.arange(start, n / sr, 1 / rate)):
         k = int(onset * sr)
         f = pitch * (1.0 if i % 2 == 0 else rng.uniform(0.8, 0.9))
-        tick = np.sin(2 * np.pi * f * tau) * np.exp(-tau / 0.003)
+        tick = np.sin(2 * np.pi * f * tau) * (1 - np.exp(-tau / 0.002)) * np.exp(-tau / 0.008)
         y[k : k + length] += tick[: n - k]
     return y
 
 
 def _church_bell(src: Rng, rng: Rng, n: int, sr: int, t: np.ndarray) -> np.ndarray:
     """Repeated strikes of inharmonic partials with long exponential decays."""
-    f0 = src.uniform(180, 450)
+    f0 = src.uniform(600, 700)
     ratios = np.array([0.5, 1.0, 1.19, 1.5, 2.0, 3.0]) * rng.uniform(0.995, 1.005, 6)
-    amps = src.uniform(0.3, 1.0, 6)
+    amps = src.uniform(0.6, 1.0, 6)
     decays = np.linspace(2.0, 0.4, 6) * rng.uniform(0.7, 1.3)
     tau = np.arange(int(2.5 * sr)) / sr
     strike = sum(

@@ -29,14 +29,16 @@ from specnb.runs.finished import TrainedRun, load_trained_run
 from specnb.runs.job import TrainingJob
 from specnb.runs.summaries import fold_summary, split_summary
 from specnb.runs.train import TRAIN_FOLDER, open_store, run_training_job
-from specnb.runs.variants import best_fold, study_job
+from specnb.runs.variants import JOB_PARAMETERS, best_fold, job_from_parameters, study_job
 
 __all__ = [
+    "JOB_PARAMETERS",
     "TRAIN_FOLDER",
     "TrainedRun",
     "TrainingJob",
     "best_fold",
     "fold_summary",
+    "job_from_parameters",
     "load_trained_run",
     "open_store",
     "run_training_job",

@@ -24,7 +24,9 @@ from specnb.training import TrainingError, best_fold_index
 from specnb.training.recipe import DEFAULT_RECIPE, recipe_config
 
 __all__ = [
+    "JOB_PARAMETERS",
     "best_fold",
+    "job_from_parameters",
     "load_best_models",
     "study_job",
     "train_runs",
@@ -129,6 +131,71 @@ def study_job(
         config=config,
         uint8_images=True,
     )
+
+
+#: The notebook parameters a training job is built from, each a :func:`study_job` argument
+#: of the same name in lower case.
+JOB_PARAMETERS = (
+    "DATASET",
+    "DATA_PATH",
+    "N_PER_CLASS",
+    "DATA_SEED",
+    "SETTING",
+    "MODEL",
+    "SEED",
+    "EPOCHS",
+    "FOLDS",
+    "TEST_SIZE",
+    "PATIENCE",
+    "BATCH_SIZE",
+    "LR",
+    "AUGMENT",
+    "RECIPE",
+    "DEVICE",
+    "OFFICIAL_TEST_FOLD",
+    "PRETRAINED",
+    "MISSING",
+)
+
+
+def job_from_parameters(parameters: Mapping[str, Any], **overrides: Any) -> TrainingJob:
+    """The training job a notebook's parameters describe (notebooks 02, 04, 05 and 07).
+
+    Parameters
+    ----------
+    parameters : mapping
+        The notebook's names, typically ``globals()``: those of :data:`JOB_PARAMETERS` that
+        it has are used (the others keep :func:`study_job`'s defaults); every other name is
+        ignored.
+    **overrides
+        :func:`study_job` arguments that win over ``parameters``, for what a notebook varies
+        itself (``setting=`` per entry of notebook 04's ``SETTINGS``, ``model=VICTIM``).
+
+    Returns
+    -------
+    TrainingJob
+
+    Raises
+    ------
+    TrainingError
+        Any invalid field (the message names it), or an override that is no
+        :func:`study_job` argument.
+
+    Examples
+    --------
+    >>> params = {"SETTING": {"repr": "stft", "sr": 8000, "n_fft": 256}, "EPOCHS": 3, "X": 1}
+    >>> job = job_from_parameters(params, model="lstm")
+    >>> job.config.epochs, job.config.model, job.setting.n_fft
+    (3, 'lstm', 256)
+    """
+    known = {name.lower() for name in JOB_PARAMETERS}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise TrainingError(
+            f"job_from_parameters: no parameter {unknown[0]!r}; known: {sorted(known)}"
+        )
+    fields = {name.lower(): parameters[name] for name in JOB_PARAMETERS if name in parameters}
+    return study_job(**{**fields, **overrides})
 
 
 def variants(

@@ -12,6 +12,7 @@ Modules
 
 from specnb.runs.variants import (
     best_fold,
+    job_from_parameters,
     load_best_models,
     study_job,
     train_runs,
@@ -59,6 +60,7 @@ __all__ = [
     "colormap_gallery",
     "colormap_variants",
     "common_correct",
+    "job_from_parameters",
     "load_best_models",
     "mean_transfer",
     "measure_transfers",

@@ -235,6 +235,11 @@ def _train_fold(
         )
         bar.update(1)
         bar.set_postfix(loss=f"{train_loss:.3f}", dev_acc=f"{dev_acc:.3f}")
+    if bar.n < bar.total:
+        # stopped early: the bar ends complete at the epochs run (a notebook draws a bar
+        # closed short of its total as a failure, in red)
+        bar.total = bar.n
+        bar.refresh()
     bar.close()
 
     started = time.perf_counter()

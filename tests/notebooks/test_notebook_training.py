@@ -66,3 +66,8 @@ def test_notebook_prints_the_run_and_the_reload_check(executed, notebook_stdout)
     assert f"run key {row['run_key']}" in text
     assert f"checkpoint: {out / 'train' / 'fold1' / 'model.pt'}" in text
     assert "largest difference 0.0000" in text
+
+
+def test_every_figure_cell_keeps_its_png(executed, cells_missing_figures):
+    notebook, _ = executed
+    assert cells_missing_figures(notebook) == []

@@ -44,7 +44,10 @@ steps:
 
 
 @pytest.mark.slow
-def test_main_job_renders_the_report_from_the_sweep_store(tmp_path):
+def test_main_job_renders_the_report_from_the_sweep_store(
+    tmp_path, cells_missing_figures, monkeypatch
+):
+    monkeypatch.setenv("MPLBACKEND", "Agg")  # as tasks.py runs the main job
     sweep = tmp_path / "tiny.yaml"
     sweep.write_text(SWEEP)
     out = tmp_path / "main"
@@ -63,6 +66,11 @@ def test_main_job_renders_the_report_from_the_sweep_store(tmp_path):
     decided = re.findall(r'<tr class="verdict-(supported|contradicted|inconclusive)">', html)
     assert len(decided) >= 2, decided
     assert "proves the pipeline, not the paper" in html and "95 % interval [" in html
+    # every executed notebook of the chain keeps the figures it drew (MPLBACKEND=Agg too)
+    executed = sorted(out.glob("*/*/*.ipynb"))
+    assert {path.parent.parent.name for path in executed} >= {"train", "attack", "report"}
+    missing = {str(path.relative_to(out)): cells_missing_figures(path) for path in executed}
+    assert missing == {name: [] for name in missing}
     # a second call finds everything done: nothing reruns, the same report comes back
     written = report.stat().st_mtime_ns
     assert run_main_job(out=out, sweep=sweep, workers=2) == report

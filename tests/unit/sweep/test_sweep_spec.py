@@ -57,6 +57,13 @@ def test_quick_and_paper_sweep_files_are_valid():
     assert list(steps) == ["representations", "train", "attack", "report"]
     assert {p.params["SETTING"]["repr"] for p in steps["attack"]} == {"stft", "mfcc", "wavelet"}
     assert {p.params["SEED"] for p in steps["attack"]} == {0, 1, 2}
+    # three STFT window lengths: the report's Figure 4 is a curve, not a dot
+    windows = {
+        p.params["SETTING"].get("win_length")
+        for p in steps["attack"]
+        if p.params["SETTING"]["repr"] == "stft"
+    }
+    assert len(windows) >= 3
     assert all(p.params["INTERACTIVE"] is False for p in points if "INTERACTIVE" in p.params)
     paper = expand(load_sweep(REPO / "sweeps" / "paper.yaml"))
     trained = [p for p in paper if p.step == "train"]
