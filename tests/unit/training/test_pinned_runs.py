@@ -10,8 +10,9 @@ used ``e``): with that one change the two loops gave these numbers bit for bit.
 
 The numbers were recorded again on an AMD EPYC CPU with AVX512-BF16 (the image run's float32
 numbers on an Intel Xeon, Sapphire Rapids: a run's precision is resolved per machine, see
-:mod:`specnb.training.precision`, so both are pinned); the waveform run's once more on the Intel
-Xeon after the synthetic set's classes were drawn apart, which changed its clips. Another CPU runs other
+:mod:`specnb.training.precision`, so both are pinned); the waveform run's once more on the
+Intel Xeon after the synthetic set's classes were drawn apart, which changed its clips.
+Another CPU runs other
 convolution kernels, which round differently; over four epochs that moves the losses by up to
 1e-4 (the image run, bfloat16 autocast) and 1.2e-3 (the waveform run, float32), so the losses
 are compared within :data:`LOSS_TOLERANCE` and :data:`WAVEFORM_LOSS_TOLERANCE`. A changed loop
