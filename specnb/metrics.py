@@ -107,8 +107,8 @@ def test_correct(predictions: np.ndarray, labels: np.ndarray) -> list[list[int]]
     Returns
     -------
     list of list of int
-        ``[fold][clip]`` 1 when correct, else 0 (what the report's bootstrap over test clips
-        resamples).
+        ``[fold][clip]`` 1 when correct, else 0 (what the report pairs clip by clip, by clip
+        id, when it compares two runs of one seed).
 
     Examples
     --------
