@@ -63,7 +63,9 @@ def test_main_job_renders_the_report_from_the_sweep_store(
     stft = runs[[s["repr"] == "stft" for s in runs["setting_json"]]]
     assert f"{100 * stft['acc_mean'].mean():.2f}" in html  # our accuracy fills Table 3's row
     # three seeds of two representations and two attacks decide claims, marked synthetic
-    decided = re.findall(r'<tr class="verdict-(supported|contradicted|inconclusive)">', html)
+    decided = re.findall(
+        r'<details class="verdict verdict-(supported|contradicted|inconclusive)"', html
+    )
     assert len(decided) >= 2, decided
     assert "proves the pipeline, not the paper" in html and "95 % interval [" in html
     # every executed notebook of the chain keeps the figures it drew (MPLBACKEND=Agg too)
