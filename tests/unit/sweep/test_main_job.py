@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from specnb.report import NOT_COMPARABLE, VERDICTS
+from specnb.report.claims import CLAIMS
 from specnb.store import ResultsStore
 from specnb.sweep import expand, load_sweep, run_sweep
 from specnb.sweep.main_job import (
@@ -62,12 +64,16 @@ def test_main_job_renders_the_report_from_the_sweep_store(
     assert "Verdicts" in html and "Table 3" in html
     stft = runs[[s["repr"] == "stft" for s in runs["setting_json"]]]
     assert f"{100 * stft['acc_mean'].mean():.2f}" in html  # our accuracy fills Table 3's row
-    # three seeds of two representations and two attacks decide claims, marked synthetic
-    decided = re.findall(
-        r'<details class="verdict verdict-(supported|contradicted|inconclusive)"', html
+    # three seeds of two representations and two attacks reach a decision on claims: decided
+    # (marked synthetic), or "not comparable" with its reason where these tiny models (three
+    # epochs on 3 clips per class) sit at chance; never "not enough results" for those claims
+    words = re.findall(
+        r'<details class="verdict [^"]+"[^>]*><summary>.*?class="word">([^<]+)<', html
     )
-    assert len(decided) >= 2, decided
-    assert "proves the pipeline, not the paper" in html and "95 % interval [" in html
+    assert len(words) == len(CLAIMS), words
+    reached = [w for w in words if w in (*VERDICTS, NOT_COMPARABLE)]
+    assert len(reached) >= 2, words
+    assert "proves the pipeline, not the paper" in html or NOT_COMPARABLE in reached
     # every executed notebook of the chain keeps the figures it drew (MPLBACKEND=Agg too)
     executed = sorted(out.glob("*/*/*.ipynb"))
     assert {path.parent.parent.name for path in executed} >= {"train", "attack", "report"}
