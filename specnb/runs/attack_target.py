@@ -35,6 +35,7 @@ def find_run(
     setting: Optional[Mapping[str, Any]] = None,
     model: Optional[str] = None,
     seed: Optional[int] = None,
+    official_test_fold: Optional[int] = None,
 ) -> Optional[str]:
     """The key of a finished run in ``store``: ``run_key`` itself, or the newest match.
 
@@ -51,6 +52,9 @@ def find_run(
         Architecture name.
     seed : int, optional
         Training seed.
+    official_test_fold : int, optional
+        The official fold the run tested on (``TrainConfig.official_test_fold``): one run
+        of a study that rotates the test fold.
 
     Returns
     -------
@@ -72,9 +76,13 @@ def find_run(
         runs = runs[runs["model"] == model]
     if seed is not None:
         runs = runs[runs["seed"] == int(seed)]
+    jobs = [(a.get("job") if isinstance(a, dict) else None) or {} for a in runs["artefacts_json"]]
     if dataset is not None:
-        names = [((a or {}).get("job") or {}).get("dataset") for a in runs["artefacts_json"]]
-        runs = runs[[name == dataset for name in names]]
+        runs = runs[[job.get("dataset") == dataset for job in jobs]]
+        jobs = [job for job in jobs if job.get("dataset") == dataset]
+    if official_test_fold is not None:
+        folds = [(job.get("config") or {}).get("official_test_fold") for job in jobs]
+        runs = runs[[fold == int(official_test_fold) for fold in folds]]
     return str(runs["run_key"].iloc[-1]) if len(runs) else None
 
 
@@ -124,6 +132,7 @@ def resolve_run(
     setting: Optional[Mapping[str, Any]] = None,
     model: Optional[str] = None,
     seed: Optional[int] = None,
+    official_test_fold: Optional[int] = None,
     train_if_missing: bool = True,
     data_path: Union[str, PathLike, None] = None,
     cache_dir: Union[str, PathLike, None] = None,
@@ -145,12 +154,24 @@ def resolve_run(
         message names the filters and the store).
     """
     found = find_run(
-        store, run_key=run_key, dataset=dataset, setting=setting, model=model, seed=seed
+        store,
+        run_key=run_key,
+        dataset=dataset,
+        setting=setting,
+        model=model,
+        seed=seed,
+        official_test_fold=official_test_fold,
     )
     if found is not None:
         return found, False
     if not train_if_missing:
-        filters = {"DATASET": dataset, "SETTING": setting, "MODEL": model, "SEED": seed}
+        filters = {
+            "DATASET": dataset,
+            "SETTING": setting,
+            "MODEL": model,
+            "SEED": seed,
+            "OFFICIAL_TEST_FOLD": official_test_fold,
+        }
         given = {k: v for k, v in filters.items() if v is not None} or "none"
         raise TrainingError(
             f"no done run in the results store {store.path} matches the filters {given}; "

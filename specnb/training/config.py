@@ -82,7 +82,8 @@ class TrainConfig:
         Dev-set quantity early stopping watches (loss: lower is better; accuracy: higher,
         ties broken by the lower dev loss).
     n_folds : int
-        Folds of the cross-validation over the train+dev part (at least 2).
+        Folds of the cross-validation over the train+dev part (at least 2; 1 with
+        ``official_test_fold``: one model, one official fold as its dev part).
     test_size : float
         Fraction of the original clips held out as the test split, in (0, 1).
     seed : int
@@ -183,8 +184,11 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "patience", "cuda_batch_scale"):
             check_positive_int(f"TrainConfig.{name}", getattr(self, name), TrainingError)
         check_positive_int("TrainConfig.n_folds", self.n_folds, TrainingError)
-        if self.n_folds < 2:
-            raise TrainingError(f"TrainConfig.n_folds must be at least 2, got {self.n_folds}")
+        if self.n_folds < 2 and self.official_test_fold is None:
+            raise TrainingError(
+                f"TrainConfig.n_folds must be at least 2 with a random split, got {self.n_folds} "
+                "(one fold model needs official_test_fold: an official fold is its dev part)"
+            )
         _finite_number("lr", self.lr, low=0.0, low_inclusive=False)
         _finite_number("weight_decay", self.weight_decay, low=0.0, low_inclusive=True)
         _finite_number("test_size", self.test_size, low=0.0, low_inclusive=False)

@@ -306,6 +306,20 @@ def test_run_selection_by_filters_and_clear_errors(store, tmp_path):
     assert find_run(store, setting=setting, model="sbcnn", dataset="synthetic") == "stft-run"
     assert find_run(store, setting={**setting, "n_fft": 512}) is None
     assert find_run(store) == "stft-run"
+    for fold in (2, 1):  # a study rotating the test fold: one run per fold, newest last
+        store.upsert_run(
+            f"fold-{fold}",
+            status="done",
+            model="sbcnn",
+            seed=0,
+            setting_key=STFT.key,
+            artefacts_json={"job": {"dataset": "esc10", "config": {"official_test_fold": fold}}},
+        )
+    assert find_run(store, dataset="esc10", official_test_fold=2) == "fold-2"
+    assert find_run(store, official_test_fold=1) == "fold-1"
+    assert find_run(store, dataset="synthetic", official_test_fold=1) is None
+    with pytest.raises(TrainingError, match="'OFFICIAL_TEST_FOLD': 4"):
+        resolve_run(store, tmp_path, official_test_fold=4, train_if_missing=False)
     with pytest.raises(TrainingError, match="RUN_KEY='nope' is not in the results store"):
         find_run(store, run_key="nope")
     with pytest.raises(TrainingError, match="matches the filters {'MODEL': 'alexnet'}"):

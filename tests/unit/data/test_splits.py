@@ -10,6 +10,7 @@ import pytest
 from specnb.data import load_esc10, load_esc50, load_synthetic
 from specnb.data.clips import Clip, augment_clips
 from specnb.data.splits import Split, SplitError, SplitWarning, cv_split, official_split
+from specnb.training import TrainingError
 
 
 def check_split(split: Split, clips: tuple[Clip, ...], n_folds: int) -> None:
@@ -162,9 +163,24 @@ def test_official_split_honours_n_folds_or_refuses_it():
     with pytest.raises(
         SplitError,
         match=r"n_folds=5 \(FOLDS\).*remaining official folds are "
-        r"\[1, 2, 3, 4\].*2\.\.4",
+        r"\[1, 2, 3, 4\].*1\.\.4",
     ):
         official_split(clips, test_fold=5, n_folds=5)
+
+
+def test_rotating_the_official_test_fold_with_one_model_tests_every_clip_once():
+    clips = load_synthetic(n_per_class=20).clips
+    tested: list[str] = []
+    for fold in range(1, 6):
+        split = official_split(clips, test_fold=fold, n_folds=1)
+        (only,) = split.folds
+        assert {c.fold for c in split.test} == {fold}
+        assert {c.fold for c in only.dev}.isdisjoint({c.fold for c in only.train} | {fold})
+        assert len({c.fold for c in only.train}) == 3
+        tested += [c.clip_id for c in split.test]
+    assert sorted(tested) == sorted(c.clip_id for c in clips)
+    with pytest.raises(SplitError, match=r"n_folds=0 \(FOLDS\)"):
+        official_split(clips, test_fold=1, n_folds=0)
 
 
 def test_training_split_follows_folds_with_an_official_test_fold():
@@ -176,3 +192,6 @@ def test_training_split_follows_folds_with_an_official_test_fold():
     assert [f.dev[0].fold for f in make_split(clips, config).folds] == [1, 2]
     with pytest.raises(SplitError, match="n_folds=5"):
         make_split(clips, config.replace(n_folds=5))
+    assert len(make_split(clips, config.replace(n_folds=1)).folds) == 1
+    with pytest.raises(TrainingError, match="n_folds must be at least 2 with a random split"):
+        TrainConfig(n_folds=1)
