@@ -78,6 +78,15 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _findings(args: argparse.Namespace) -> int:
+    from specnb.report.findings import publish_findings
+
+    report = publish_findings(args.store, args.out or Path(args.store).parent, args.readme)
+    decided = sum(v.decided for v in report.verdicts)
+    print(f"{args.store}: {len(report.results.runs)} runs, {decided} claims decided")
+    return 0
+
+
 def _demo_model(args: argparse.Namespace) -> int:
     from specnb.runs.demo_model import train_demo_model
 
@@ -130,6 +139,28 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--out", type=Path, required=True, help="checkpoint file to write (.pt)")
 
+    findings = sub.add_parser(
+        "findings",
+        help="render a study from its store (no training): report.html, findings.md, and the "
+        "findings in README.md",
+    )
+    findings.add_argument(
+        "store",
+        type=Path,
+        nargs="?",
+        default=Path("results/esc10/results.sqlite"),
+        help="the study's results store (default: results/esc10/results.sqlite)",
+    )
+    findings.add_argument(
+        "--out", type=Path, default=None, help="folder of report.html (default: the store's)"
+    )
+    findings.add_argument(
+        "--readme",
+        type=Path,
+        default=None,
+        help="a Markdown file whose findings markers receive the tables (e.g. README.md)",
+    )
+
     run = sub.add_parser("run", help="the main job: the notebook chain, then the report")
     run.add_argument(
         "--data",
@@ -158,6 +189,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``specnb`` console script."""
     from specnb.data import AudioError, DatasetError, DownloadError, SplitError
+    from specnb.errors import ParameterError
     from specnb.representations import SettingError
 
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -180,7 +212,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _download(args)
         if args.command == "demo-model":
             return _demo_model(args)
+        if args.command == "findings":
+            return _findings(args)
         return _run(args)
-    except (SettingError, AudioError, DatasetError, DownloadError, SplitError, OSError) as exc:
+    except (
+        SettingError,
+        ParameterError,
+        AudioError,
+        DatasetError,
+        DownloadError,
+        SplitError,
+        OSError,
+    ) as exc:
         print(f"specnb: error: {exc}", file=sys.stderr)
         return 2

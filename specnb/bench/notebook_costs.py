@@ -28,6 +28,7 @@ __all__ = [
     "FIGURE_SECONDS",
     "LISTEN_SECONDS",
     "NOTEBOOK_COSTS",
+    "OFFICIAL_FOLDS",
     "REPORT_SECONDS",
     "TRAINING_FIGURE_SECONDS",
     "CostFunction",
@@ -37,6 +38,7 @@ __all__ = [
     "register_notebook_costs",
     "report_seconds",
     "representations_seconds",
+    "split_shares",
     "training_seconds",
     "transferability_seconds",
 ]
@@ -75,6 +77,9 @@ CostFunction = Callable[[Mapping[str, Any], UnitCosts], float]
 _PITCH_COPIES = 4
 _TEST_SIZE = 0.3
 
+#: Official folds of each dataset (the synthetic set has five, as ESC-50).
+OFFICIAL_FOLDS: dict[str, int] = {"esc10": 5, "esc50": 5, "urbansound8k": 10, "synthetic": 5}
+
 
 def _clips(params: Mapping[str, Any]) -> tuple[int, int, float]:
     """Clips, classes and clip duration of the point's dataset."""
@@ -83,6 +88,28 @@ def _clips(params: Mapping[str, Any]) -> tuple[int, int, float]:
     if name == "synthetic":
         clips = classes * int(params.get("N_PER_CLASS") or 40)
     return clips, classes, seconds
+
+
+def split_shares(params: Mapping[str, Any]) -> tuple[float, float, float, int]:
+    """Shares of the original clips each fold model trains on, watches as its dev part and
+    all of them test on, and the number of fold models: ``TEST_SIZE`` and ``FOLDS``-fold
+    cross-validation, or with ``OFFICIAL_TEST_FOLD`` one official fold for testing and
+    ``FOLDS`` models, each with one other official fold as its dev part.
+
+    Examples
+    --------
+    >>> split_shares({"DATASET": "esc10", "FOLDS": 1, "OFFICIAL_TEST_FOLD": 2})
+    (0.6, 0.2, 0.2, 1)
+    >>> [round(x, 3) for x in split_shares({"FOLDS": 5, "TEST_SIZE": 0.3})[:3]]
+    [0.56, 0.14, 0.3]
+    """
+    folds = max(1, int(params.get("FOLDS") or 1))
+    if params.get("OFFICIAL_TEST_FOLD") is not None:
+        n = OFFICIAL_FOLDS[str(params.get("DATASET") or "synthetic")]
+        return (n - 2) / n, 1 / n, 1 / n, min(folds, n - 1)
+    test = float(params.get("TEST_SIZE") or _TEST_SIZE)
+    pool = 1 - test
+    return pool * max(folds - 1, 1) / folds, pool / folds, test, folds
 
 
 def _represent(setting: Mapping[str, Any], duration: float, costs: UnitCosts) -> float:
@@ -101,13 +128,12 @@ def training_seconds(params: Mapping[str, Any], costs: UnitCosts) -> float:
     copies = 1 + _PITCH_COPIES if params.get("AUGMENT") else 1
     features = clips * copies * _represent(params["SETTING"], duration, costs)
     features += clips * (copies - 1) * costs.augment * duration / CLIP_SECONDS
-    folds, epochs = max(1, int(params["FOLDS"])), int(params["EPOCHS"])
-    test_size = float(params.get("TEST_SIZE") or _TEST_SIZE)
-    pool = clips * (1 - test_size) * copies
-    train, dev = pool * max(folds - 1, 1) / folds, pool / folds
+    train_share, dev_share, test_share, folds = split_shares(params)
+    epochs = int(params["EPOCHS"])
+    train, dev = clips * copies * train_share, clips * copies * dev_share
     model = str(params["MODEL"])
     per_fold = epochs * (train * costs.train[model] + dev * costs.predict[model])
-    per_fold += clips * test_size * costs.predict[model]
+    per_fold += clips * test_share * costs.predict[model]
     return costs.notebook_start + TRAINING_FIGURE_SECONDS + features + folds * per_fold
 
 
@@ -118,7 +144,7 @@ def _crafting(params: Mapping[str, Any], model: str, costs: UnitCosts) -> float:
     from specnb.attack_eval.grids import budget_grid
 
     clips, _, _ = _clips(params)
-    test = clips * float(params.get("TEST_SIZE") or _TEST_SIZE)
+    test = clips * split_shares(params)[2]
     samples = test if params.get("N_SAMPLES") is None else int(params["N_SAMPLES"])
     gradients = costs.attack_gradients[str(params["GRID"])]
     grids = [budget_grid(a, str(params["GRID"])) for a in params["ATTACKS"]]
@@ -157,7 +183,7 @@ def transferability_seconds(params: Mapping[str, Any], costs: UnitCosts) -> floa
     budget point, counted as ten)."""
     models = [str(m) for m in params["MODELS"]]
     clips, _, _ = _clips(params)
-    test = clips * float(params.get("TEST_SIZE") or _TEST_SIZE)
+    test = clips * split_shares(params)[2]
     samples = test if params.get("N_SAMPLES") is None else int(params["N_SAMPLES"])
     tries = 10 * len(params["ATTACKS"]) * samples * sum(costs.predict[m] for m in models)
     per_repr = sum(_crafting(params, m, costs) for m in models) + len(models) * tries

@@ -129,8 +129,15 @@ class Group:
 
     @property
     def n_units(self) -> int:
-        """Median units per run (clips or samples per run)."""
-        sizes = [u.values.size for units in self.runs.values() for u in units]
+        """Median units per seed and cell (clips or samples), its runs pooled by unit id
+        (runs of rotating test folds together), or per run where the units have no ids."""
+        sizes = []
+        for units in self.runs.values():
+            pooled = _pooled(units) if units else None
+            if pooled is not None:
+                sizes.append(len(pooled))
+            else:
+                sizes += [u.values.size for u in units]
         return int(np.median(sizes)) if sizes else 0
 
     def seed_values(self) -> dict[int, float]:
@@ -224,24 +231,41 @@ def _estimate(seed_values: Sequence[float], unit_sd: float = math.nan, n_units: 
     return Estimate(float(values.mean()), low, high, values, unit_sd, n_units)
 
 
-def _cell_values(units: Sequence[Units], shared: Optional[set[str]]) -> np.ndarray:
-    """The cell's per-unit values on ``shared`` ids (averaged over its runs), or each run's
-    value when the units are not paired by id."""
-    if shared is None:
-        return np.array([u.value for u in units])
-    per_id = [u.by_id() for u in units]
-    return np.array([np.mean([p[k] for p in per_id]) for k in sorted(shared)])
-
-
-def _shared_ids(a: Sequence[Units], b: Sequence[Units]) -> Optional[set[str]]:
-    """Ids every run of both sides has; None unless every run names its units and they share
-    at least half of the smallest run's (attacked samples are those each model got right:
-    where two models share few, each run's own mean is the fairer value)."""
-    runs = [*a, *b]
-    if any(u.ids is None for u in runs):
+def _pooled(units: Sequence[Units]) -> Optional[dict[str, float]]:
+    """A cell's runs pooled by unit id: each id's value averaged over the runs that have it
+    (runs of the same test clips, or runs of disjoint test folds that together cover the
+    clips: a study that rotates its test fold); None unless every run names its units."""
+    if any(u.ids is None for u in units):
         return None
-    shared = set.intersection(*(set(u.ids) for u in runs))
-    return shared if len(shared) >= 0.5 * min(len(set(u.ids)) for u in runs) else None
+    per_id: dict[str, list[float]] = {}
+    for run in units:
+        for key, value in run.by_id().items():
+            per_id.setdefault(key, []).append(value)
+    return {key: float(np.mean(values)) for key, values in per_id.items()}
+
+
+def _shared_ids(
+    pooled_a: Optional[dict[str, float]], pooled_b: Optional[dict[str, float]]
+) -> Optional[list[str]]:
+    """Ids both sides' pooled runs have, sorted; None unless both sides name their units and
+    share at least half of the smaller side's (attacked samples are those each model got
+    right: where two models share few, each run's own mean is the fairer value)."""
+    if pooled_a is None or pooled_b is None:
+        return None
+    shared = set(pooled_a) & set(pooled_b)
+    if len(shared) < 0.5 * min(len(pooled_a), len(pooled_b)):
+        return None
+    return sorted(shared)
+
+
+def _cell_values(
+    units: Sequence[Units], pooled: Optional[dict[str, float]], shared: Optional[list[str]]
+) -> np.ndarray:
+    """The cell's per-unit values on the ``shared`` ids, or each run's value when the units
+    are not paired by id."""
+    if shared is None or pooled is None:
+        return np.array([u.value for u in units])
+    return np.array([pooled[k] for k in shared])
 
 
 def compare(a: Group, b: Group, contrast: Contrast = "difference") -> Estimate:
@@ -259,8 +283,9 @@ def compare(a: Group, b: Group, contrast: Contrast = "difference") -> Estimate:
         runs_a, runs_b = a.runs[key], b.runs[key]
         if not runs_a or not runs_b:
             continue
-        shared = _shared_ids(runs_a, runs_b)
-        va, vb = _cell_values(runs_a, shared), _cell_values(runs_b, shared)
+        pooled_a, pooled_b = _pooled(runs_a), _pooled(runs_b)
+        shared = _shared_ids(pooled_a, pooled_b)
+        va, vb = _cell_values(runs_a, pooled_a, shared), _cell_values(runs_b, pooled_b, shared)
         mean_a, mean_b = float(va.mean()), float(vb.mean())
         if contrast == "difference":
             value = mean_a - mean_b

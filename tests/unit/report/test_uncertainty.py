@@ -36,6 +36,29 @@ def test_clips_are_matched_by_id_whatever_their_order() -> None:
     assert estimate.unit_sd == pytest.approx(0.0, abs=1e-9)
 
 
+def test_runs_of_rotating_test_folds_pool_into_one_paired_sample_per_seed() -> None:
+    # five runs per seed, each testing one fold of 10 clips: every clip once per seed
+    rng = np.random.default_rng(1)
+    folds = [[f"f{f}c{i}" for i in range(10)] for f in range(5)]
+    a, b = {}, {}
+    for seed in range(3):
+        hits_a = [rng.random(10) < 0.8 for _ in folds]
+        hits_b = [h & (rng.random(10) < 0.9) for h in hits_a]  # b: a's hits, some lost
+        a[(seed, ("esc10",))] = [Units(100.0 * h, tuple(i)) for h, i in zip(hits_a, folds)]
+        # b's runs stored in another order, and its clips within each run shuffled
+        b[(seed, ("esc10",))] = [
+            Units(100.0 * h[o], tuple(np.array(i)[o]))
+            for h, i in reversed(list(zip(hits_b, folds)))
+            for o in [rng.permutation(10)]
+        ]
+    est = compare(Group("a", a), Group("b", b))
+    assert est.n_units == 50  # the five folds' clips, paired one by one
+    assert Group("a", a).n_units == 50
+    expected = [np.mean([u.value for u in a[k]]) - np.mean([u.value for u in b[k]]) for k in a]
+    assert est.seed_values == pytest.approx(expected)
+    assert est.value >= 0 and est.unit_sd > 0
+
+
 def test_the_interval_is_a_t_interval_over_the_seeds() -> None:
     diffs = np.array([3.0, 5.0, 10.0, 1.0])
     a = {s: (np.array([50.0 + d]), [f"s{s}"]) for s, d in enumerate(diffs)}

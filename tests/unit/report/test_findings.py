@@ -1,0 +1,109 @@
+"""Findings on real data: the accuracy and verdict tables written into README.md from a store,
+and README's published table checked against the committed study."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from specnb.cli import main
+from specnb.errors import ParameterError
+from specnb.report import build_report
+from specnb.report.findings import (
+    FINDINGS_END,
+    FINDINGS_START,
+    findings_markdown,
+    publish_findings,
+    replace_findings,
+)
+from specnb.representations import make_setting
+from specnb.store import ResultsStore
+
+REPO = Path(__file__).resolve().parents[3]
+SETTINGS = {"stft": {"repr": "stft", "sr": 16000}, "mfcc": {"repr": "mfcc", "sr": 16000}}
+
+
+def _rotating_study(path: Path) -> dict[tuple[str, str], list[float]]:
+    """Two models × two representations × three seeds, each seed five runs that test one
+    fold of 8 clips each (every clip once); returns the accuracy per seed of each pair."""
+    store = ResultsStore(path)
+    rng = np.random.default_rng(3)
+    truth: dict[tuple[str, str], list[float]] = {}
+    for model, base in (("resnet18", 0.8), ("sbcnn", 0.6)):
+        for name, setting in SETTINGS.items():
+            s = make_setting(**setting)
+            p = base - (0.3 if name == "mfcc" else 0.0)
+            for seed in range(3):
+                hits = []
+                for fold in range(1, 6):
+                    correct = (rng.random(8) < p).astype(int)
+                    hits.append(correct)
+                    store.upsert_run(
+                        f"{model}-{name}-{seed}-{fold}",
+                        dataset="esc10",
+                        repr=s.kind,
+                        setting_key=s.key,
+                        setting_json=s.to_dict(),
+                        model=model,
+                        seed=seed,
+                        status="done",
+                        acc_mean=float(correct.mean()),
+                        n_params=1000,
+                        artefacts_json={
+                            "test_correct": [correct.tolist()],
+                            "test_clip_ids": [f"{fold}-{i}" for i in range(8)],
+                        },
+                    )
+                truth.setdefault((model, name), []).append(100 * float(np.mean(hits)))
+    return truth
+
+
+def test_findings_go_between_the_markers_and_say_what_the_store_holds(tmp_path: Path) -> None:
+    truth = _rotating_study(tmp_path / "results.sqlite")
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Title\n\nBefore.\n\n{FINDINGS_START}\nold\n{FINDINGS_END}\n\nAfter.\n")
+    publish_findings(tmp_path / "results.sqlite", tmp_path / "published", readme)
+    text = readme.read_text()
+    assert text.startswith("# Title\n\nBefore.\n\n") and text.endswith("\n\nAfter.\n")
+    assert "old" not in text
+    block = text.split(FINDINGS_START)[1].split(FINDINGS_END)[0]
+    assert block.strip() == (tmp_path / "published" / "findings.md").read_text().strip()
+    assert (tmp_path / "published" / "report.html").stat().st_size > 1000
+    rows = {line.split("|")[1].strip(): line for line in block.splitlines() if "ResNet" in line}
+    for (model, _), per_seed in truth.items():
+        if model == "resnet18":
+            assert f"{np.mean(per_seed):.1f} %" in rows["ResNet-18"]
+    # every clip once per seed: 40 clips, the five runs of a seed pooled
+    assert "3 seeds × 40 clips" in rows["ResNet-18"]
+    verdicts = [line for line in block.splitlines() if "STFT" in line and "MFCC" in line]
+    assert any("supported" in line and "3 seeds × 40" in line for line in verdicts), verdicts
+    # a second rendering of the same store, from the command line, changes nothing
+    args = ["findings", str(tmp_path / "results.sqlite"), "--readme", str(readme)]
+    assert main([*args, "--out", str(tmp_path / "published")]) == 0
+    assert readme.read_text() == text
+    assert main(["findings", str(tmp_path / "nowhere.sqlite")]) != 0
+
+
+def test_a_readme_without_its_markers_is_refused_and_left_as_it_was(tmp_path: Path) -> None:
+    with pytest.raises(ParameterError, match="findings:start"):
+        replace_findings("# no markers\n", "table")
+    with pytest.raises(ParameterError, match="comes before"):
+        replace_findings(f"{FINDINGS_END}\n{FINDINGS_START}\n", "table")
+    _rotating_study(tmp_path / "results.sqlite")
+    readme = tmp_path / "README.md"
+    readme.write_text("# no markers\n")
+    with pytest.raises(ParameterError):
+        publish_findings(tmp_path / "results.sqlite", tmp_path / "out", readme)
+    assert readme.read_text() == "# no markers\n"
+
+
+STUDY = REPO / "results" / "esc10" / "results.sqlite"
+
+
+@pytest.mark.skipif(not STUDY.exists(), reason="the ESC-10 study is not published yet")
+def test_readme_findings_are_the_committed_studys() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = readme.split(FINDINGS_START)[1].split(FINDINGS_END)[0]
+    assert block.strip() == findings_markdown(build_report(STUDY)).strip()
