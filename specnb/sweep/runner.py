@@ -25,7 +25,7 @@ from __future__ import annotations
 import time
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 from specnb.errors import UnitCostsError
 from specnb.store import ResultsStore
@@ -44,7 +44,7 @@ from .validate import check_points
 if TYPE_CHECKING:
     from distributed.security import Security
 
-__all__ = ["POINT_STORE_NAME", "STORE_NAME", "default_out", "run_sweep"]
+__all__ = ["POINT_STORE_NAME", "STORE_NAME", "default_out", "point_priorities", "run_sweep"]
 
 #: File name of the shared results database in a sweep's output folder.
 STORE_NAME = "results.sqlite"
@@ -183,6 +183,18 @@ def _dry_run(
     return SweepSummary(spec.name, out, tuple(outcomes), dry_run=True, estimate=cost)
 
 
+def point_priorities(spec: SweepSpec, points: Sequence[Point]) -> dict[str, int]:
+    """Each point's scheduling priority (higher runs first): steps in the order the sweep
+    file declares them, and within a step its points in their declared order, so a sweep
+    stopped early has finished its first points (the first seeds of a study) rather than a
+    scattered sample of them.
+
+    """
+    steps = {step.name: i for i, step in enumerate(spec.steps)}
+    ranked = sorted(range(len(points)), key=lambda n: (steps[points[n].step], n))
+    return {points[n].key: -rank for rank, n in enumerate(ranked)}
+
+
 class _Run:
     """One runner session over the points of a sweep."""
 
@@ -283,7 +295,7 @@ class _Run:
             params = {p.key: p.params for p in self.points if p.step == step.name}
             self.store.add_points(self.spec.name, step.notebook.name, params)
         self._reconcile()
-        priorities = {s.name: -i for i, s in enumerate(self.spec.steps)}
+        priorities = point_priorities(self.spec, self.points)
         last_busy_poll = 0.0
         with self.bar, ExitStack() as stack:
             client = None
@@ -294,7 +306,7 @@ class _Run:
                         connect(scheduler, workers, security=security, dashboard=dashboard)
                     )
                 for point in ready:
-                    self._submit(client, point, priorities[point.step])
+                    self._submit(client, point, priorities[point.key])
                 finished = [f for f in self.active if f.done()]
                 for future in finished:
                     self._collect(future, self.active.pop(future))

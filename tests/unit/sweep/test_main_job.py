@@ -151,3 +151,17 @@ def test_run_with_data_points_at_the_esc10_study(tmp_path):
     derived = load_sweep(_sweep_file(sweep, tmp_path, tmp_path / "esc50"))
     assert derived.name == "esc10_cpu"
     assert derived.defaults["DATA_PATH"] == str((tmp_path / "esc50").resolve())
+
+
+def test_points_are_scheduled_step_by_step_in_their_declared_order():
+    from specnb.sweep.runner import point_priorities
+
+    spec = load_sweep(ESC10_SWEEP)
+    points = expand(spec)
+    priorities = point_priorities(spec, points)
+    by_priority = sorted(points, key=lambda p: -priorities[p.key])
+    steps = [p.step for p in by_priority]
+    assert steps == sorted(steps, key=[s.name for s in spec.steps].index)
+    first = [(p.params["MODEL"], p.params["SEED"]) for p in by_priority[:15]]
+    assert first == [("resnet18", 0)] * 15  # the first seed of the victim runs first
+    assert len(set(priorities.values())) == len(points)
