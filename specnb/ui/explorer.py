@@ -21,7 +21,7 @@ from specnb.data.clips import AudioDataset, Clip
 from specnb.representations import COLORMAPS, Setting, SettingError, make_setting
 from specnb.representations.compute import represent
 from specnb.representations.figures import explorer_figure
-from specnb.representations.images import to_image
+from specnb.representations.images import setting_image
 
 __all__ = ["SettingPanel", "RepresentationExplorer", "FIELD_CHOICES"]
 
@@ -244,9 +244,7 @@ class RepresentationExplorer:
         for setting in settings:
             y = self._waveform(ds, clip, setting.sr)
             raw = represent(y, setting, backend=self.backend)
-            panels.append(
-                (setting, raw, to_image(np.asarray(raw, dtype=np.float32), setting.colormap))
-            )
+            panels.append((setting, raw, setting_image(np.asarray(raw, dtype=np.float32), setting)))
             rows.append(
                 _row(
                     setting.label(),
