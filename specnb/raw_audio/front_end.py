@@ -29,7 +29,7 @@ from specnb.representations.torch_backend import front_end
 __all__ = ["IMAGE_TOLERANCE", "WaveformPipeline"]
 
 #: Largest pixel difference allowed between :meth:`WaveformPipeline.image` and
-#: :func:`specnb.representations.images.to_image` of the representation of the same waveform
+#: :func:`specnb.representations.images.setting_image` of the representation of the same waveform
 #: (librosa or torch backend; measured: at most 1.3e-5 against librosa, 0 against the torch
 #: backend). Images made from the original float32 clip, before the [0, 1] layout, differ by
 #: more: storing

@@ -40,8 +40,9 @@ FIELD_CHOICES: dict[str, tuple[Any, ...]] = {
     "overlap": (0.25, 0.5, 0.75),
     "n_scales": (32, 64, 128),
     "f_min": (20.0, 50.0, 100.0),
+    "per_coefficient": (False, True),
 }
-_LABELS = {"lifter": "lifter d", "win_length": "window ×n_fft"}
+_LABELS = {"lifter": "lifter d", "win_length": "window ×n_fft", "per_coefficient": "row scaling"}
 #: What a dropdown holds for a field left to its default (None): a Dropdown whose value is None
 #: shows an empty box, as if nothing were selected.
 _DEFAULT = "default"
