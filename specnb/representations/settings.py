@@ -78,10 +78,8 @@ class _Base:
     def to_dict(self) -> dict[str, Any]:
         """Fields plus ``repr``, JSON-serialisable; inverse of :func:`setting_from_dict`.
         A field of :data:`NEUTRAL_FIELDS` at its neutral value is left out."""
-        fields = dataclasses.asdict(self)
-        kept = {
-            k: v for k, v in fields.items() if k not in NEUTRAL_FIELDS or v != NEUTRAL_FIELDS[k]
-        }
+        neutral = NEUTRAL_FIELDS.items()
+        kept = {k: v for k, v in dataclasses.asdict(self).items() if (k, v) not in neutral}
         return {"repr": self.kind, **kept}
 
     def feature_dict(self) -> dict[str, Any]:
