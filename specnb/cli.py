@@ -18,12 +18,12 @@ def _features(args: argparse.Namespace) -> int:
     from specnb.representations import parse_assignments
     from specnb.representations.cache import save_npy_atomic
     from specnb.representations.compute import represent
-    from specnb.representations.images import to_image
+    from specnb.representations.images import setting_image
 
     setting = parse_assignments(args.repr, args.set)
     y = load_audio(args.audio, setting.sr)
     raw = represent(y, setting, backend=args.backend)
-    out = raw if args.raw else to_image(raw, setting.colormap).cpu().numpy()
+    out = raw if args.raw else setting_image(raw, setting).cpu().numpy()
     save_npy_atomic(args.out, np.asarray(out, dtype=np.float32))
     print(f"{args.out}: {setting.label()} {'raw' if args.raw else 'image'} {out.shape}")
     return 0

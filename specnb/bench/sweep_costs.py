@@ -145,7 +145,7 @@ def _audio_costs(
     from specnb.data.augment import pitch_shift
     from specnb.representations import setting_from_dict
     from specnb.representations.compute import represent
-    from specnb.representations.images import to_image
+    from specnb.representations.images import setting_image
 
     rng = np.random.default_rng(0)
     represent_seconds = {}
@@ -155,7 +155,7 @@ def _audio_costs(
 
         def run() -> None:
             for raw in represent(waves, setting, device=device):
-                to_image(raw, setting.colormap)
+                setting_image(raw, setting)
 
         represent_seconds[kind] = _best(run, 1, device) / clips
     files = sorted((data / "audio").glob("*.ogg"))[:clips] if data is not None else []

@@ -20,7 +20,7 @@ from specnb.listening.reconstruction import image_to_audio
 from specnb.metrics import fooled, hits_target, magnitude_snr_db, snr_db
 from specnb.models.registry import IMAGE_SHAPE
 from specnb.representations.compute import represent
-from specnb.representations.images import to_image
+from specnb.representations.images import setting_image
 from specnb.representations.reference import check_waveform
 from specnb.representations.settings import Setting
 
@@ -75,7 +75,7 @@ def reclassify(
     waves = check_waveform(np.asarray(audio), name="audio", ndims=(1, 2))
     model_device = _device_of(model)
     raw = represent(waves, setting, device=device if device is not None else model_device)
-    images = to_image(torch.from_numpy(raw).to(model_device), setting.colormap, IMAGE_SHAPE[-1])
+    images = setting_image(torch.from_numpy(raw).to(model_device), setting, IMAGE_SHAPE[-1])
     probs = _probabilities(model, images.reshape(-1, *IMAGE_SHAPE))
     if waves.ndim == 1:
         return int(probs[0].argmax()), probs[0]

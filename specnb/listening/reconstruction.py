@@ -35,7 +35,7 @@ import torch
 from specnb.errors import ParameterError
 from specnb.representations import inverse
 from specnb.representations.compute import represent
-from specnb.representations.images import normalise, to_image
+from specnb.representations.images import normalise, scales_per_row, setting_image
 from specnb.representations.inverse import SpectralSetting
 from specnb.representations.reference import TOP_DB, check_waveform
 from specnb.representations.settings import MFCCSetting, Setting
@@ -81,9 +81,10 @@ def image_to_audio(
         The clean clip at ``setting.sr`` Hz. It supplies what the image normalisation removed
         (the raw range, the clip's level), the stored phase, the full-resolution spectrogram
         of ``magnitude="difference"`` and the output length.
-    value_range : array-like, shape (2,), optional
-        ``(min, max)`` of the raw representation behind the image (dB; coefficients for MFCC),
-        as :func:`specnb.representations.images.normalise` returns it. Given, it overrides the
+    value_range : array-like, shape (2,), or (n_mfcc, 2) for ``per_coefficient``, optional
+        ``(min, max)`` of the raw representation behind the image (dB; coefficients for MFCC;
+        of each coefficient for an MFCC setting with ``per_coefficient=True``), as
+        :func:`specnb.representations.images.normalise` returns it. Given, it overrides the
         range of ``reference_audio``; absent with no reference, STFT and Mel assume
         ``(-80, 0)`` (their dB are relative to the clip's maximum with an 80 dB floor) and MFCC
         raises.
@@ -173,12 +174,12 @@ def image_to_audio(
         spectrum = inverse.spectrum(reference, setting)
         raw_ref = represent(reference, setting)
         if value_range is None:
-            value_range = normalise(raw_ref)[1]
+            value_range = normalise(raw_ref, per_row=scales_per_row(setting))[1]
     raw = inverse.from_image(picture, setting, n_samples, value_range)
 
     if magnitude == "difference":
         assert spectrum is not None and raw_ref is not None
-        clean_image = to_image(raw_ref, setting.colormap, size=picture.shape[-1])
+        clean_image = setting_image(raw_ref, setting, size=picture.shape[-1])
         change = raw - inverse.from_image(clean_image, setting, n_samples, value_range)
         amplitude = _changed_magnitude(np.abs(spectrum), change, setting)
     else:

@@ -21,7 +21,7 @@ from torch import nn
 from specnb.errors import ParameterError
 from specnb.models.registry import IMAGE_SHAPE
 from specnb.raw_audio.waveforms import from_unit
-from specnb.representations.images import to_image
+from specnb.representations.images import setting_image
 from specnb.representations.reference import check_setting
 from specnb.representations.settings import COLORMAP_FAMILIES, Setting
 from specnb.representations.torch_backend import front_end
@@ -29,7 +29,7 @@ from specnb.representations.torch_backend import front_end
 __all__ = ["IMAGE_TOLERANCE", "WaveformPipeline"]
 
 #: Largest pixel difference allowed between :meth:`WaveformPipeline.image` and
-#: :func:`specnb.representations.images.to_image` of the representation of the same waveform
+#: :func:`specnb.representations.images.setting_image` of the representation of the same waveform
 #: (librosa or torch backend; measured: at most 1.3e-5 against librosa, 0 against the torch
 #: backend). Images made from the original float32 clip, before the [0, 1] layout, differ by
 #: more: storing
@@ -82,7 +82,7 @@ class WaveformPipeline(nn.Module):
     def image(self, inputs: torch.Tensor) -> torch.Tensor:
         """Model images (B, 3, 128, 128) in [0, 1] of waveforms (B, 1, 1, N) in [0, 1]."""
         raw = self.front(from_unit(inputs))
-        return to_image(raw, self.setting.colormap, IMAGE_SHAPE[-1])
+        return setting_image(raw, self.setting, IMAGE_SHAPE[-1])
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """Logits (B, K) of waveforms (B, 1, 1, N) in [0, 1]."""

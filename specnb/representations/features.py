@@ -18,7 +18,7 @@ from specnb.devices import resolve_device
 from specnb.errors import ParameterError
 from specnb.representations.cache import FeatureCache
 from specnb.representations.compute import represent
-from specnb.representations.images import to_image
+from specnb.representations.images import setting_image
 from specnb.representations.settings import Setting
 
 __all__ = ["clip_image", "dataset_features", "dataset_images", "to_uint8"]
@@ -153,13 +153,14 @@ def dataset_images(
     size: int = 128,
     dtype: torch.dtype = torch.float32,
 ) -> torch.Tensor:
-    """Model images of ``clips``: :func:`dataset_features` rendered with ``setting.colormap``.
+    """Model images of ``clips``: :func:`dataset_features` rendered by
+    :func:`~specnb.representations.images.setting_image` (colour map, row scaling).
 
     Parameters
     ----------
     dataset, clips, setting, cache, backend, device, batch_size, progress
         As for :func:`dataset_features`; the cache holds raw features, so images in another
-        colour map reuse them.
+        colour map or row scaling reuse them.
     size : int
         Image side in pixels.
     dtype : {torch.float32, torch.uint8}
@@ -207,7 +208,7 @@ def dataset_images(
     dev = resolve_device(device)
     for idx in _batches(range(len(feats)), batch_size):
         raw = torch.from_numpy(np.stack([feats[i] for i in idx])).to(dev)
-        rendered = to_image(raw, setting.colormap, size).cpu()
+        rendered = setting_image(raw, setting, size).cpu()
         if dtype == torch.uint8:
             rendered = to_uint8(rendered)
             if cache is not None:
@@ -254,4 +255,4 @@ def clip_image(
     """
     dev = resolve_device(device) if backend == "torch" else None
     raw = represent(np.asarray(y, dtype=np.float32), setting, backend=backend, device=dev)
-    return to_image(np.asarray(raw, dtype=np.float32), setting.colormap, size)
+    return setting_image(np.asarray(raw, dtype=np.float32), setting, size)

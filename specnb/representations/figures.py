@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 
 from specnb.representations import Setting
 from specnb.representations.compute import axes as representation_axes
+from specnb.representations.images import scales_per_row
 
 __all__ = [
     "plot_waveform",
@@ -131,7 +132,10 @@ def explorer_figure(
     plot_waveform(fig.add_subplot(grid[0, :]), y, panels[0][0].sr)
     for row, (setting, raw, image) in enumerate(panels, start=1):
         plot_representation(fig.add_subplot(grid[row, :2]), raw, setting)
-        plot_image(fig.add_subplot(grid[row, 2]), image, title=f"model image ({setting.colormap})")
+        scaling = ", per coefficient" if scales_per_row(setting) else ""
+        plot_image(
+            fig.add_subplot(grid[row, 2]), image, title=f"model image ({setting.colormap}{scaling})"
+        )
     if title:
         fig.suptitle(title, y=1 - 0.12 / height)
     return fig

@@ -3,14 +3,16 @@
 A raw representation (dB spectrogram, scalogram, MFCC matrix; frequency along the first axis,
 lowest frequency first) becomes a ``3 x size x size`` image in [0, 1] in three steps:
 
-1. :func:`normalise` — per-image min-max scaling to [0, 1];
+1. :func:`normalise` — min-max scaling to [0, 1] per image, or per row (coefficient) for an
+   MFCC setting with ``per_coefficient=True``;
 2. colouring through a 256-entry lookup table (:func:`colormap_lut`), linearly interpolated;
 3. bilinear resize to ``size x size``.
 
 The image is flipped vertically so that row 0 holds the HIGHEST frequency, as a spectrogram is
 displayed. Every step is a torch operation, batched, on the input's device, and differentiable
 with respect to the raw values for every colour map except the qualitative family and
-``"hsv-uniform"`` (both are piecewise constant in the input).
+``"hsv-uniform"`` (both are piecewise constant in the input). :func:`setting_image` renders
+under a setting's image fields (colour map, row scaling): callers holding a setting use it.
 """
 
 from __future__ import annotations
@@ -24,9 +26,17 @@ import torch
 import torch.nn.functional as F
 
 from specnb.errors import ParameterError
-from specnb.representations.settings import COLORMAP_FAMILIES, COLORMAPS
+from specnb.representations.settings import COLORMAP_FAMILIES, COLORMAPS, Setting
 
-__all__ = ["colormap_lut", "equalise", "image_to_raw", "normalise", "to_image"]
+__all__ = [
+    "colormap_lut",
+    "equalise",
+    "image_to_raw",
+    "normalise",
+    "scales_per_row",
+    "setting_image",
+    "to_image",
+]
 
 ArrayLike = Union[np.ndarray, torch.Tensor]
 
@@ -52,21 +62,24 @@ def _as_tensor(x: ArrayLike, name: str) -> torch.Tensor:
     return t.to(torch.float32)
 
 
-def normalise(raw: ArrayLike) -> tuple[torch.Tensor, torch.Tensor]:
-    """Scale each image to [0, 1] by its own minimum and maximum.
+def normalise(raw: ArrayLike, *, per_row: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """Scale each image, or each row of each image, to [0, 1] by its own minimum and maximum.
 
     Parameters
     ----------
     raw : np.ndarray or torch.Tensor, shape (F, T) or (B, F, T)
         Raw representation(s) in natural units (dB, MFCC coefficients).
+    per_row : bool
+        Scale each row (frequency bin, MFCC coefficient) by its own minimum and maximum over
+        time instead of one range per image.
 
     Returns
     -------
     scaled : torch.Tensor, float32, same shape as ``raw``
-        ``(raw - min) / (max - min)`` per image. A constant image (``max == min``) has no
+        ``(raw - min) / (max - min)`` per image (per row). A constant image (row) has no
         contrast to scale and becomes all zeros.
-    value_range : torch.Tensor, float32, shape (2,) or (B, 2)
-        ``(min, max)`` of each image, so that ``min + scaled * (max - min)`` restores it.
+    value_range : torch.Tensor, float32, shape (2,) or (B, 2); per row (F, 2) or (B, F, 2)
+        ``(min, max)`` of each image (row), so that ``min + scaled * (max - min)`` restores it.
 
     Raises
     ------
@@ -78,6 +91,9 @@ def normalise(raw: ArrayLike) -> tuple[torch.Tensor, torch.Tensor]:
     >>> scaled, value_range = normalise(np.array([[-80.0, 0.0], [-40.0, -20.0]]))
     >>> scaled.tolist(), value_range.tolist()
     ([[0.0, 1.0], [0.5, 0.75]], [-80.0, 0.0])
+    >>> scaled, value_range = normalise(np.array([[-80.0, 0.0], [-40.0, -20.0]]), per_row=True)
+    >>> scaled.tolist(), value_range.tolist()
+    ([[0.0, 1.0], [0.0, 1.0]], [[-80.0, 0.0], [-40.0, -20.0]])
     """
     x = _as_tensor(raw, "raw")
     if x.ndim not in (2, 3) or x.numel() == 0:
@@ -86,7 +102,7 @@ def normalise(raw: ArrayLike) -> tuple[torch.Tensor, torch.Tensor]:
         )
     if not bool(torch.isfinite(x).all()):
         raise ParameterError("raw holds NaN or infinite values; cannot normalise")
-    flat = x.flatten(-2)
+    flat = x if per_row else x.flatten(-2)
     lo = flat.amin(dim=-1, keepdim=True)
     hi = flat.amax(dim=-1, keepdim=True)
     span = hi - lo
@@ -187,7 +203,9 @@ def _colour(values: torch.Tensor, name: str) -> torch.Tensor:
     return rgb.permute(0, 3, 1, 2)
 
 
-def to_image(raw: ArrayLike, colormap: str = "viridis", size: int = 128) -> torch.Tensor:
+def to_image(
+    raw: ArrayLike, colormap: str = "viridis", size: int = 128, *, per_row: bool = False
+) -> torch.Tensor:
     """Render raw representation(s) as RGB model image(s).
 
     Parameters
@@ -200,6 +218,9 @@ def to_image(raw: ArrayLike, colormap: str = "viridis", size: int = 128) -> torc
         first.
     size : int
         Side of the square output in pixels.
+    per_row : bool
+        Scale each row to [0, 1] by its own range (:func:`normalise`) before the colour map;
+        ``"hsv-uniform"`` then equalises the scaled rows together.
 
     Returns
     -------
@@ -222,7 +243,7 @@ def to_image(raw: ArrayLike, colormap: str = "viridis", size: int = 128) -> torc
     _check_colormap(colormap)
     if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
         raise ParameterError(f"size must be a positive integer, got {size!r}")
-    scaled, _ = normalise(raw)
+    scaled, _ = normalise(raw, per_row=per_row)
     single = scaled.ndim == 2
     batch = scaled.unsqueeze(0) if single else scaled
     if colormap == "hsv-uniform":
@@ -231,6 +252,46 @@ def to_image(raw: ArrayLike, colormap: str = "viridis", size: int = 128) -> torc
     image = F.interpolate(rgb, size=(size, size), mode="bilinear", align_corners=False)
     image = image.clamp(0.0, 1.0)
     return image[0] if single else image
+
+
+def scales_per_row(setting: Setting) -> bool:
+    """Whether images of ``setting`` scale each row by its own range (MFCC ``per_coefficient``)."""
+    return bool(getattr(setting, "per_coefficient", False))
+
+
+def setting_image(
+    raw: ArrayLike, setting: Setting, size: int = 128, *, colormap: Union[str, None] = None
+) -> torch.Tensor:
+    """Render raw representation(s) as model image(s) under the image fields of ``setting``.
+
+    :func:`to_image` with the setting's colour map and row scaling (:func:`scales_per_row`):
+    the one way from a representation of ``setting`` to the images its models see.
+
+    Parameters
+    ----------
+    raw, size
+        As for :func:`to_image`; ``raw`` made with ``setting``.
+    setting : Setting
+        The representation's setting.
+    colormap : str, optional
+        A colour map to use instead of ``setting.colormap`` (the row scaling is kept).
+
+    Returns
+    -------
+    torch.Tensor, float32, shape (3, size, size) or (B, 3, size, size)
+        As :func:`to_image`; differentiable with respect to a tensor ``raw`` as it is.
+
+    Examples
+    --------
+    >>> from specnb.representations import make_setting
+    >>> raw = np.array([[-500.0, -490.0], [1.0, 2.0]])
+    >>> paper = setting_image(raw, make_setting("mfcc"), size=2)
+    >>> rows = setting_image(raw, make_setting("mfcc", per_coefficient=True), size=2)
+    >>> bool(torch.equal(paper, to_image(raw, "viridis", 2))), bool(torch.equal(rows, paper))
+    (True, False)
+    """
+    name = setting.colormap if colormap is None else colormap
+    return to_image(raw, name, size, per_row=scales_per_row(setting))
 
 
 def _invert_colour(pixels: torch.Tensor, name: str, chunk: int = 16384) -> torch.Tensor:
@@ -267,6 +328,8 @@ def image_to_raw(
     colormap: str,
     value_range: ArrayLike,
     shape: tuple[int, int],
+    *,
+    per_row: bool = False,
 ) -> np.ndarray:
     """Approximately invert :func:`to_image`, e.g. to listen to an adversarial image.
 
@@ -282,10 +345,13 @@ def image_to_raw(
         RGB image(s) in [0, 1] (values outside are clipped).
     colormap : str
         The colour map the image was rendered with.
-    value_range : array-like, shape (2,) or (B, 2)
-        ``(min, max)`` of the raw representation, as returned by :func:`normalise`.
+    value_range : array-like, shape (2,) or (B, 2); with ``per_row`` (F, 2) or (B, F, 2)
+        ``(min, max)`` of the raw representation (of each of its rows), finite with
+        ``min <= max``, as returned by :func:`normalise`.
     shape : tuple of int
         ``(F, T)`` of the raw representation.
+    per_row : bool
+        The image was rendered with ``per_row=True``: one range per row.
 
     Returns
     -------
@@ -311,10 +377,28 @@ def image_to_raw(
     values = _invert_colour(pixels, colormap).reshape(b, 1, h, w).flip(-2)
     n_freq, n_time = (int(n) for n in shape)
     values = F.interpolate(values, size=(n_freq, n_time), mode="bilinear", align_corners=False)
-    rng = _as_tensor(value_range, "value_range").to(values.device).reshape(-1, 2)
-    if rng.shape[0] not in (1, b):
-        raise ParameterError(f"value_range holds {rng.shape[0]} ranges for {b} images")
-    lo, hi = rng[:, 0, None, None], rng[:, 1, None, None]
-    raw = lo + values[:, 0] * (hi - lo)
+    rng = _check_range(value_range, n_freq if per_row else None, b).to(values.device)
+    raw = rng[..., :1] + values[:, 0] * (rng[..., 1:] - rng[..., :1])
     out = raw.cpu().numpy().astype(np.float32)
     return out[0] if single else out
+
+
+def _check_range(value_range: ArrayLike, n_rows: Union[int, None], n_images: int) -> torch.Tensor:
+    """``value_range`` as a (B or 1, n_rows or 1, 2) tensor of finite ``(min, max)`` pairs."""
+    if not isinstance(value_range, torch.Tensor):
+        value_range = np.asarray(value_range)
+    rng = _as_tensor(value_range, "value_range").detach()
+    want = (2,) if n_rows is None else (n_rows, 2)
+    if tuple(rng.shape[-len(want) :]) != want or rng.ndim > len(want) + 1:
+        expected = "(2,) or (B, 2)" if n_rows is None else f"({n_rows}, 2) or (B, {n_rows}, 2)"
+        raise ParameterError(
+            f"value_range must have shape {expected} (per_row={n_rows is not None}), "
+            f"got {tuple(rng.shape)}"
+        )
+    rng = rng.reshape(-1, 1 if n_rows is None else n_rows, 2)
+    if rng.shape[0] not in (1, n_images):
+        raise ParameterError(f"value_range holds {rng.shape[0]} ranges for {n_images} images")
+    if not bool(torch.isfinite(rng).all()) or bool((rng[..., 0] > rng[..., 1]).any()):
+        pairs = rng.reshape(-1, 2).tolist()
+        raise ParameterError(f"value_range must hold finite (min, max) pairs, min <= max: {pairs}")
+    return rng

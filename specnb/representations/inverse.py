@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from specnb.errors import ParameterError
-from specnb.representations.images import image_to_raw
+from specnb.representations.images import image_to_raw, scales_per_row
 from specnb.representations.reference import TOP_DB, check_setting
 from specnb.representations.settings import (
     MelSetting,
@@ -146,8 +146,8 @@ def from_image(
 ) -> np.ndarray:
     """The raw representation behind a model image of a clip of ``n_samples`` samples.
 
-    :func:`specnb.representations.images.image_to_raw` with the setting's colour map and the
-    representation's shape (:func:`raw_shape`).
+    :func:`specnb.representations.images.image_to_raw` with the setting's colour map and row
+    scaling and the representation's shape (:func:`raw_shape`).
 
     Parameters
     ----------
@@ -156,11 +156,11 @@ def from_image(
     setting : STFTSetting, MelSetting or MFCCSetting
     n_samples : int
         Length of the clip the image stands for.
-    value_range : array-like, shape (2,), optional
-        ``(min, max)`` of the raw representation
-        (:func:`~specnb.representations.images.normalise`). Default for STFT and Mel
-        ``(-80, 0)``: their dB are relative to the clip's maximum with an 80 dB floor. MFCC
-        coefficients have no fixed range: they need it.
+    value_range : array-like, shape (2,), or (n_mfcc, 2) for ``per_coefficient``, optional
+        ``(min, max)`` of the raw representation, of each coefficient for an MFCC setting with
+        ``per_coefficient=True`` (:func:`~specnb.representations.images.normalise`). Default
+        for STFT and Mel ``(-80, 0)``: their dB are relative to the clip's maximum with an
+        80 dB floor. MFCC coefficients have no fixed range: they need it.
 
     Returns
     -------
@@ -169,7 +169,8 @@ def from_image(
     Raises
     ------
     ValueError
-        A ``value_range`` that is not a finite ``(min, max)`` pair, or none for MFCC.
+        A ``value_range`` of the wrong shape or not finite ``(min, max)`` pairs, or none for
+        MFCC.
     """
     setting = check_spectral(setting)
     if value_range is None:
@@ -179,15 +180,9 @@ def from_image(
                 "range is not fixed"
             )
         value_range = (-TOP_DB, 0.0)
-    if isinstance(value_range, torch.Tensor):
-        value_range = value_range.detach().cpu().numpy()
-    rng = np.asarray(value_range, dtype=np.float64)
-    if rng.shape != (2,) or not np.isfinite(rng).all() or rng[0] > rng[1]:
-        raise ParameterError(
-            f"value_range must be a finite (min, max) pair with min <= max, got {rng.tolist()}"
-        )
     shape = raw_shape(setting, n_samples)
-    return image_to_raw(image, setting.colormap, rng.astype(np.float32), shape)
+    per_row = scales_per_row(setting)
+    return image_to_raw(image, setting.colormap, value_range, shape, per_row=per_row)
 
 
 def undo_db(db: np.ndarray, setting: Setting, ref: float = 1.0) -> np.ndarray:

@@ -25,6 +25,7 @@ __all__ = [
     "SettingError",
     "WaveletSetting",
     "IMAGE_FIELDS",
+    "NEUTRAL_FIELDS",
     "SETTING_TYPES",
     "WAVELETS",
     "make_setting",
@@ -46,8 +47,12 @@ COLORMAPS = tuple(name for names in COLORMAP_FAMILIES.values() for name in names
 _COLORMAPS = frozenset(COLORMAPS)
 
 #: Fields that only change how the raw representation is rendered to an image; they are left
-#: out of the feature key so that a cached raw representation serves every colour map.
-IMAGE_FIELDS: frozenset[str] = frozenset({"colormap"})
+#: out of the feature key so that a cached raw representation serves every rendering.
+IMAGE_FIELDS: frozenset[str] = frozenset({"colormap", "per_coefficient"})
+
+#: Fields left out of ``to_dict()`` (and so of every key) while they hold their neutral value,
+#: so that the keys of settings made before the field existed do not change.
+NEUTRAL_FIELDS: dict[str, Any] = {"per_coefficient": False}
 
 #: Wavelets of the scalogram: Haar (implemented by specnb), Mexican hat and complex Morlet.
 WAVELETS = ("haar", "mexh", "cmor1.5-1.0")
@@ -71,8 +76,11 @@ class _Base:
             )
 
     def to_dict(self) -> dict[str, Any]:
-        """All fields plus ``repr``, JSON-serialisable; inverse of :func:`setting_from_dict`."""
-        return {"repr": self.kind, **dataclasses.asdict(self)}
+        """Fields plus ``repr``, JSON-serialisable; inverse of :func:`setting_from_dict`.
+        A field of :data:`NEUTRAL_FIELDS` at its neutral value is left out."""
+        neutral = NEUTRAL_FIELDS.items()
+        kept = {k: v for k, v in dataclasses.asdict(self).items() if (k, v) not in neutral}
+        return {"repr": self.kind, **kept}
 
     def feature_dict(self) -> dict[str, Any]:
         """The fields that determine the raw representation (image-only fields removed)."""
@@ -132,6 +140,10 @@ class MFCCSetting(_Base):
         Mel bands of the underlying Mel spectrogram.
     colormap : str
         Colour map of the model image.
+    per_coefficient : bool
+        Image only: scale each coefficient (image row) to [0, 1] by its own minimum and maximum
+        over time before the colour map; with one range for the whole matrix the 0th
+        coefficient leaves the others nearly one colour. False is the paper's rendering (§4.2).
     """
 
     kind: ClassVar[str] = "mfcc"
@@ -142,9 +154,14 @@ class MFCCSetting(_Base):
     lifter: float = 0.0
     n_fft: int = 2048
     n_mels: int = 128
+    per_coefficient: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if not isinstance(self.per_coefficient, bool):
+            raise SettingError(
+                f"mfcc.per_coefficient must be True or False, got {self.per_coefficient!r}"
+            )
         for name in ("n_mfcc", "hop_length", "n_fft", "n_mels"):
             check_positive_int(f"{self.kind}.{name}", getattr(self, name), SettingError)
         if self.dct_norm not in ("ortho", "none"):
@@ -371,6 +388,10 @@ def parse_assignments(repr: str, pairs: list[str]) -> Setting:
 def _coerce(key: str, raw: str, type_name: str) -> Any:
     if raw.lower() == "none" and "None" in type_name:
         return None
+    if type_name == "bool":
+        if raw.lower() not in ("true", "false"):
+            raise SettingError(f"setting {key} expects true or false, got {raw!r}")
+        return raw.lower() == "true"
     try:
         if "int" in type_name:
             return int(raw)

@@ -14,8 +14,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from specnb.errors import ParameterError
-from specnb.representations import COLORMAP_FAMILIES, COLORMAPS
-from specnb.representations.images import to_image
+from specnb.representations import COLORMAP_FAMILIES, COLORMAPS, Setting
+from specnb.representations.images import setting_image, to_image
 
 __all__ = [
     "ALL_COLORMAPS",
@@ -90,7 +90,11 @@ def colormap_variants(colormaps: Sequence[str] | None = None) -> dict[str, dict[
 
 
 def render_colormaps(
-    raw: ArrayLike, colormaps: Sequence[str] = ALL_COLORMAPS, size: int = 128
+    raw: ArrayLike,
+    colormaps: Sequence[str] = ALL_COLORMAPS,
+    size: int = 128,
+    *,
+    setting: Setting | None = None,
 ) -> dict[str, np.ndarray]:
     """One representation rendered as the model image under each colour map.
 
@@ -102,6 +106,10 @@ def render_colormaps(
         Colour map names (default every one offered).
     size : int
         Side of the square image, in pixels.
+    setting : Setting, optional
+        The setting ``raw`` was made with: its image fields apply (an MFCC's
+        ``per_coefficient`` row scaling), its colour map replaced by each of ``colormaps``.
+        None: one range per image.
 
     Returns
     -------
@@ -117,4 +125,11 @@ def render_colormaps(
     """
     for name in colormaps:
         colormap_family(name)
-    return {name: to_image(raw, name, size).numpy() for name in colormaps}
+    return {
+        name: (
+            to_image(raw, name, size)
+            if setting is None
+            else setting_image(raw, setting, size, colormap=name)
+        ).numpy()
+        for name in colormaps
+    }

@@ -21,7 +21,7 @@ from specnb.data.clips import AudioDataset, Clip
 from specnb.representations import COLORMAPS, Setting, SettingError, make_setting
 from specnb.representations.compute import represent
 from specnb.representations.figures import explorer_figure
-from specnb.representations.images import to_image
+from specnb.representations.images import setting_image
 
 __all__ = ["SettingPanel", "RepresentationExplorer", "FIELD_CHOICES"]
 
@@ -40,8 +40,9 @@ FIELD_CHOICES: dict[str, tuple[Any, ...]] = {
     "overlap": (0.25, 0.5, 0.75),
     "n_scales": (32, 64, 128),
     "f_min": (20.0, 50.0, 100.0),
+    "per_coefficient": (False, True),
 }
-_LABELS = {"lifter": "lifter d", "win_length": "window ×n_fft"}
+_LABELS = {"lifter": "lifter d", "win_length": "window ×n_fft", "per_coefficient": "row scaling"}
 #: What a dropdown holds for a field left to its default (None): a Dropdown whose value is None
 #: shows an empty box, as if nothing were selected.
 _DEFAULT = "default"
@@ -244,9 +245,7 @@ class RepresentationExplorer:
         for setting in settings:
             y = self._waveform(ds, clip, setting.sr)
             raw = represent(y, setting, backend=self.backend)
-            panels.append(
-                (setting, raw, to_image(np.asarray(raw, dtype=np.float32), setting.colormap))
-            )
+            panels.append((setting, raw, setting_image(np.asarray(raw, dtype=np.float32), setting)))
             rows.append(
                 _row(
                     setting.label(),

@@ -95,6 +95,20 @@ def test_features_reference_mfcc_and_image(stereo_48k, tmp_path):
     assert image.shape == (3, 128, 128) and image.min() >= 0 and image.max() <= 1
 
 
+def test_features_mfcc_image_per_coefficient(stereo_48k, tmp_path):
+    from specnb.data.audio import load_audio
+    from specnb.representations import make_setting, represent
+    from specnb.representations.images import setting_image
+
+    out = tmp_path / "rows.npy"
+    args = ["--repr", "mfcc", "--set", "per_coefficient=true", "--out", str(out)]
+    assert main(["features", str(stereo_48k), *args]) == 0
+    setting = make_setting("mfcc", per_coefficient=True)
+    raw = represent(load_audio(stereo_48k, setting.sr), setting)
+    np.testing.assert_array_equal(np.load(out), setting_image(raw, setting).numpy())
+    assert not np.array_equal(np.load(out), setting_image(raw, make_setting("mfcc")).numpy())
+
+
 @pytest.mark.parametrize(
     "args, needle",
     [
@@ -103,6 +117,7 @@ def test_features_reference_mfcc_and_image(stereo_48k, tmp_path):
         (["--repr", "mel", "--set", "sr=0"], "sr"),
         (["--repr", "stft", "--set", "bogus=1"], "bogus"),
         (["--repr", "wavelet", "--set", "frame_ms=9000"], "frame_ms"),
+        (["--repr", "mfcc", "--set", "per_coefficient=maybe"], "per_coefficient"),
     ],
 )
 def test_features_rejects_impossible_settings(stereo_48k, tmp_path, capsys, args, needle):

@@ -35,7 +35,7 @@ from specnb.raw_audio import (
 )
 from specnb.representations import make_setting
 from specnb.representations.compute import represent
-from specnb.representations.images import to_image
+from specnb.representations.images import setting_image
 from specnb.store import ResultsStore
 from specnb.training import TrainConfig, TrainingError, train_cv
 
@@ -134,6 +134,7 @@ def test_attacks_run_unchanged_on_waveforms(attack: str, waves: torch.Tensor) ->
         {"repr": "stft", "sr": 8000, "n_fft": 256},
         {"repr": "mel", "sr": 8000, "n_fft": 512, "colormap": "magma"},
         {"repr": "mfcc", "sr": 8000, "n_mfcc": 20},
+        {"repr": "mfcc", "sr": 8000, "n_mfcc": 20, "per_coefficient": True},
     ],
 )
 def test_front_end_equals_representation_and_image(fields: dict, waves: torch.Tensor) -> None:
@@ -144,9 +145,7 @@ def test_front_end_equals_representation_and_image(fields: dict, waves: torch.Te
     with torch.no_grad():
         image = pipe.image(x)
     for backend in ("reference", "torch"):
-        expected = to_image(
-            represent(same, setting, backend=backend, device="cpu"), setting.colormap, 128
-        )
+        expected = setting_image(represent(same, setting, backend=backend, device="cpu"), setting)
         assert float((image - expected).abs().max()) <= IMAGE_TOLERANCE, backend
     x.requires_grad_(True)
     loss = F.cross_entropy(pipe(x), torch.tensor([1, 2, 3]))

@@ -13,6 +13,8 @@ from torch import nn
 
 from specnb.attack_eval import fgsm_grid
 from specnb.data.clips import Clip
+from specnb.representations import make_setting
+from specnb.representations.images import to_image
 from specnb.store import ResultsStore
 from specnb.studies import (
     TransferResult,
@@ -83,6 +85,20 @@ def test_render_colormaps_gives_distinct_images_in_range():
     assert np.abs(images["viridis"] - images["hsv-uniform"]).mean() > 0.05
     with pytest.raises(ValueError, match="'nope'"):
         render_colormaps(raw, ["nope"])
+
+
+def test_render_colormaps_keeps_the_settings_row_scaling():
+    raw = np.random.default_rng(1).normal(-40, 10, size=(20, 50)).astype(np.float32)
+    raw[0] -= 500.0  # a 0th MFCC coefficient far below the others
+    rows = make_setting("mfcc", per_coefficient=True, colormap="magma")
+    images = render_colormaps(raw, ["viridis", "gray"], size=32, setting=rows)
+    plain = render_colormaps(raw, ["viridis", "gray"], size=32)
+    for name, image in images.items():
+        expected = to_image(raw, name, 32, per_row=True).numpy()
+        np.testing.assert_array_equal(image, expected)
+        assert np.abs(image - plain[name]).mean() > 0.05
+    paper = render_colormaps(raw, ["gray"], size=32, setting=rows.replace(per_coefficient=False))
+    np.testing.assert_array_equal(paper["gray"], plain["gray"])
 
 
 def test_transfer_result_ratio_skips_budgets_that_fool_nothing():

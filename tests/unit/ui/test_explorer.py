@@ -8,9 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
+import torch
 
 from specnb.representations import make_setting
 from specnb.representations.compute import represent
+from specnb.representations.images import setting_image
 from specnb.ui.explorer import RepresentationExplorer
 
 
@@ -41,6 +43,12 @@ def test_changing_representation_and_setting_redraws(explorer):
     assert raw.shape != before.shape
     explorer.left._controls["lifter"].value = 1.5
     assert explorer.last_panels[0][0].lifter == pytest.approx(60.0)
+    paper_image = explorer.last_panels[0][2]
+    explorer.left._controls["per_coefficient"].value = True
+    setting, raw, image = explorer.last_panels[0]
+    assert setting.per_coefficient and setting.lifter == pytest.approx(60.0)
+    torch.testing.assert_close(image, setting_image(raw, setting), rtol=0, atol=0)
+    assert float((image - paper_image).abs().mean()) > 0.05
 
 
 def test_the_shown_representation_is_the_pipeline_one(explorer):
