@@ -77,11 +77,15 @@ def accuracy_table(runs: pd.DataFrame) -> str:
         per_seed, columns=["dataset", "model", "repr", "setting", "seed", "accuracy", "clips"]
     )
     columns = list(dict.fromkeys(zip(frame["dataset"], frame["repr"], frame["setting"])))
-    labels = [
-        f"{REPR_LABELS.get(r, r)} ({DATASET_LABELS.get(d, d)})"
-        + (f" #{i + 1}" if sum(1 for c in columns if c[:2] == (d, r)) > 1 else "")
-        for i, (d, r, _) in enumerate(columns)
-    ]
+    flags = runs["per_coefficient"] if "per_coefficient" in runs else pd.Series(False, runs.index)
+    scaled = set(runs.loc[flags.astype(bool), "setting_key"])
+    labels = []
+    for i, (d, r, setting) in enumerate(columns):
+        label = REPR_LABELS.get(r, r) + (" per coefficient" if setting in scaled else "")
+        same = [c for c in columns if c[:2] == (d, r) and (c[2] in scaled) == (setting in scaled)]
+        labels.append(
+            f"{label} ({DATASET_LABELS.get(d, d)})" + (f" #{i + 1}" if len(same) > 1 else "")
+        )
     lines = ["| Model | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|"]
     for model in dict.fromkeys(frame["model"]):
         cells = []
@@ -152,7 +156,8 @@ def findings_markdown(report: Report, keys: Sequence[str] | None = None) -> str:
         verdicts = [v for v in verdicts if v.decided or v.reason]
     return (
         "**Test accuracy** (mean over seeds, 95 % t interval over seeds):\n\n"
-        f"{accuracy_table(report.results.runs)}\n\n"
+        f"{accuracy_table(pd.concat([report.results.runs, report.results.other_renderings]))}"
+        "\n\n"
         "**Verdicts** (paired per seed on shared test clips; t interval over seeds):\n\n"
         f"{verdict_table(verdicts)}\n"
     )

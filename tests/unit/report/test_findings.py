@@ -25,14 +25,14 @@ REPO = Path(__file__).resolve().parents[3]
 SETTINGS = {"stft": {"repr": "stft", "sr": 16000}, "mfcc": {"repr": "mfcc", "sr": 16000}}
 
 
-def _rotating_study(path: Path) -> dict[tuple[str, str], list[float]]:
-    """Two models × two representations × three seeds, each seed five runs that test one
+def _rotating_study(path: Path, settings: dict = SETTINGS) -> dict[tuple[str, str], list[float]]:
+    """Two models × the representations × three seeds, each seed five runs that test one
     fold of 8 clips each (every clip once); returns the accuracy per seed of each pair."""
     store = ResultsStore(path)
     rng = np.random.default_rng(3)
     truth: dict[tuple[str, str], list[float]] = {}
     for model, base in (("resnet18", 0.8), ("sbcnn", 0.6)):
-        for name, setting in SETTINGS.items():
+        for name, setting in settings.items():
             s = make_setting(**setting)
             p = base - (0.3 if name == "mfcc" else 0.0)
             for seed in range(3):
@@ -84,6 +84,27 @@ def test_findings_go_between_the_markers_and_say_what_the_store_holds(tmp_path: 
     assert main([*args, "--out", str(tmp_path / "published")]) == 0
     assert readme.read_text() == text
     assert main(["findings", str(tmp_path / "nowhere.sqlite")]) != 0
+
+
+def test_mfcc_scaled_per_coefficient_is_reported_beside_the_papers_rendering(tmp_path):
+    scaled = {"repr": "mfcc", "sr": 16000, "per_coefficient": True}
+    _rotating_study(tmp_path / "results.sqlite", {**SETTINGS, "mfcc_rows": scaled})
+    report = build_report(tmp_path / "results.sqlite")
+    assert not report.results.runs["per_coefficient"].any()
+    assert len(report.results.other_renderings) == 2 * 3 * 5
+    text = findings_markdown(report)
+    header = next(line for line in text.splitlines() if line.startswith("| Model"))
+    assert "MFCC per coefficient (ESC-10)" in header and "| MFCC (ESC-10)" in header
+    # the paper's claims see the paper's rendering only: the same verdict as without them
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    _rotating_study(alone / "results.sqlite")
+    line = [v.text() for v in report.verdicts if v.key == "stft_over_mfcc"]
+    assert line == [
+        v.text()
+        for v in build_report(alone / "results.sqlite").verdicts
+        if v.key == "stft_over_mfcc"
+    ]
 
 
 def test_a_readme_without_its_markers_is_refused_and_left_as_it_was(tmp_path: Path) -> None:
