@@ -120,14 +120,22 @@ def test_esc10_study_tests_every_clip_once_per_seed_and_projects_its_cost(tmp_pa
     train = [p for p in points if p.step == "train"]
     assert all(p.params["DATASET"] == "esc10" and p.params["AUGMENT"] for p in train)
     assert all(p.params["FOLDS"] == 1 and p.params["RECIPE"] == "strong" for p in train)
-    victim = [p for p in train if p.params["MODEL"] == "resnet18"]
+    scaled = [p for p in train if p.params["SETTING"].get("per_coefficient")]
+    assert {(p.params["SEED"], p.params["OFFICIAL_TEST_FOLD"]) for p in scaled} == {
+        (0, fold) for fold in range(1, 6)
+    }
+    victim = [p for p in train if p.params["MODEL"] == "resnet18" and p not in scaled]
     cells: dict[tuple, set[int]] = {}
     for p in victim:
         cell = (p.params["SEED"], p.params["SETTING"]["repr"])
         cells.setdefault(cell, set()).add(p.params["OFFICIAL_TEST_FOLD"])
     # the victim: three seeds x three representations, each tested on all five official folds
     assert len(cells) == 9 and all(folds == {1, 2, 3, 4, 5} for folds in cells.values())
-    partner = {(p.params["SEED"], p.params["OFFICIAL_TEST_FOLD"]) for p in train if p not in victim}
+    partner = {
+        (p.params["SEED"], p.params["OFFICIAL_TEST_FOLD"])
+        for p in train
+        if p.params["MODEL"] == "sbcnn"
+    }
     assert partner == {(0, 1), (1, 1), (2, 1)}
     attacks = [p for p in points if p.step == "attack"]
     assert len(attacks) == 9 and all("cw" in p.params["ATTACKS"] for p in attacks)
