@@ -104,6 +104,12 @@ def study_job(
     >>> job.config.model, job.config.n_folds, job.dataset_kwargs
     ('sbcnn', 2, {'n_per_class': 8, 'seed': 0})
     """
+    if not isinstance(setting, Mapping):
+        raise TrainingError(
+            f"SETTING must be a mapping of the representation's fields, such as "
+            f'{{"repr": "stft", "sr": 16000}}, got {type(setting).__name__} {setting!r} '
+            "(papermill: pass it with -y or a parameters file, not -p)"
+        )
     synthetic = dataset == "synthetic"
     config = recipe_config(
         recipe,

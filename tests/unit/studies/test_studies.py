@@ -65,6 +65,13 @@ def test_study_job_makes_the_data_path_absolute(tmp_path, monkeypatch):
     assert job.data_path == str(tmp_path / "data" / "esc50") and job.dataset_options == ()
 
 
+def test_a_setting_passed_as_text_is_refused_with_how_to_pass_it():
+    from specnb.training import TrainingError
+
+    with pytest.raises(TrainingError, match=r"SETTING must be a mapping.*got str .*-y"):
+        study_job(setting='{"repr": "mel", "sr": 22050}')
+
+
 def test_colormap_variants_and_families():
     assert colormap_family("coolwarm") == "diverging"
     assert colormap_family("hsv-uniform") == "uniform"
