@@ -97,19 +97,33 @@ def _sample_ids(indices: Any, clip_ids: Any) -> Optional[tuple[str, ...]]:
     return tuple(str(clip_ids[i]) for i in indices)
 
 
-def _mean_grads(grads: Any) -> float:
-    """Mean gradient computations per sample over the budget grid (NaN when absent)."""
+def _grads(grads: Any) -> np.ndarray:
+    """Gradient computations per sample at each budget (NaN where absent)."""
     if grads is None:
-        return math.nan
-    values = np.asarray(
+        return np.array([math.nan])
+    return np.asarray(
         [math.nan if g is None else g for g in np.ravel(np.asarray(grads, dtype=object))],
         dtype=np.float64,
     )
+
+
+def _mean_grads(grads: Any) -> float:
+    """Mean gradient computations per sample over the budget grid (NaN when absent)."""
+    values = _grads(grads)
     return float(np.nanmean(values)) if np.isfinite(values).any() else math.nan
 
 
+def _most_grads(grads: Any) -> float:
+    """Gradient computations per sample at the grid's costliest budget (NaN when absent): what
+    an attack that never reached the matched fooling rate spent at least."""
+    values = _grads(grads)
+    return float(np.nanmax(values)) if np.isfinite(values).any() else math.nan
+
+
 def with_attacks(runs: pd.DataFrame, attacks: pd.DataFrame) -> pd.DataFrame:
-    """``runs`` with each attack's AUC, gradients, cost and target AUC, and their means."""
+    """``runs`` with each attack's AUC, gradients, cost (to a 0.9 fooling rate), largest
+    cost of its grid (``<attack>_cost_max``) and target AUC, and the means of the first
+    three."""
     per_attack = pd.DataFrame(
         {
             "run_key": attacks["run_key"].astype(str),
@@ -117,6 +131,7 @@ def with_attacks(runs: pd.DataFrame, attacks: pd.DataFrame) -> pd.DataFrame:
             "auc": attacks["auc"].astype("float64"),
             "grads": [_mean_grads(g) for g in attacks["grads_per_sample_json"]],
             "cost": attacks["cost_to_fr90"].astype("float64"),
+            "cost_max": [_most_grads(g) for g in attacks["grads_per_sample_json"]],
             "target_auc": _column(attacks, "target_auc"),
         }
     )
@@ -125,7 +140,7 @@ def with_attacks(runs: pd.DataFrame, attacks: pd.DataFrame) -> pd.DataFrame:
     names = [*ATTACKS, *sorted(set(per_attack["attack"]) - set(ATTACKS))]
     out = runs.set_index("run_key")
     for name in names:
-        for metric in ("auc", "grads", "cost", "target_auc"):
+        for metric in ("auc", "grads", "cost", "cost_max", "target_auc"):
             column = (metric, name)
             values = wide[column] if column in wide.columns else pd.Series(dtype="float64")
             out[f"{name}_{metric}"] = values.reindex(out.index).astype("float64")

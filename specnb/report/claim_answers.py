@@ -107,8 +107,17 @@ class Judgement:
 Test = Callable[[Mapping[str, Group], float], Judgement]
 
 
+_BOUNDS = {
+    "lower": "; a lower bound: some costs never reached the matched fooling rate and count "
+    "as their grid's largest, so it can support the claim, never contradict it",
+    "upper": "; an upper bound: some compared costs never reached the matched fooling rate "
+    "and count as their grid's largest, so it can contradict the claim, never support it",
+}
+
+
 def _t_method(estimate: Estimate) -> str:
-    return f"t interval over {estimate.n_seeds} seeds of the per-seed paired values"
+    method = f"t interval over {estimate.n_seeds} seeds of the per-seed paired values"
+    return method + _BOUNDS.get(estimate.bound, "")
 
 
 def _decided(estimate: Estimate, word: str, note: str = "") -> Judgement:
@@ -147,9 +156,9 @@ def _best_of(pairs: Mapping[str, Estimate], unshared: list[str], threshold: floa
     closest = min(pairs, key=lambda k: pairs[k].value)
     headline = pairs[closest]
     corrected = 1.0 - (1.0 - LEVEL) / len(pairs)
-    if all(e.low > threshold for e in pairs.values()):
+    if all(e.decide(threshold) == "supported" for e in pairs.values()):
         word = "supported"
-    elif any(e.interval(corrected)[1] < threshold for e in pairs.values()):
+    elif any(e.interval(corrected)[1] < threshold and e.bound != "lower" for e in pairs.values()):
         word = "contradicted"
     else:
         word = "inconclusive"

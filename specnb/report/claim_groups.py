@@ -121,8 +121,14 @@ class ClaimData:
                 if pd.isna(run.get(f"{name}_auc", math.nan)):
                     continue  # the attack was not run on this model
                 cost = run.get(f"{name}_cost", math.nan)
+                most = run.get(f"{name}_cost_max", math.nan)
                 sub = () if attack else (name,)  # every attack: each is a cell of its own
-                out.append((sub, _NEVER if pd.isna(cost) else Units(np.array([cost]))))
+                if not pd.isna(cost):
+                    out.append((sub, Units(np.array([cost]))))
+                elif not pd.isna(most):  # never reached 0.9: it costs more than its grid's most
+                    out.append((sub, Units(np.array([most]), at_least=True)))
+                else:
+                    out.append((sub, _NEVER))
             return out or None
         rows = self.samples.get(run["run_key"])
         if rows is None:

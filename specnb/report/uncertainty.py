@@ -71,10 +71,14 @@ class Units:
     values : np.ndarray, shape (n_units,)
     ids : tuple of str, optional
         The units' ids (clip ids), same length, when the store names them.
+    at_least : bool
+        The values are lower bounds of the true ones: a cost to a fooling rate the attack's
+        grid never reached, given as the grid's largest cost.
     """
 
     values: np.ndarray
     ids: Optional[tuple[str, ...]] = None
+    at_least: bool = False
 
     def __post_init__(self) -> None:
         values = np.asarray(self.values, dtype=np.float64).ravel()
@@ -176,6 +180,10 @@ class Estimate:
         have one value each): what more test clips per seed would shrink.
     n_units : int
         Median shared units per seed and cell.
+    bound : {"", "lower", "upper"}
+        ``"lower"``: some compared values are lower bounds of the first group's (costs its
+        grid never reached), so the statistic is at least this; ``"upper"``: of the second
+        group's, so it is at most this; "": exact.
     """
 
     value: float
@@ -184,6 +192,7 @@ class Estimate:
     seed_values: np.ndarray
     unit_sd: float = math.nan
     n_units: int = 0
+    bound: Literal["", "lower", "upper"] = ""
 
     @property
     def n_seeds(self) -> int:
@@ -200,10 +209,11 @@ class Estimate:
 
     def decide(self, threshold: float = 0.0) -> str:
         """``"supported"`` when the interval lies above ``threshold``, ``"contradicted"``
-        when below, else ``"inconclusive"``."""
-        if self.low > threshold:
+        when below, else ``"inconclusive"``; a lower bound can only support, an upper bound
+        only contradict (the true statistic lies further out, on the side of its bound)."""
+        if self.low > threshold and self.bound != "upper":
             return "supported"
-        if self.high < threshold:
+        if self.high < threshold and self.bound != "lower":
             return "contradicted"
         return "inconclusive"
 
@@ -225,10 +235,15 @@ def t_interval(values: Sequence[float], level: float = LEVEL) -> tuple[float, fl
     return mean - half, mean + half
 
 
-def _estimate(seed_values: Sequence[float], unit_sd: float = math.nan, n_units: int = 0):
+def _estimate(
+    seed_values: Sequence[float],
+    unit_sd: float = math.nan,
+    n_units: int = 0,
+    bound: Literal["", "lower", "upper"] = "",
+) -> Estimate:
     values = np.asarray(seed_values, dtype=np.float64)
     low, high = t_interval(values, LEVEL)
-    return Estimate(float(values.mean()), low, high, values, unit_sd, n_units)
+    return Estimate(float(values.mean()), low, high, values, unit_sd, n_units, bound)
 
 
 def _pooled(units: Sequence[Units]) -> Optional[dict[str, float]]:
@@ -271,18 +286,27 @@ def _cell_values(
 def compare(a: Group, b: Group, contrast: Contrast = "difference") -> Estimate:
     """``a`` against ``b``, paired per seed and cell: ``a - b``, or ``100 (a / b - 1)`` %.
 
+    Where ``a``'s values are lower bounds (:attr:`Units.at_least`), the estimate is a lower
+    bound; where ``b``'s are, an upper bound (:attr:`Estimate.bound`).
+
     Raises
     ------
     NoSharedCells
-        No seed and cell has runs of both.
+        No seed and cell has runs of both, or both have lower bounds in a shared cell (their
+        difference is bounded on neither side).
     """
     per_seed: dict[int, list[float]] = {}
+    bounded_a = bounded_b = False
     unit_diffs: list[np.ndarray] = []
     sizes: list[int] = []
     for key in sorted(set(a.runs) & set(b.runs), key=str):
         runs_a, runs_b = a.runs[key], b.runs[key]
         if not runs_a or not runs_b:
             continue
+        low_a, low_b = any(u.at_least for u in runs_a), any(u.at_least for u in runs_b)
+        if low_a and low_b:
+            continue
+        bounded_a, bounded_b = bounded_a or low_a, bounded_b or low_b
         pooled_a, pooled_b = _pooled(runs_a), _pooled(runs_b)
         shared = _shared_ids(pooled_a, pooled_b)
         va, vb = _cell_values(runs_a, pooled_a, shared), _cell_values(runs_b, pooled_b, shared)
@@ -297,10 +321,19 @@ def compare(a: Group, b: Group, contrast: Contrast = "difference") -> Estimate:
             per_seed.setdefault(key[0], []).append(value)
             sizes.append(len(shared) if shared is not None else len(runs_a))
     if not per_seed:
-        raise NoSharedCells(f"{a.name} and {b.name} share no dataset and setting at any seed")
+        raise NoSharedCells(
+            f"{a.name} and {b.name} share no dataset and setting at any seed where at most one "
+            "of them is a bound"
+        )
+    if bounded_a and bounded_b:
+        raise NoSharedCells(
+            f"{a.name} and {b.name} are lower bounds in different cells: their difference is "
+            "bounded on neither side"
+        )
     unit_sd = float(np.mean([d.std(ddof=1) for d in unit_diffs])) if unit_diffs else math.nan
     seeds = [float(np.mean(v)) for _, v in sorted(per_seed.items())]
-    return _estimate(seeds, unit_sd, int(np.median(sizes)))
+    bound: Literal["", "lower", "upper"] = "lower" if bounded_a else "upper" if bounded_b else ""
+    return _estimate(seeds, unit_sd, int(np.median(sizes)), bound)
 
 
 def level(group: Group) -> Estimate:
@@ -308,7 +341,8 @@ def level(group: Group) -> Estimate:
     values = list(group.seed_values().values())
     if not values:
         raise NoSharedCells(f"{group.name} has no runs")
-    return _estimate(values, n_units=group.n_units)
+    bounded = any(u.at_least for units in group.runs.values() for u in units)
+    return _estimate(values, n_units=group.n_units, bound="lower" if bounded else "")
 
 
 def seeds_needed(estimate: Estimate, threshold: float = 0.0) -> Optional[int]:

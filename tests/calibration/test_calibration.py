@@ -22,7 +22,7 @@ import simulation as sim
 from store_builder import StoreBuilder
 
 from specnb.raw_audio import WAVEFORM_REPR
-from specnb.report import NOT_COMPARABLE, NOT_ENOUGH
+from specnb.report import NOT_COMPARABLE, NOT_ENOUGH, claim_verdicts, read_results
 
 FEW = 25  # repetitions per case in the default suite
 
@@ -100,14 +100,29 @@ def test_a_model_at_chance_is_not_comparable(tmp_path: Path) -> None:
     assert found.ours == NOT_COMPARABLE
 
 
-def test_a_cost_never_reached_is_not_comparable(tmp_path: Path) -> None:
-    builder = StoreBuilder(tmp_path / "results.sqlite")
-    keys = _runs(builder, {"stft": 0.8})
-    for key in keys.values():
-        builder.summary_attack(key, "fgsm", auc=0.9, grads=1.0, cost=1.0)
-        builder.summary_attack(key, "cw", auc=0.4, grads=75.0, cost=float("nan"))
-    found, _ = sim.outcome(builder.path, "cw_costliest")
-    assert found.ours == NOT_COMPARABLE
+def _costs(folder: Path, cw: tuple[float, float], fgsm: tuple[float, float]):
+    """The CW claim on three seeds whose CW and FGSM rows have these (grads, cost to 0.9)."""
+    folder.mkdir()
+    builder = StoreBuilder(folder / "results.sqlite")
+    for key in _runs(builder, {"stft": 0.8}).values():
+        builder.summary_attack(key, "fgsm", auc=0.9, grads=fgsm[0], cost=fgsm[1])
+        builder.summary_attack(key, "cw", auc=0.4, grads=cw[0], cost=cw[1])
+    found, tables = sim.outcome(builder.path, "cw_costliest")
+    (verdict,) = claim_verdicts(read_results(builder.path), tables, keys=["cw_costliest"])
+    return found, verdict.text()
+
+
+def test_a_cost_never_reached_is_a_lower_bound_that_can_only_support(tmp_path: Path) -> None:
+    nan = float("nan")
+    # CW never reached 0.9 within 112.5 gradients per sample; FGSM did at 1: CW costs more
+    found, text = _costs(tmp_path / "above", cw=(75.0, nan), fgsm=(1.0, 1.0))
+    assert found.ours == "supported" and "a lower bound" in text
+    # CW stopped at 3 gradients without reaching 0.9, FGSM needed 50: its cost could be
+    # anything above 3, so the data cannot contradict the claim
+    found, text = _costs(tmp_path / "below", cw=(2.0, nan), fgsm=(50.0, 50.0))
+    assert found.ours == "inconclusive" and "= -94 %" in text, text
+    # neither reached 0.9: two lower bounds say nothing about their order
+    assert _costs(tmp_path / "both", cw=(75.0, nan), fgsm=(1.0, nan))[0].ours == NOT_COMPARABLE
 
 
 def test_transfers_with_few_examples_are_not_comparable(tmp_path: Path) -> None:
