@@ -18,9 +18,10 @@ import pandas as pd
 from specnb.atomic import atomic_write
 from specnb.errors import ParameterError
 from specnb.report.build import Report, build_report
-from specnb.report.claim_groups import REPR_LABELS
+from specnb.report.claim_groups import REPR_LABELS, ClaimData
 from specnb.report.report_table import DATASET_LABELS, MODEL_LABELS
-from specnb.report.uncertainty import t_interval
+from specnb.report.results import StoreResults
+from specnb.report.uncertainty import NoSharedCells, compare, t_interval
 from specnb.report.verdicts import Verdict
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "FINDINGS_START",
     "accuracy_table",
     "findings_markdown",
+    "protocol_table",
     "publish_findings",
     "replace_findings",
     "verdict_table",
@@ -106,6 +108,67 @@ def accuracy_table(runs: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+#: The two test protocols a study may run, by whether its runs test on an official fold.
+PROTOCOLS = {
+    "every clip once (official folds rotated)": True,
+    "30 % test split, 5-fold cross-validation (the paper's)": False,
+}
+
+
+def protocol_table(
+    results: StoreResults, model: str, first: str = "stft", second: str = "mfcc"
+) -> str:
+    """How wide the interval of ``first`` minus ``second`` (accuracy, points) is under each
+    test protocol the store has runs of, for ``model``: the same paired t interval over seeds
+    the verdicts use.
+
+    Parameters
+    ----------
+    results : StoreResults
+    model : str
+        The architecture whose runs are compared.
+    first, second : str
+        Representations (``"stft"``, ``"mfcc"``...).
+
+    Returns
+    -------
+    str
+        A Markdown table with a row per protocol that has both representations; "" when
+        fewer than two protocols have.
+    """
+    runs = results.runs[results.runs["model"] == model]
+    data = ClaimData(results, victim=model)
+    rows = []
+    for label, rotating in PROTOCOLS.items():
+        chosen = runs[runs["official_test_fold"].notna() == rotating]
+        groups = [
+            data.group(REPR_LABELS.get(r, r), chosen[chosen["repr"] == r], "accuracy")[0]
+            for r in (first, second)
+        ]
+        try:
+            estimate = compare(*groups)
+        except NoSharedCells:
+            continue
+        if estimate.n_seeds < 2:
+            continue
+        rows.append(
+            f"| {label} | {estimate.value:+.1f} [{estimate.low:+.1f}, {estimate.high:+.1f}] | "
+            f"{estimate.high - estimate.low:.1f} | {estimate.n_seeds} seeds × "
+            f"{estimate.n_units} clips |"
+        )
+    if len(rows) < 2:
+        return ""
+    a, b = REPR_LABELS.get(first, first), REPR_LABELS.get(second, second)
+    return "\n".join(
+        [
+            f"| Protocol ({MODEL_LABELS.get(model, model)}) | {a} − {b} (points) [95 %] | "
+            "Width | Paired test clips |",
+            "|---|---|---|---|",
+            *rows,
+        ]
+    )
+
+
 def verdict_table(verdicts: Sequence[Verdict]) -> str:
     """The verdicts as a Markdown table: where the paper says it, the claim, our verdict,
     the estimate with its 95 % interval, the evidence (or why it is not comparable, and what
@@ -154,12 +217,19 @@ def findings_markdown(report: Report, keys: Sequence[str] | None = None) -> str:
         verdicts = [by_key[k] for k in keys if k in by_key]
     else:
         verdicts = [v for v in verdicts if v.decided or v.reason]
+    protocols = "".join(
+        f"**The two protocols at one training budget**:\n\n{table}\n\n"
+        for model in dict.fromkeys(report.results.runs["model"])
+        for table in [protocol_table(report.results, model)]
+        if table
+    )
     return (
         "**Test accuracy** (mean over seeds, 95 % t interval over seeds):\n\n"
         f"{accuracy_table(pd.concat([report.results.runs, report.results.other_renderings]))}"
         "\n\n"
         "**Verdicts** (paired per seed on shared test clips; t interval over seeds):\n\n"
         f"{verdict_table(verdicts)}\n"
+        + (f"\n{protocols}" if protocols else "")
     )
 
 

@@ -93,6 +93,7 @@ _RUN_COLUMNS = (
     "clip_correct",
     "test_clip_ids",
     "n_classes",
+    "official_test_fold",
 )
 
 
@@ -118,7 +119,8 @@ class StoreResults:
     runs : pd.DataFrame
         One row per finished run: ``run_key``, ``dataset``, ``repr``, ``model``,
         ``setting_key``, ``seed``, ``accuracy`` (percent), ``n_params``, ``clip_correct``,
-        ``test_clip_ids``, ``n_classes``, the :data:`SETTING_FIELDS`,
+        ``test_clip_ids``, ``n_classes``, ``official_test_fold`` (NaN for a random test
+        split), the :data:`SETTING_FIELDS`,
         ``wavelet_family``, ``standard`` (True unless the colour map is
         :data:`HSV_COLORMAP`), per attack ``<attack>_auc``, ``<attack>_grads``,
         ``<attack>_cost`` and ``<attack>_target_auc`` (NaN unless targeted) for
@@ -263,6 +265,7 @@ def _runs(frame: pd.DataFrame) -> pd.DataFrame:
             "clip_correct": _clip_correct(artefacts),
             "test_clip_ids": _listed(artefacts, "test_clip_ids"),
             "n_classes": len(_listed(artefacts, "classes") or ()) or math.nan,
+            "official_test_fold": _test_fold(artefacts),
         }
         for name in SETTING_FIELDS:
             row[name] = setting.get(name, math.nan)
@@ -276,6 +279,15 @@ def _runs(frame: pd.DataFrame) -> pd.DataFrame:
         for r in frame.to_dict("records")
     ]
     return runs
+
+
+def _test_fold(artefacts: Any) -> float:
+    """The official fold a run tested on (NaN for a random test split or when not stored)."""
+    job = artefacts.get("job") if isinstance(artefacts, dict) else None
+    config = job.get("config") if isinstance(job, dict) else None
+    fold = config.get("official_test_fold") if isinstance(config, dict) else None
+    known = isinstance(fold, (int, float)) and not isinstance(fold, bool)
+    return float(fold) if known else math.nan
 
 
 def _clip_correct(artefacts: Any) -> Optional[np.ndarray]:

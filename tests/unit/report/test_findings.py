@@ -15,6 +15,7 @@ from specnb.report.findings import (
     FINDINGS_END,
     FINDINGS_START,
     findings_markdown,
+    protocol_table,
     publish_findings,
     replace_findings,
 )
@@ -54,6 +55,7 @@ def _rotating_study(path: Path, settings: dict = SETTINGS) -> dict[tuple[str, st
                         artefacts_json={
                             "test_correct": [correct.tolist()],
                             "test_clip_ids": [f"{fold}-{i}" for i in range(8)],
+                            "job": {"config": {"official_test_fold": fold}},
                         },
                     )
                 truth.setdefault((model, name), []).append(100 * float(np.mean(hits)))
@@ -105,6 +107,40 @@ def test_mfcc_scaled_per_coefficient_is_reported_beside_the_papers_rendering(tmp
         for v in build_report(alone / "results.sqlite").verdicts
         if v.key == "stft_over_mfcc"
     ]
+
+
+def test_the_two_protocols_are_set_side_by_side_with_their_interval_widths(tmp_path):
+    _rotating_study(tmp_path / "results.sqlite")
+    store = ResultsStore(tmp_path / "results.sqlite")
+    rng = np.random.default_rng(5)
+    for name, setting in SETTINGS.items():  # the paper's protocol: 5 fold models, 12 clips
+        s = make_setting(**setting)
+        for seed in range(3):
+            correct = (rng.random((5, 12)) < (0.3 if name == "mfcc" else 0.6)).astype(int)
+            store.upsert_run(
+                f"paper-{name}-{seed}",
+                dataset="esc10",
+                repr=s.kind,
+                setting_key=s.key,
+                setting_json=s.to_dict(),
+                model="sbcnn",
+                seed=seed,
+                status="done",
+                acc_mean=float(correct.mean()),
+                n_params=1000,
+                artefacts_json={
+                    "test_correct": correct.tolist(),
+                    "test_clip_ids": [f"s{seed}-{i}" for i in range(12)],
+                },
+            )
+    results = build_report(tmp_path / "results.sqlite").results
+    table = protocol_table(results, "sbcnn").splitlines()
+    assert len(table) == 4 and "STFT − MFCC" in table[0]
+    rotating, paper = table[2], table[3]
+    assert rotating.startswith("| every clip once") and "3 seeds × 40 clips" in rotating
+    assert paper.startswith("| 30 % test split") and "3 seeds × 12 clips" in paper
+    assert protocol_table(results, "resnet18") == ""  # one protocol only
+    assert "The two protocols" in findings_markdown(build_report(tmp_path / "results.sqlite"))
 
 
 def test_a_readme_without_its_markers_is_refused_and_left_as_it_was(tmp_path: Path) -> None:

@@ -119,24 +119,37 @@ def test_esc10_study_tests_every_clip_once_per_seed_and_projects_its_cost(tmp_pa
     check_points(spec, points)
     train = [p for p in points if p.step == "train"]
     assert all(p.params["DATASET"] == "esc10" and p.params["AUGMENT"] for p in train)
-    assert all(p.params["FOLDS"] == 1 and p.params["RECIPE"] == "strong" for p in train)
+    assert all(p.params["RECIPE"] == "strong" for p in train)
+    paper = [p for p in train if p.params.get("OFFICIAL_TEST_FOLD") is None]
+    rotating = [p for p in train if p not in paper]
+    assert all(p.params["FOLDS"] == 1 for p in rotating)
     scaled = [p for p in train if p.params["SETTING"].get("per_coefficient")]
     assert {(p.params["SEED"], p.params["OFFICIAL_TEST_FOLD"]) for p in scaled} == {
         (0, fold) for fold in range(1, 6)
     }
-    victim = [p for p in train if p.params["MODEL"] == "resnet18" and p not in scaled]
-    cells: dict[tuple, set[int]] = {}
-    for p in victim:
-        cell = (p.params["SEED"], p.params["SETTING"]["repr"])
-        cells.setdefault(cell, set()).add(p.params["OFFICIAL_TEST_FOLD"])
+
+    def folds(model: str, chosen: list) -> dict[tuple, set]:
+        cells: dict[tuple, set] = {}
+        for p in chosen:
+            if p.params["MODEL"] == model and p not in scaled:
+                cell = (p.params["SEED"], p.params["SETTING"]["repr"])
+                cells.setdefault(cell, set()).add(p.params["OFFICIAL_TEST_FOLD"])
+        return cells
+
     # the victim: three seeds x three representations, each tested on all five official folds
-    assert len(cells) == 9 and all(folds == {1, 2, 3, 4, 5} for folds in cells.values())
-    partner = {
-        (p.params["SEED"], p.params["OFFICIAL_TEST_FOLD"])
-        for p in train
-        if p.params["MODEL"] == "sbcnn"
+    victim = folds("resnet18", rotating)
+    assert len(victim) == 9 and all(f == {1, 2, 3, 4, 5} for f in victim.values())
+    # SB-CNN: the transfer partner on fold 1 (DWT), every fold on STFT and MFCC; and the
+    # paper's protocol (one run of five fold models) on STFT and MFCC, at the same budget
+    partner = folds("sbcnn", rotating)
+    assert {k: v for k, v in partner.items() if k[1] == "wavelet"} == {
+        (s, "wavelet"): {1} for s in range(3)
     }
-    assert partner == {(0, 1), (1, 1), (2, 1)}
+    assert all(v == {1, 2, 3, 4, 5} for k, v in partner.items() if k[1] != "wavelet")
+    assert {(p.params["SEED"], p.params["SETTING"]["repr"]) for p in paper} == {
+        (s, r) for s in range(3) for r in ("stft", "mfcc")
+    }
+    assert all(p.params["FOLDS"] == 5 and p.params["MODEL"] == "sbcnn" for p in paper)
     attacks = [p for p in points if p.step == "attack"]
     assert len(attacks) == 9 and all("cw" in p.params["ATTACKS"] for p in attacks)
     assert {p.params["OFFICIAL_TEST_FOLD"] for p in attacks} == {1}
