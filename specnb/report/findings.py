@@ -228,8 +228,7 @@ def findings_markdown(report: Report, keys: Sequence[str] | None = None) -> str:
         f"{accuracy_table(pd.concat([report.results.runs, report.results.other_renderings]))}"
         "\n\n"
         "**Verdicts** (paired per seed on shared test clips; t interval over seeds):\n\n"
-        f"{verdict_table(verdicts)}\n"
-        + (f"\n{protocols}" if protocols else "")
+        f"{verdict_table(verdicts)}\n" + (f"\n{protocols}" if protocols else "")
     )
 
 

@@ -45,8 +45,10 @@ class StepEstimate:
     seconds : float or None
         Seconds of the points left that have an estimate.
     source : str
-        ``"measured"`` (finished points of the notebook in this store), ``"projected"``
-        (unit costs) or ``"none"``.
+        ``"calibrated"`` (unit costs scaled by measured / projected over the finished points
+        of the step: ``factor``), ``"measured"`` (the mean of the notebook's finished points
+        in this store, where it has no cost model), ``"projected"`` (unit costs) or
+        ``"none"``.
     measured : int
         Finished points of the notebook timed in the store.
     unestimated : int
@@ -55,6 +57,8 @@ class StepEstimate:
         Projected seconds of the points left by part
         (:func:`~specnb.sweep.point_projection.point_parts`); empty unless
         ``source`` is ``"projected"``.
+    factor : float
+        Measured over projected seconds of the step's finished points (``"calibrated"``).
     """
 
     step: str
@@ -67,9 +71,15 @@ class StepEstimate:
     measured: int = 0
     unestimated: int = 0
     parts: tuple[tuple[str, float], ...] = ()
+    factor: float = 1.0
 
     def describe_source(self) -> str:
         """Where the seconds per point come from, in words."""
+        if self.source == "calibrated":
+            return (
+                f"projected x {self.factor:.2f}: measured / projected over {self.measured} "
+                "finished points"
+            )
         if self.source == "measured":
             return f"measured in this store (mean of {self.measured})"
         if self.source == "projected":
@@ -239,12 +249,18 @@ def estimate(
             order.append(ident)
             by_step[ident] = []
         by_step[ident].append(point)
-    needs_costs = any(nb not in timings and cost_model(nb) is not None for _, nb in order)
-    unit = _unit_costs(costs) if needs_costs else None
+    modelled = [nb for _, nb in order if cost_model(nb) is not None]
+    required = any(nb not in timings for nb in modelled)
+    unit = _optional_unit_costs(costs, required) if modelled else None
     steps, longest = [], 0.0
     for step, name in order:
         group = by_step[(step, name)]
         left = [p for p in group if statuses.get(p.key) != "done"]
+        calibrated = _calibrated(group, left, timings.get(name), unit)
+        if calibrated is not None:
+            steps.append(StepEstimate(step, name, *calibrated))
+            longest = max(longest, calibrated[2] if left else 0.0)
+            continue
         if name in timings:
             count, mean = timings[name]
             steps.append(
@@ -284,6 +300,47 @@ def estimate(
         )
         longest = max(longest, max(known) if left else 0.0)
     return Estimate(tuple(steps), max(1, int(workers)), unit, longest, note)
+
+
+def _projected(point: Point, unit: UnitCostTable) -> float | None:
+    split = point_parts(point, unit)
+    return sum(split.values()) if split is not None else None
+
+
+def _calibrated(
+    group: list[Point],
+    left: list[Point],
+    timing: tuple[int, float] | None,
+    unit: UnitCostTable | None,
+) -> tuple | None:
+    """A step's points projected from unit costs and scaled by what its finished points
+    took against their own projection (measured / projected), so that points of unequal
+    cost (ResNet-18 beside SB-CNN) keep their proportions on this machine; None when there
+    is no timing, no cost model or a point without a projection."""
+    if timing is None or unit is None:
+        return None
+    done = [p for p in group if p not in left]
+    projected_done = [_projected(p, unit) for p in done]
+    projected_left = [_projected(p, unit) for p in left]
+    if not done or any(x is None for x in projected_done + projected_left):
+        return None
+    count, mean = timing
+    factor = mean / (sum(projected_done) / len(projected_done))  # type: ignore[arg-type]
+    seconds = [x * factor for x in projected_left]  # type: ignore[operator]
+    per_point = sum(seconds) / len(seconds) if seconds else mean
+    return len(group), len(left), per_point, sum(seconds), "calibrated", count, 0, (), factor
+
+
+def _optional_unit_costs(
+    costs: UnitCostTable | str | Path | None, required: bool
+) -> UnitCostTable | None:
+    """The unit costs; where they only refine measured timings, None when unreadable."""
+    try:
+        return _unit_costs(costs)
+    except SweepError:
+        if required:
+            raise
+        return None
 
 
 def _unit_costs(costs: UnitCostTable | str | Path | None) -> UnitCostTable:

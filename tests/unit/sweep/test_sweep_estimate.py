@@ -165,7 +165,7 @@ def test_grid_gradients_count_each_attack_run_once():
         grid_gradients(paper["cw"], [1.0, 2.0])
 
 
-def test_measured_store_timings_take_precedence_over_projections(costs, tmp_path):
+def test_measured_store_timings_calibrate_the_projections(costs, tmp_path):
     store = ResultsStore(tmp_path)
     store.add_points("s", "02_training.ipynb", {"done1": {}})
     store.mark_point("done1", "running")
@@ -176,12 +176,23 @@ def test_measured_store_timings_take_precedence_over_projections(costs, tmp_path
     cost = estimate(points, {points[0].key: "done"}, timings, workers=1, costs=costs)
     train, attack = cost.steps
     count, mean = timings["02_training.ipynb"]
-    assert train.source == "measured" and train.seconds == pytest.approx(2 * mean)
+    # the points left keep their projected proportions (more epochs cost more), scaled by
+    # what the finished one took against its own projection
+    factor = mean / point_seconds(points[0], costs)
+    left = point_seconds(points[1], costs) + point_seconds(points[2], costs)
+    assert train.source == "calibrated" and train.factor == pytest.approx(factor)
+    assert train.seconds == pytest.approx(factor * left)
+    assert point_seconds(points[2], costs) > point_seconds(points[1], costs)
     assert (train.points, train.to_run, train.measured) == (3, 2, count)
     assert attack.source == "projected" and attack.seconds == pytest.approx(1.0)
     text = str(cost)
-    assert "measured in this store (mean of 1)" in text and "projected from unit costs" in text
+    assert "measured / projected over 1 finished points" in text
+    assert "projected from unit costs" in text
     assert "test cpu, 2 CPUs, 2 torch threads, 2024-01-01" in text
+    # a notebook without a cost model takes the mean of its finished points
+    other = Point("extra", "x1", Path("09_unknown.ipynb"), {})
+    (step,) = estimate([other], {}, {"09_unknown.ipynb": (2, 30.0)}, costs=costs).steps
+    assert step.source == "measured" and step.seconds == pytest.approx(30.0)
 
 
 def test_unknown_notebooks_and_unknown_models_give_no_estimate(costs):
