@@ -46,11 +46,15 @@ class StoreBuilder:
         *,
         dataset: str = "esc10",
         seed: int = 0,
+        protocol: dict[str, Any] | None = None,
         **columns: Any,
     ) -> str:
-        """A finished run of ``model`` on ``dataset`` under ``setting``; returns its key."""
+        """A finished run of ``model`` on ``dataset`` under ``setting`` (and ``protocol``,
+        e.g. its official test fold); returns its key."""
         s = make_setting(**setting)
-        key = run_key(dataset=dataset, setting=s.to_dict(), model=model, seed=seed, protocol={})
+        key = run_key(
+            dataset=dataset, setting=s.to_dict(), model=model, seed=seed, protocol=protocol or {}
+        )
         self.store.upsert_run(
             key,
             dataset=dataset,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from store_builder import StoreBuilder
 
 from specnb.cli import main
 from specnb.errors import ParameterError
@@ -19,44 +20,53 @@ from specnb.report.findings import (
     publish_findings,
     replace_findings,
 )
-from specnb.representations import make_setting
-from specnb.store import ResultsStore
 
 REPO = Path(__file__).resolve().parents[3]
 SETTINGS = {"stft": {"repr": "stft", "sr": 16000}, "mfcc": {"repr": "mfcc", "sr": 16000}}
 
 
+def _run(
+    builder: StoreBuilder, model: str, setting: dict, seed: int, correct, ids, fold=None
+) -> None:
+    """A finished run whose fold models got ``correct`` (folds × clips) on the clips ``ids``;
+    ``fold``: the official fold it tested on."""
+    builder.run(
+        model,
+        setting,
+        seed=seed,
+        protocol={"official_test_fold": fold},
+        acc_mean=float(np.mean(correct)),
+        n_params=1000,
+        artefacts_json={
+            "test_correct": np.asarray(correct).tolist(),
+            "test_clip_ids": list(ids),
+            **({"job": {"config": {"official_test_fold": fold}}} if fold else {}),
+        },
+    )
+
+
 def _rotating_study(path: Path, settings: dict = SETTINGS) -> dict[tuple[str, str], list[float]]:
     """Two models × the representations × three seeds, each seed five runs that test one
     fold of 8 clips each (every clip once); returns the accuracy per seed of each pair."""
-    store = ResultsStore(path)
+    builder = StoreBuilder(path)
     rng = np.random.default_rng(3)
     truth: dict[tuple[str, str], list[float]] = {}
     for model, base in (("resnet18", 0.8), ("sbcnn", 0.6)):
         for name, setting in settings.items():
-            s = make_setting(**setting)
             p = base - (0.3 if name == "mfcc" else 0.0)
             for seed in range(3):
                 hits = []
                 for fold in range(1, 6):
                     correct = (rng.random(8) < p).astype(int)
                     hits.append(correct)
-                    store.upsert_run(
-                        f"{model}-{name}-{seed}-{fold}",
-                        dataset="esc10",
-                        repr=s.kind,
-                        setting_key=s.key,
-                        setting_json=s.to_dict(),
-                        model=model,
-                        seed=seed,
-                        status="done",
-                        acc_mean=float(correct.mean()),
-                        n_params=1000,
-                        artefacts_json={
-                            "test_correct": [correct.tolist()],
-                            "test_clip_ids": [f"{fold}-{i}" for i in range(8)],
-                            "job": {"config": {"official_test_fold": fold}},
-                        },
+                    _run(
+                        builder,
+                        model,
+                        setting,
+                        seed,
+                        [correct],
+                        [f"{fold}-{i}" for i in range(8)],
+                        fold,
                     )
                 truth.setdefault((model, name), []).append(100 * float(np.mean(hits)))
     return truth
@@ -111,28 +121,12 @@ def test_mfcc_scaled_per_coefficient_is_reported_beside_the_papers_rendering(tmp
 
 def test_the_two_protocols_are_set_side_by_side_with_their_interval_widths(tmp_path):
     _rotating_study(tmp_path / "results.sqlite")
-    store = ResultsStore(tmp_path / "results.sqlite")
+    builder = StoreBuilder(tmp_path / "results.sqlite")
     rng = np.random.default_rng(5)
     for name, setting in SETTINGS.items():  # the paper's protocol: 5 fold models, 12 clips
-        s = make_setting(**setting)
         for seed in range(3):
             correct = (rng.random((5, 12)) < (0.3 if name == "mfcc" else 0.6)).astype(int)
-            store.upsert_run(
-                f"paper-{name}-{seed}",
-                dataset="esc10",
-                repr=s.kind,
-                setting_key=s.key,
-                setting_json=s.to_dict(),
-                model="sbcnn",
-                seed=seed,
-                status="done",
-                acc_mean=float(correct.mean()),
-                n_params=1000,
-                artefacts_json={
-                    "test_correct": correct.tolist(),
-                    "test_clip_ids": [f"s{seed}-{i}" for i in range(12)],
-                },
-            )
+            _run(builder, "sbcnn", setting, seed, correct, [f"s{seed}-{i}" for i in range(12)])
     results = build_report(tmp_path / "results.sqlite").results
     table = protocol_table(results, "sbcnn").splitlines()
     assert len(table) == 4 and "STFT − MFCC" in table[0]
