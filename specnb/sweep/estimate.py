@@ -24,7 +24,7 @@ from specnb.store import ResultsStore
 
 from .cost_registry import UnitCostTable, cost_model, projection_costs
 from .grid import Point
-from .point_projection import point_parts
+from .point_projection import point_parts, point_seconds
 from .spec import SweepError
 
 __all__ = ["Estimate", "StepEstimate", "estimate", "format_duration", "measured_timings"]
@@ -256,10 +256,10 @@ def estimate(
     for step, name in order:
         group = by_step[(step, name)]
         left = [p for p in group if statuses.get(p.key) != "done"]
-        calibrated = _calibrated(group, left, timings.get(name), unit)
+        calibrated = _calibrated(step, name, group, left, timings.get(name), unit)
         if calibrated is not None:
-            steps.append(StepEstimate(step, name, *calibrated))
-            longest = max(longest, calibrated[2] if left else 0.0)
+            steps.append(calibrated)
+            longest = max(longest, calibrated.seconds_per_point if left else 0.0)
             continue
         if name in timings:
             count, mean = timings[name]
@@ -302,17 +302,14 @@ def estimate(
     return Estimate(tuple(steps), max(1, int(workers)), unit, longest, note)
 
 
-def _projected(point: Point, unit: UnitCostTable) -> float | None:
-    split = point_parts(point, unit)
-    return sum(split.values()) if split is not None else None
-
-
 def _calibrated(
+    step: str,
+    name: str,
     group: list[Point],
     left: list[Point],
     timing: tuple[int, float] | None,
     unit: UnitCostTable | None,
-) -> tuple | None:
+) -> StepEstimate | None:
     """A step's points projected from unit costs and scaled by what its finished points
     took against their own projection (measured / projected), so that points of unequal
     cost (ResNet-18 beside SB-CNN) keep their proportions on this machine; None when there
@@ -320,15 +317,25 @@ def _calibrated(
     if timing is None or unit is None:
         return None
     done = [p for p in group if p not in left]
-    projected_done = [_projected(p, unit) for p in done]
-    projected_left = [_projected(p, unit) for p in left]
+    projected_done = [point_seconds(p, unit) for p in done]
+    projected_left = [point_seconds(p, unit) for p in left]
     if not done or any(x is None for x in projected_done + projected_left):
         return None
     count, mean = timing
     factor = mean / (sum(projected_done) / len(projected_done))  # type: ignore[arg-type]
     seconds = [x * factor for x in projected_left]  # type: ignore[operator]
     per_point = sum(seconds) / len(seconds) if seconds else mean
-    return len(group), len(left), per_point, sum(seconds), "calibrated", count, 0, (), factor
+    return StepEstimate(
+        step,
+        name,
+        len(group),
+        len(left),
+        per_point,
+        sum(seconds),
+        "calibrated",
+        count,
+        factor=factor,
+    )
 
 
 def _optional_unit_costs(
