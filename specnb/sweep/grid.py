@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import itertools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,7 @@ from specnb.store.keys import dumps
 
 from .spec import GridBlock, StepSpec, SweepSpec
 
-__all__ = ["Point", "expand", "point_key"]
+__all__ = ["Point", "expand", "point_key", "point_priorities"]
 
 
 @dataclass(frozen=True)
@@ -172,3 +172,14 @@ def _dependencies(
                 f"{step.where}.after", f"no point of step {upstream} has {dumps(wanted)}"
             )
     return tuple(keys)
+
+
+def point_priorities(spec: SweepSpec, points: Sequence[Point]) -> dict[str, int]:
+    """Each point's scheduling priority (higher runs first): steps in the order the sweep
+    file declares them, and within a step its points in their declared order, so a sweep
+    stopped early has finished its first points (the first seeds of a study) rather than a
+    scattered sample of them.
+    """
+    steps = {step.name: i for i, step in enumerate(spec.steps)}
+    ranked = sorted(range(len(points)), key=lambda n: (steps[points[n].step], n))
+    return {points[n].key: -rank for rank, n in enumerate(ranked)}

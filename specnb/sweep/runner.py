@@ -25,7 +25,7 @@ from __future__ import annotations
 import time
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 from specnb.errors import UnitCostsError
 from specnb.store import ResultsStore
@@ -34,7 +34,7 @@ from specnb.store.point_stores import remove_store_files, seed_point_store
 from .cluster import connect, cuda_devices, default_workers
 from .cost_registry import UnitCostTable, projection_costs
 from .estimate import estimate, measured_timings
-from .grid import Point, expand
+from .grid import Point, expand, point_priorities
 from .papermill_exec import PointResult, PointTask, execute_point
 from .spec import SweepError, SweepSpec, load_sweep
 from .state import RunnerLock, WorkerId, new_session, stale_owner, stop_here
@@ -44,7 +44,7 @@ from .validate import check_points
 if TYPE_CHECKING:
     from distributed.security import Security
 
-__all__ = ["POINT_STORE_NAME", "STORE_NAME", "default_out", "point_priorities", "run_sweep"]
+__all__ = ["POINT_STORE_NAME", "STORE_NAME", "default_out", "run_sweep"]
 
 #: File name of the shared results database in a sweep's output folder.
 STORE_NAME = "results.sqlite"
@@ -181,18 +181,6 @@ def _dry_run(
     timings = measured_timings(store) if store is not None else {}
     cost = estimate(points, {o.key: o.status for o in outcomes}, timings, workers, costs, note)
     return SweepSummary(spec.name, out, tuple(outcomes), dry_run=True, estimate=cost)
-
-
-def point_priorities(spec: SweepSpec, points: Sequence[Point]) -> dict[str, int]:
-    """Each point's scheduling priority (higher runs first): steps in the order the sweep
-    file declares them, and within a step its points in their declared order, so a sweep
-    stopped early has finished its first points (the first seeds of a study) rather than a
-    scattered sample of them.
-
-    """
-    steps = {step.name: i for i, step in enumerate(spec.steps)}
-    ranked = sorted(range(len(points)), key=lambda n: (steps[points[n].step], n))
-    return {points[n].key: -rank for rank, n in enumerate(ranked)}
 
 
 class _Run:

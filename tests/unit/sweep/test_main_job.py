@@ -175,7 +175,7 @@ def test_run_with_data_points_at_the_esc10_study(tmp_path):
 
 
 def test_points_are_scheduled_step_by_step_in_their_declared_order():
-    from specnb.sweep.runner import point_priorities
+    from specnb.sweep.grid import point_priorities
 
     spec = load_sweep(ESC10_SWEEP)
     points = expand(spec)
