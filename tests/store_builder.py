@@ -68,6 +68,34 @@ class StoreBuilder:
         )
         return key
 
+    def scored_run(
+        self,
+        model: str,
+        setting: dict[str, Any],
+        correct: Any,
+        *,
+        dataset: str = "esc10",
+        seed: int = 0,
+        clip_ids: list[str] | None = None,
+        protocol: dict[str, Any] | None = None,
+        artefacts: dict[str, Any] | None = None,
+    ) -> str:
+        """A finished run as training writes it: its fold models' outcomes on the test clips
+        (``correct``, folds × clips, 1 when right), the clips' ids when given, and any other
+        ``artefacts``; its accuracy is their mean. Returns its key."""
+        correct = np.asarray(correct)
+        named = {"test_clip_ids": list(clip_ids)} if clip_ids is not None else {}
+        return self.run(
+            model,
+            setting,
+            dataset=dataset,
+            seed=seed,
+            protocol=protocol,
+            acc_mean=float(correct.mean()),
+            n_params=1000,
+            artefacts_json={"test_correct": correct.tolist(), **named, **(artefacts or {})},
+        )
+
     def attack(self, key: str, attack: str, **columns: Any) -> None:
         """A finished ``attack`` on the run ``key``."""
         self.store.upsert_attack(
@@ -153,16 +181,9 @@ class StoreBuilder:
         ``per_clip=False`` leaves the per-clip results out, as older stores did.
         """
         correct = (self.rng.random((2, n_clips)) < p_correct).astype(int)
-        artefacts = {"test_correct": correct.tolist()} if per_clip else {}
-        key = self.run(
-            model,
-            setting,
-            dataset=dataset,
-            seed=seed,
-            acc_mean=float(correct.mean()),
-            n_params=1000,
-            artefacts_json=artefacts,
-        )
+        key = self.scored_run(model, setting, correct, dataset=dataset, seed=seed)
+        if not per_clip:  # as older stores kept it: no per-clip results
+            self.store.upsert_run(key, artefacts_json={})
         for attack, (p_fooled, grads) in dict(attacks).items():
             self.sampled_attack(key, attack, p_fooled, grads)
         return key

@@ -88,18 +88,15 @@ def write_run(
     correct: np.ndarray,
 ) -> str:
     """A finished run with what training writes: its test clips and per-fold outcomes."""
-    return builder.run(
+    classes = [f"c{i}" for i in range(CLASSES.get(dataset, 10))]
+    return builder.scored_run(
         model,
         setting,
+        correct,
         dataset=dataset,
         seed=seed,
-        acc_mean=float(correct.mean()),
-        n_params=1000,
-        artefacts_json={
-            "classes": [f"c{i}" for i in range(CLASSES.get(dataset, 10))],
-            "test_clip_ids": clip_ids,
-            "test_correct": correct.tolist(),
-        },
+        clip_ids=clip_ids,
+        artefacts={"classes": classes},
     )
 
 

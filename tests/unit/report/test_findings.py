@@ -25,26 +25,6 @@ REPO = Path(__file__).resolve().parents[3]
 SETTINGS = {"stft": {"repr": "stft", "sr": 16000}, "mfcc": {"repr": "mfcc", "sr": 16000}}
 
 
-def _run(
-    builder: StoreBuilder, model: str, setting: dict, seed: int, correct, ids, fold=None
-) -> None:
-    """A finished run whose fold models got ``correct`` (folds × clips) on the clips ``ids``;
-    ``fold``: the official fold it tested on."""
-    builder.run(
-        model,
-        setting,
-        seed=seed,
-        protocol={"official_test_fold": fold},
-        acc_mean=float(np.mean(correct)),
-        n_params=1000,
-        artefacts_json={
-            "test_correct": np.asarray(correct).tolist(),
-            "test_clip_ids": list(ids),
-            **({"job": {"config": {"official_test_fold": fold}}} if fold else {}),
-        },
-    )
-
-
 def _rotating_study(path: Path, settings: dict = SETTINGS) -> dict[tuple[str, str], list[float]]:
     """Two models × the representations × three seeds, each seed five runs that test one
     fold of 8 clips each (every clip once); returns the accuracy per seed of each pair."""
@@ -59,14 +39,14 @@ def _rotating_study(path: Path, settings: dict = SETTINGS) -> dict[tuple[str, st
                 for fold in range(1, 6):
                     correct = (rng.random(8) < p).astype(int)
                     hits.append(correct)
-                    _run(
-                        builder,
+                    builder.scored_run(
                         model,
                         setting,
-                        seed,
                         [correct],
-                        [f"{fold}-{i}" for i in range(8)],
-                        fold,
+                        seed=seed,
+                        clip_ids=[f"{fold}-{i}" for i in range(8)],
+                        protocol={"official_test_fold": fold},
+                        artefacts={"job": {"config": {"official_test_fold": fold}}},
                     )
                 truth.setdefault((model, name), []).append(100 * float(np.mean(hits)))
     return truth
@@ -126,7 +106,8 @@ def test_the_two_protocols_are_set_side_by_side_with_their_interval_widths(tmp_p
     for name, setting in SETTINGS.items():  # the paper's protocol: 5 fold models, 12 clips
         for seed in range(3):
             correct = (rng.random((5, 12)) < (0.3 if name == "mfcc" else 0.6)).astype(int)
-            _run(builder, "sbcnn", setting, seed, correct, [f"s{seed}-{i}" for i in range(12)])
+            ids = [f"s{seed}-{i}" for i in range(12)]
+            builder.scored_run("sbcnn", setting, correct, seed=seed, clip_ids=ids)
     results = build_report(tmp_path / "results.sqlite").results
     table = protocol_table(results, "sbcnn").splitlines()
     assert len(table) == 4 and "STFT − MFCC" in table[0]
