@@ -9,11 +9,15 @@ Each selector here names the groups of one kind of claim and returns a :class:`S
 says what is missing or why the results are not comparable:
 
 * a model whose accuracy interval over seeds reaches chance (100 / classes) on a cell of the
-  claim (:meth:`ClaimData.at_chance`);
+  claim (:func:`~specnb.report.model_levels.at_chance`);
 * a transfer group with fewer than :data:`MIN_TRANSFER_EXAMPLES` examples fooling its source at a
   seed, or whose source or target model is at chance;
 * a cost whose attack never reaches the matched fooling rate (0.9, ``cost_to_fr90``) on a
   group's runs.
+
+A selection also names the models behind its groups with their mean accuracy over seeds, weak
+ones called so (:func:`~specnb.report.model_levels.strengths`): a verdict from weak models says
+so beside itself.
 """
 
 from __future__ import annotations
@@ -26,13 +30,13 @@ import numpy as np
 import pandas as pd
 
 from specnb.report.attack_rows import ATTACKS
-from specnb.report.report_table import DATASET_LABELS, MODEL_LABELS
+from specnb.report.model_levels import at_chance, strengths
+from specnb.report.report_table import MODEL_LABELS, REPR_LABELS
 from specnb.report.results import SETTING_FIELDS, StoreResults
-from specnb.report.uncertainty import Group, Units, t_interval
+from specnb.report.uncertainty import Group, Units
 
 __all__ = [
     "MIN_TRANSFER_EXAMPLES",
-    "REPR_LABELS",
     "TABLE_REPR",
     "ClaimData",
     "Selection",
@@ -46,7 +50,6 @@ __all__ = [
     "waveform_groups",
 ]
 
-REPR_LABELS = {"mfcc": "MFCC", "stft": "STFT", "wavelet": "DWT", "mel": "Mel"}
 #: Examples fooling the source, per seed, below which a transfer group is not comparable.
 MIN_TRANSFER_EXAMPLES = 30
 _UNITS = {
@@ -68,6 +71,7 @@ class Selection:
     missing: str = ""
     synthetic: bool = False
     not_comparable: str = ""
+    models: str = ""
 
 
 class ClaimData:
@@ -167,27 +171,6 @@ class ClaimData:
                 cells.setdefault((seed, base + tuple(sub)), []).append(units)
         return Group(name, cells), lacking, never
 
-    def at_chance(self, runs: pd.DataFrame) -> list[str]:
-        """Each model and setting of ``runs`` whose accuracy interval over seeds reaches
-        chance (100 / classes), said with its numbers."""
-        found = []
-        known = runs[runs["n_classes"].notna() & runs["seed"].notna()]
-        for (dataset, _, model, representation), part in known.groupby(
-            ["dataset", "setting_key", "model", "repr"]
-        ):
-            accuracy = part.groupby("seed")["accuracy"].mean().to_numpy()
-            low, _ = t_interval(accuracy)
-            chance = 100.0 / float(part["n_classes"].iloc[0])
-            if accuracy.size >= 2 and low <= chance:
-                label = REPR_LABELS.get(representation, representation)
-                where = f"{DATASET_LABELS.get(dataset, dataset)} ({label})"
-                found.append(
-                    f"{MODEL_LABELS.get(model, model)} on {where} "
-                    f"is not above chance: accuracy {accuracy.mean():.1f} %, its 95 % interval "
-                    f"reaches {chance:.3g} % (100 / {int(part['n_classes'].iloc[0])} classes)"
-                )
-        return found
-
     def select(
         self, spec: Mapping[str, tuple[pd.DataFrame, str]], cell: Sequence[str] = _DATASET
     ) -> Selection:
@@ -212,8 +195,10 @@ class ClaimData:
             groups[name] = group
         used = pd.concat([runs for runs, _ in spec.values()]) if spec else self.runs.iloc[:0]
         synthetic = bool(used["dataset"].astype(str).str.startswith("synthetic").any())
-        refused += self.at_chance(used.drop_duplicates("run_key")) if not used.empty else []
-        return Selection(groups, "; ".join(missing), synthetic, "; ".join(refused))
+        used = used.drop_duplicates("run_key")
+        refused += at_chance(used) if not used.empty else []
+        models = strengths(used) if not used.empty else ""
+        return Selection(groups, "; ".join(missing), synthetic, "; ".join(refused), models)
 
     def transfer_group(self, name: str, representation: str) -> tuple[Group, list[str]]:
         """The transfers on ``representation`` by source seed and dataset, and the seeds whose
@@ -372,9 +357,10 @@ def transfer_groups(data: ClaimData) -> Selection:
     if "MFCC" not in groups or len(groups) < 2:
         return Selection({}, "needs transfer counts on MFCC and another representation")
     keys = set(data.transfers["source_run_key"]) | set(data.transfers["target_run_key"])
-    refused += data.at_chance(data.runs[data.runs["run_key"].isin(keys)])
+    partners = data.runs[data.runs["run_key"].isin(keys)]
+    refused += at_chance(partners)
     synthetic = bool(data.transfers["dataset"].astype(str).str.startswith("synthetic").any())
-    return Selection(groups, "", synthetic, "; ".join(refused))
+    return Selection(groups, "", synthetic, "; ".join(refused), strengths(partners))
 
 
 def waveform_groups(data: ClaimData) -> Selection:

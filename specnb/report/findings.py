@@ -18,8 +18,8 @@ import pandas as pd
 from specnb.atomic import atomic_write
 from specnb.errors import ParameterError
 from specnb.report.build import Report, build_report
-from specnb.report.claim_groups import REPR_LABELS, ClaimData
-from specnb.report.report_table import DATASET_LABELS, MODEL_LABELS
+from specnb.report.claim_groups import ClaimData
+from specnb.report.report_table import DATASET_LABELS, MODEL_LABELS, REPR_LABELS
 from specnb.report.results import StoreResults
 from specnb.report.uncertainty import NoSharedCells, compare, t_interval
 from specnb.report.verdicts import Verdict
@@ -172,7 +172,7 @@ def protocol_table(
 def verdict_table(verdicts: Sequence[Verdict]) -> str:
     """The verdicts as a Markdown table: where the paper says it, the claim, our verdict,
     the estimate with its 95 % interval, the evidence (or why it is not comparable, and what
-    would decide it).
+    would decide it) and the models behind it with their accuracy.
 
     Parameters
     ----------
@@ -192,6 +192,8 @@ def verdict_table(verdicts: Sequence[Verdict]) -> str:
             evidence += f". Why: {v.reason}"
         if v.would_take:
             evidence += f". What would decide it: {v.would_take}"
+        if v.models:
+            evidence += f". Models: {v.models}"
         cells = [v.where, v.claim, v.ours, v.estimate or "—", evidence]
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     return "\n".join(lines)

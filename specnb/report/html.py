@@ -18,9 +18,14 @@ from typing import Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from specnb.report.claim_groups import REPR_LABELS
 from specnb.report.figures import VICTIM_FIGURES, ReportFigure
-from specnb.report.report_table import AUC_DIGITS, DATASET_LABELS, MODEL_LABELS, ReportTable
+from specnb.report.report_table import (
+    AUC_DIGITS,
+    DATASET_LABELS,
+    MODEL_LABELS,
+    REPR_LABELS,
+    ReportTable,
+)
 from specnb.report.results import StoreResults
 from specnb.report.tables import TABLE_NEEDS
 from specnb.report.verdicts import NOT_ENOUGH, SYNTHETIC_NOTE, VERDICTS, Verdict

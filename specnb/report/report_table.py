@@ -11,7 +11,15 @@ from pandas.io.formats.style import Styler
 
 from specnb.errors import ParameterError
 
-__all__ = ["AUC_DIGITS", "DATASET_LABELS", "MODEL_LABELS", "SOURCES", "ReportTable", "row_number"]
+__all__ = [
+    "AUC_DIGITS",
+    "DATASET_LABELS",
+    "MODEL_LABELS",
+    "REPR_LABELS",
+    "SOURCES",
+    "ReportTable",
+    "row_number",
+]
 
 #: The two sides of every table.
 SOURCES = ("ours", "paper")
@@ -34,6 +42,9 @@ MODEL_LABELS = {
     "sbcnn": "SB-CNN",
     "lstm": "LSTM",
 }
+
+#: Display names of the representations.
+REPR_LABELS = {"mfcc": "MFCC", "stft": "STFT", "wavelet": "DWT", "mel": "Mel"}
 
 _ATTACK_LABELS = {
     "fgsm": "FGSM",

@@ -91,6 +91,10 @@ class Verdict:
     would_take : str
         For an inconclusive verdict: how many seeds (and test clips per seed) would decide it
         at the observed effect, from the same paired variance; "" otherwise.
+    models : str
+        The models behind the verdict with their mean test accuracy, those far below the
+        literature's level on their dataset called weak
+        (:meth:`~specnb.report.claim_groups.ClaimData.strengths`); "" when not decided.
     value, low, high : float
         The statistic and its 95 % interval as numbers (NaN when not decided).
     """
@@ -106,6 +110,7 @@ class Verdict:
     synthetic: bool = False
     reason: str = ""
     would_take: str = ""
+    models: str = ""
     value: float = math.nan
     low: float = math.nan
     high: float = math.nan
@@ -121,9 +126,10 @@ class Verdict:
         note = f" [{SYNTHETIC_NOTE}]" if self.synthetic and self.decided else ""
         why = f" Why: {self.reason}." if self.reason else ""
         more = f" What would decide it: {self.would_take}." if self.would_take else ""
+        models = f" Models: {self.models}." if self.models else ""
         return (
             f"{self.where} — the paper: {self.claim}. Ours: {self.ours}{numbers} "
-            f"({self.over}){note}.{why}{more} Rule: {self.rule} The paper's answer: "
+            f"({self.over}){note}.{why}{more}{models} Rule: {self.rule} The paper's answer: "
             f"{self.paper}."
         )
 
@@ -204,7 +210,14 @@ def _verdict(claim: Claim, data: ClaimData, tables: Mapping[int, ReportTable]) -
     )
     if selection.not_comparable and not missing:
         reason = selection.not_comparable
-        return Verdict(ours=NOT_COMPARABLE, estimate="", over=reason, reason=reason, **common)
+        return Verdict(
+            ours=NOT_COMPARABLE,
+            estimate="",
+            over=reason,
+            reason=reason,
+            models=selection.models,
+            **common,
+        )
     few = {n: g.n_seeds for n, g in groups.items() if g.n_seeds < MIN_SEEDS}
     if missing or few or len(groups) < claim.min_groups:
         needs = missing or (
@@ -232,6 +245,7 @@ def _verdict(claim: Claim, data: ClaimData, tables: Mapping[int, ReportTable]) -
         estimate=text,
         over=_over(claim, groups, judgement),
         would_take=would_take(judgement, claim.threshold, fmt=claim.fmt),
+        models=selection.models,
         value=judgement.value,
         low=judgement.low,
         high=judgement.high,

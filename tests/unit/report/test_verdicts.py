@@ -251,3 +251,27 @@ def test_the_store_keeps_what_the_paired_inference_needs(new_store) -> None:
     )
     old = read_results(b.path).samples.set_index("attack").loc["bim_a"]
     assert old["auc_units"] is None and old["grads_units"] is None and old["sample_ids"] is None
+
+
+def test_a_verdict_names_its_models_and_calls_the_weak_ones_weak(new_store) -> None:
+    # ESC-10: the literature's CNN is at about 80 %; a model more than 10 points below is weak
+    path = _representations(new_store(), {"wavelet": 0.9, "stft": 0.85, "mfcc": 0.55})
+    verdict = _verdicts(path)["stft_over_mfcc"]
+    stft, mfcc = sorted(verdict.models.split("; "), key=lambda part: "(MFCC)" in part)
+    assert stft.startswith("ResNet-18 on ESC-10 (STFT) 8") and "weak" not in stft, stft
+    assert mfcc.startswith("ResNet-18 on ESC-10 (MFCC) 5"), mfcc
+    assert mfcc.endswith(": weak, over 10 points below the literature's 80 % on ESC-10"), mfcc
+    assert f"Models: {verdict.models}." in verdict.text()
+
+
+def test_transfer_verdicts_name_source_and_target_models(new_store) -> None:
+    b = new_store()
+    for seed in range(3):
+        for name in ("mfcc", "stft"):
+            source = b.sampled_run("resnet18", SETTINGS[name], seed, 0.85)
+            target = b.sampled_run("sbcnn", SETTINGS[name], seed, 0.6)
+            b.sampled_transfer(source, target, 0.5)
+    verdict = _verdicts(b.path)["table9_mfcc"]
+    assert "ResNet-18 on ESC-10 (MFCC)" in verdict.models
+    assert "weak" in verdict.models.split("SB-CNN on ESC-10 (STFT)")[1].split(";")[0]
+    assert "weak" not in verdict.models.split("ResNet-18 on ESC-10 (STFT)")[1].split(";")[0]
