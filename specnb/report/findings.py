@@ -14,14 +14,15 @@ from typing import Sequence, Union
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from specnb.atomic import atomic_write
 from specnb.errors import ParameterError
 from specnb.report.build import Report, build_report
 from specnb.report.claim_groups import ClaimData
 from specnb.report.report_table import DATASET_LABELS, MODEL_LABELS, REPR_LABELS
-from specnb.report.results import StoreResults
-from specnb.report.uncertainty import NoSharedCells, compare, t_interval
+from specnb.report.results import SETTING_FIELDS, StoreResults
+from specnb.report.uncertainty import LEVEL, NoSharedCells, compare, level, t_interval
 from specnb.report.verdicts import Verdict
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "findings_markdown",
     "protocol_table",
     "publish_findings",
+    "rendering_table",
     "replace_findings",
     "verdict_table",
 ]
@@ -169,6 +171,77 @@ def protocol_table(
     )
 
 
+def rendering_table(results: StoreResults) -> str:
+    """MFCC images scaled per coefficient against the same models' images under one colour
+    range: the runs of :attr:`~specnb.report.results.StoreResults.other_renderings` paired
+    clip by clip with the standard runs of the same dataset, model, setting, seeds and test
+    folds.
+
+    With two seeds or more the interval is the verdicts' t interval over seeds; with one, a
+    t interval over the paired test clips, which holds that seed's training fixed (training
+    noise is not in it, and the table says so).
+
+    Parameters
+    ----------
+    results : StoreResults
+
+    Returns
+    -------
+    str
+        A Markdown table with a row per model and dataset; "" when the store has no such
+        runs or none is paired.
+    """
+    scaled_runs = results.other_renderings
+    if scaled_runs.empty:
+        return ""
+    data = ClaimData(results, victim="")
+    fields = ["dataset", "model", "repr", *(f for f in SETTING_FIELDS if f in scaled_runs)]
+    rows = []
+    for _, scaled in scaled_runs.groupby(fields, dropna=False, sort=False):
+        first = scaled.iloc[0]
+        runs = results.runs
+        same = np.ones(len(runs), dtype=bool)
+        for f in fields:
+            same &= (runs[f] == first[f]).to_numpy() | (runs[f].isna() & pd.isna(first[f]))
+        folds = set(zip(scaled["seed"], scaled["official_test_fold"].fillna(-1)))
+        keys = zip(runs["seed"], runs["official_test_fold"].fillna(-1))
+        standard = runs[same & np.array([k in folds for k in keys], dtype=bool)]
+        if standard.empty:
+            continue
+        one = data.group("one colour range", standard, "accuracy")[0]
+        per_row = data.group("per coefficient", scaled, "accuracy")[0]
+        try:
+            estimate = compare(per_row, one)
+        except NoSharedCells:
+            continue
+        if estimate.n_seeds >= 2:
+            low, high, over = estimate.low, estimate.high, f"{estimate.n_seeds} seeds"
+        elif estimate.n_units >= 2 and math.isfinite(estimate.unit_sd):
+            half = stats.t.ppf(0.5 + LEVEL / 2, estimate.n_units - 1) * estimate.unit_sd
+            half /= math.sqrt(estimate.n_units)
+            low, high = estimate.value - half, estimate.value + half
+            over = "1 seed (over its test clips: training noise not included)"
+        else:
+            continue
+        rows.append(
+            f"| {MODEL_LABELS.get(first['model'], first['model'])} | "
+            f"{DATASET_LABELS.get(first['dataset'], first['dataset'])} | "
+            f"{level(one).value:.1f} % | {level(per_row).value:.1f} % | "
+            f"{estimate.value:+.1f} [{low:+.1f}, {high:+.1f}] | {over} × {estimate.n_units} "
+            "clips |"
+        )
+    if not rows:
+        return ""
+    return "\n".join(
+        [
+            "| Model | Dataset | MFCC, one colour range | MFCC, per coefficient | "
+            "Per coefficient − one range (points) [95 %] | Paired evidence |",
+            "|---|---|---|---|---|---|",
+            *rows,
+        ]
+    )
+
+
 def verdict_table(verdicts: Sequence[Verdict]) -> str:
     """The verdicts as a Markdown table: where the paper says it, the claim, our verdict,
     the estimate with its 95 % interval, the evidence (or why it is not comparable, and what
@@ -201,7 +274,9 @@ def verdict_table(verdicts: Sequence[Verdict]) -> str:
 
 def findings_markdown(report: Report, keys: Sequence[str] | None = None) -> str:
     """The accuracy table and the verdict table of ``report`` (of the claims ``keys``, or of
-    every claim the study decided or found not comparable), under small headings.
+    every claim the study decided or found not comparable), then the two protocols' interval
+    widths (:func:`protocol_table`) and the MFCC images scaled per coefficient
+    (:func:`rendering_table`) where the store has them, under small headings.
 
     Parameters
     ----------
@@ -219,12 +294,18 @@ def findings_markdown(report: Report, keys: Sequence[str] | None = None) -> str:
         verdicts = [by_key[k] for k in keys if k in by_key]
     else:
         verdicts = [v for v in verdicts if v.decided or v.reason]
-    protocols = "".join(
+    sections = [
         f"**The two protocols at one training budget**:\n\n{table}\n\n"
         for model in dict.fromkeys(report.results.runs["model"])
         for table in [protocol_table(report.results, model)]
         if table
-    )
+    ]
+    rendering = rendering_table(report.results)
+    if rendering:
+        sections.append(
+            f"**MFCC images scaled per coefficient** (beside the study):\n\n{rendering}\n\n"
+        )
+    protocols = "".join(sections)
     return (
         "**Test accuracy** (mean over seeds, 95 % t interval over seeds):\n\n"
         f"{accuracy_table(pd.concat([report.results.runs, report.results.other_renderings]))}"

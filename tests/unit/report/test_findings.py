@@ -18,6 +18,7 @@ from specnb.report.findings import (
     findings_markdown,
     protocol_table,
     publish_findings,
+    rendering_table,
     replace_findings,
 )
 
@@ -97,6 +98,48 @@ def test_mfcc_scaled_per_coefficient_is_reported_beside_the_papers_rendering(tmp
         for v in build_report(alone / "results.sqlite").verdicts
         if v.key == "stft_over_mfcc"
     ]
+
+
+@pytest.mark.parametrize("seeds", [1, 3])
+def test_per_coefficient_images_are_compared_clip_by_clip_with_the_same_models(tmp_path, seeds):
+    # per coefficient, 10 of each seed's 40 clips go from wrong to right, nothing else changes:
+    # +25 points, paired clip by clip (an unpaired view would add the clips' own spread)
+    builder = StoreBuilder(tmp_path / "results.sqlite")
+    rng = np.random.default_rng(7)
+    scaled = {**SETTINGS["mfcc"], "per_coefficient": True}
+    for seed in range(seeds):
+        correct = np.r_[np.zeros(20), np.ones(20)].astype(int)[rng.permutation(40)]
+        better = correct.copy()
+        better[np.flatnonzero(correct == 0)[rng.permutation(20)[:10]]] = 1
+        for fold in range(1, 6):
+            part = slice(8 * (fold - 1), 8 * fold)
+            ids = [f"{fold}-{i}" for i in range(8)]
+            for setting, hits in ((SETTINGS["mfcc"], correct), (scaled, better)):
+                builder.scored_run(
+                    "resnet18",
+                    setting,
+                    [hits[part]],
+                    seed=seed,
+                    clip_ids=ids,
+                    protocol={"official_test_fold": fold},
+                    artefacts={"job": {"config": {"official_test_fold": fold}}},
+                )
+        # the standard model of another test fold set is not paired with anything
+        builder.scored_run("resnet18", SETTINGS["stft"], [correct[:8]], seed=seed)
+    table = rendering_table(build_report(tmp_path / "results.sqlite").results).splitlines()
+    assert len(table) == 3, table
+    cells = [c.strip() for c in table[2].split("|")[1:-1]]
+    assert cells[:4] == ["ResNet-18", "ESC-10", "50.0 %", "75.0 %"]
+    value, low, high = (
+        float(x) for x in cells[4].replace("[", "").replace(",", "").replace("]", "").split()
+    )
+    assert value == 25.0
+    if seeds == 1:
+        assert 0 < low < value < high
+        assert cells[5] == "1 seed (over its test clips: training noise not included) × 40 clips"
+        assert high - low == pytest.approx(2 * 2.0227 * 43.85 / np.sqrt(40), abs=0.2)
+    else:  # every seed gives +25: no spread over seeds
+        assert cells[5] == "3 seeds × 40 clips" and low == high == 25.0
 
 
 def test_the_two_protocols_are_set_side_by_side_with_their_interval_widths(tmp_path):
