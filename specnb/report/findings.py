@@ -104,7 +104,8 @@ def accuracy_table(runs: pd.DataFrame) -> str:
                 continue
             low, high = t_interval(part["accuracy"].to_numpy())
             interval = "" if math.isnan(low) else f" [{low:.1f}, {high:.1f}]"
-            evidence = f"{len(part)} seeds × {int(part['clips'].median())} clips"
+            seeds = f"{len(part)} seed" + ("s" if len(part) > 1 else "")
+            evidence = f"{seeds} × {int(part['clips'].median())} clips"
             cells.append(f"{part['accuracy'].mean():.1f} %{interval} ({evidence})")
         lines.append(f"| {MODEL_LABELS.get(model, model)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

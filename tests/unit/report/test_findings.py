@@ -126,8 +126,11 @@ def test_per_coefficient_images_are_compared_clip_by_clip_with_the_same_models(t
                 )
         # the standard model of another test fold set is not paired with anything
         builder.scored_run("resnet18", SETTINGS["stft"], [correct[:8]], seed=seed)
-    table = rendering_table(build_report(tmp_path / "results.sqlite").results).splitlines()
+    report = build_report(tmp_path / "results.sqlite")
+    table = rendering_table(report.results).splitlines()
     assert len(table) == 3, table
+    accuracy = findings_markdown(report).split("**Verdicts**")[0]
+    assert accuracy.count(f"({seeds} seed{'s' if seeds > 1 else ''} × 40 clips)") == 2, accuracy
     cells = [c.strip() for c in table[2].split("|")[1:-1]]
     assert cells[:4] == ["ResNet-18", "ESC-10", "50.0 %", "75.0 %"]
     value, low, high = (
