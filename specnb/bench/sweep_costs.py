@@ -6,10 +6,11 @@ A dry run of a sweep (``specnb sweep FILE --dry-run``) projects the time of ever
 from these numbers (:mod:`specnb.sweep.estimate`): seconds per clip per training epoch and per
 input gradient of every architecture, seconds per clip to read, pitch-shift and represent
 audio, seconds per attacked sample of every attack over its ``quick`` and ``paper`` grids, and
-the fixed cost of starting one papermill notebook. They are written to
-:data:`~specnb.bench.unit_costs.UNIT_COSTS_FILE` (CPU) or
-:data:`~specnb.bench.unit_costs.GPU_UNIT_COSTS_FILE` (CUDA), beside each other in the package, with
-a description of the machine and the device.
+the fixed cost of starting one papermill notebook. A CPU's are written to this machine's own
+file (:func:`~specnb.bench.unit_costs.machine_unit_costs_file`), which dry runs on this machine
+then prefer, or with ``--out`` to :data:`~specnb.bench.unit_costs.UNIT_COSTS_FILE` to replace the
+packaged ones; a GPU's to :data:`~specnb.bench.unit_costs.GPU_UNIT_COSTS_FILE`; each with a
+description of the machine (a CPU's: its model and the torch version) and the device.
 
 On CUDA, training steps run under float16 autocast on batches of ``32 * cuda_batch_scale``
 images as :func:`specnb.training.train_cv` runs them there, input gradients in float32 on
@@ -34,7 +35,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import platform
 import tempfile
 import time
 from pathlib import Path
@@ -50,6 +50,7 @@ from specnb.bench.unit_costs import (
     REFERENCE_SETTINGS,
     UNIT_COSTS_FILE,
     UnitCosts,
+    machine_unit_costs_file,
     write_unit_costs,
 )
 
@@ -257,6 +258,7 @@ def measure_unit_costs(
     import torch
 
     from specnb.models import MODELS
+    from specnb.training.precision import machine_key
 
     started = time.perf_counter()
     model_costs = _model_costs(list(models or MODELS), batch, repeats, device, gradient_batch)
@@ -268,7 +270,7 @@ def measure_unit_costs(
     attack = attack_grid_costs(attack_samples, attacks, _CLASSES, device)
     report(f"attacks: {time.perf_counter() - started:.0f} s")
     start = _notebook_start() if notebook else 0.0
-    machine = f"{platform.processor() or platform.machine()} ({platform.platform()})"
+    machine = machine_key()
     if device.startswith("cuda"):
         props = torch.cuda.get_device_properties(device)
         machine = f"{props.name}, {props.total_memory / 2**30:.0f} GiB, CUDA {torch.version.cuda}"
@@ -299,12 +301,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="specnb bench sweep", description="Measure the CPU unit costs of sweep points."
     )
-    parser.add_argument("--out", type=Path, default=UNIT_COSTS_FILE, help="JSON file written")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="JSON file written (default: this machine's, which dry runs here then use; "
+        f"{UNIT_COSTS_FILE.name} in the package to replace the packaged ones)",
+    )
     parser.add_argument("--data", type=Path, default=None, help="ESC-50 folder to read clips of")
     parser.add_argument("--models", nargs="+", default=None, help="architectures (default all)")
     args = parser.parse_args(argv)
     costs = measure_unit_costs(models=args.models, data=args.data)
-    path = write_unit_costs(costs, args.out)
+    path = write_unit_costs(costs, args.out or machine_unit_costs_file())
     print(f"{path}: {costs.describe()}")
     for part in ("train", "predict", "gradient", "represent"):
         values = ", ".join(f"{k} {v * 1e3:.1f}" for k, v in getattr(costs, part).items())

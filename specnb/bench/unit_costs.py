@@ -6,7 +6,10 @@ notebook start) on one machine's CPU or on one CUDA GPU. They are measured by
 ``specnb bench sweep`` (CPU, :mod:`specnb.bench.sweep_costs`) and ``specnb doctor --gpu``
 (GPU, :mod:`specnb.bench.gpu_check`) and read by the dry run's projections
 (:mod:`specnb.sweep.estimate`), which :func:`projection_costs` chooses for a device.
-The CPU's are :data:`UNIT_COSTS_FILE`, a GPU's :data:`GPU_UNIT_COSTS_FILE`, beside it.
+The packaged CPU's are :data:`UNIT_COSTS_FILE`, a GPU's :data:`GPU_UNIT_COSTS_FILE`, beside it;
+``specnb bench sweep`` writes this machine's own into specnb's per-machine cache folder
+(:func:`machine_unit_costs_file`), and a CPU projection prefers them to the packaged ones
+where they were measured on this CPU model with this torch version.
 
 Examples
 --------
@@ -34,6 +37,7 @@ __all__ = [
     "UnitCosts",
     "UnitCostsError",
     "load_unit_costs",
+    "machine_unit_costs_file",
     "projection_costs",
     "unit_costs_file",
     "write_unit_costs",
@@ -159,6 +163,33 @@ def unit_costs_file(device: str) -> Path:
     return GPU_UNIT_COSTS_FILE if str(device).startswith("cuda") else UNIT_COSTS_FILE
 
 
+def machine_unit_costs_file() -> Path:
+    """This machine's own CPU unit costs: ``cpu_unit_costs.json`` in specnb's per-machine
+    cache folder (:func:`specnb.training.precision.cache_dir`, beside the measured training
+    precisions), where ``specnb bench sweep`` writes them."""
+    from specnb.training.precision import cache_dir
+
+    return cache_dir() / UNIT_COSTS_FILE.name
+
+
+def _this_machines(why: str) -> tuple[UnitCosts | None, str]:
+    """This machine's own unit costs and the projection's line, or None and the line saying
+    why the packaged ones are used (none measured here, another machine's, unreadable)."""
+    from specnb.training.precision import machine_key
+
+    path = machine_unit_costs_file()
+    packaged = f"projected for the CPU from the packaged unit costs ({why})"
+    if not path.is_file():
+        return None, f"{packaged}; `specnb bench sweep` measures this machine's"
+    try:
+        costs = load_unit_costs(path)
+    except UnitCostsError as error:
+        return None, f"{packaged}: this machine's are unreadable ({error})"
+    if costs.machine != machine_key() or costs.on_gpu:
+        return None, f"{packaged}: {path} was measured on {costs.machine}, not here"
+    return costs, f"projected from this machine's unit costs ({path}, {costs.date}; {why})"
+
+
 def load_unit_costs(path: str | Path = UNIT_COSTS_FILE) -> UnitCosts:
     """Read unit costs written by :func:`write_unit_costs`.
 
@@ -211,7 +242,10 @@ def projection_costs(
     The device is ``device`` when given, else the sweep's ``DEVICE`` default; ``"auto"`` (or
     neither) means CUDA when this machine has a GPU (:func:`specnb.devices.resolve_device`).
     On CUDA the GPU's costs (:data:`GPU_UNIT_COSTS_FILE`) are used, or the CPU's when no GPU
-    has been measured yet (the line says so). ``unit_costs`` overrides both.
+    has been measured yet (the line says so). On the CPU this machine's own
+    (:func:`machine_unit_costs_file`) when ``specnb bench sweep`` measured them on this CPU
+    model and torch version, else the packaged ones (the line says which, and why).
+    ``unit_costs`` overrides all.
 
     Parameters
     ----------
@@ -234,9 +268,9 @@ def projection_costs(
 
     Examples
     --------
-    >>> costs, note = projection_costs("cpu", {})
-    >>> costs.device, note
-    ('cpu', 'projected for the CPU (device cpu)')
+    >>> costs, note = projection_costs("cpu", {}, UNIT_COSTS_FILE)
+    >>> costs.device, note.endswith("cpu_unit_costs.json (device cpu)")
+    ('cpu', True)
     """
     from specnb.devices import resolve_device
 
@@ -256,4 +290,7 @@ def projection_costs(
             f"no GPU unit costs yet ({path}; `specnb doctor --gpu` measures them): projected "
             f"from the CPU's ({why})"
         )
-    return load_unit_costs(path), f"projected for the {'GPU' if chosen != 'cpu' else 'CPU'} ({why})"
+    if chosen.startswith("cuda"):
+        return load_unit_costs(path), f"projected for the GPU ({why})"
+    mine, note = _this_machines(why)
+    return (mine if mine is not None else load_unit_costs(path)), note

@@ -115,3 +115,33 @@ def test_projection_follows_the_device(gpu_costs, monkeypatch):
 def test_report_notebook_has_no_training_part():
     parts = point_parts(Point("report", "r", notebook_path("report"), {}), load_unit_costs())
     assert parts["training"] == 0 and parts["start and figures"] > 0
+
+
+def test_a_cpu_projection_prefers_this_machines_own_unit_costs(tmp_path, monkeypatch, capsys):
+    from specnb.bench import sweep_costs
+    from specnb.training.precision import machine_key
+
+    monkeypatch.setenv("SPECNB_CACHE_DIR", str(tmp_path / "cache"))
+    packaged = load_unit_costs()
+    costs, note = projection_costs("cpu", {})
+    assert costs == packaged and "packaged" in note and "`specnb bench sweep` measures" in note
+    # `specnb bench sweep` (measurement replaced by twice-as-fast costs) writes this machine's
+    mine = replace(packaged, **scaled(packaged, 2.0), machine=machine_key(), date="2026-12-07")
+    monkeypatch.setattr(sweep_costs, "measure_unit_costs", lambda **kw: mine)
+    assert sweep_costs.main([]) == 0
+    path = tmp_path / "cache" / "cpu_unit_costs.json"
+    assert str(path) in capsys.readouterr().out
+    costs, note = projection_costs("cpu", {})
+    assert costs == mine and note.startswith(f"projected from this machine's unit costs ({path}")
+    points = expand(load_sweep(PAPER))[:3]
+    # halved but for the few seconds of figures a notebook draws, which are no unit cost
+    assert estimate(points, {}, {}, costs=costs).total_seconds == pytest.approx(
+        estimate(points, {}, {}, costs=packaged).total_seconds / 2.0, rel=1e-3
+    )
+    # another CPU's, or an unreadable file: the packaged ones, with the reason
+    write_unit_costs(replace(mine, machine="Another CPU | torch 0.0"), path)
+    costs, note = projection_costs("cpu", {})
+    assert costs == packaged and "was measured on Another CPU | torch 0.0, not here" in note
+    path.write_text("{not json")
+    costs, note = projection_costs("cpu", {})
+    assert costs == packaged and "unreadable" in note
