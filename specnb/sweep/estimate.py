@@ -24,7 +24,7 @@ from specnb.store import ResultsStore
 
 from .cost_registry import UnitCostTable, cost_model, projection_costs
 from .grid import Point
-from .point_projection import point_parts, point_seconds
+from .point_projection import sweep_parts
 from .spec import SweepError
 
 __all__ = ["Estimate", "StepEstimate", "estimate", "format_duration", "measured_timings"]
@@ -252,11 +252,12 @@ def estimate(
     modelled = [nb for _, nb in order if cost_model(nb) is not None]
     required = any(nb not in timings for nb in modelled)
     unit = _optional_unit_costs(costs, required) if modelled else None
+    parts_of = sweep_parts(points, unit) if unit else {}
     steps, longest = [], 0.0
     for step, name in order:
         group = by_step[(step, name)]
         left = [p for p in group if statuses.get(p.key) != "done"]
-        calibrated = _calibrated(step, name, group, left, timings.get(name), unit)
+        calibrated = _calibrated(step, name, group, left, timings.get(name), parts_of)
         if calibrated is not None:
             steps.append(calibrated)
             longest = max(longest, calibrated.seconds_per_point if left else 0.0)
@@ -270,7 +271,7 @@ def estimate(
             )
             longest = max(longest, mean if left else 0.0)
             continue
-        split = [point_parts(p, unit) for p in (left or group)] if unit else []
+        split = [parts_of.get(p.key) for p in (left or group)]
         seconds = [sum(s.values()) if s is not None else None for s in split]
         known = [s for s in seconds if s is not None]
         if not known:
@@ -308,17 +309,23 @@ def _calibrated(
     group: list[Point],
     left: list[Point],
     timing: tuple[int, float] | None,
-    unit: UnitCostTable | None,
+    parts_of: Mapping[str, Mapping[str, float] | None],
 ) -> StepEstimate | None:
-    """A step's points projected from unit costs and scaled by what its finished points
-    took against their own projection (measured / projected), so that points of unequal
-    cost (ResNet-18 beside SB-CNN) keep their proportions on this machine; None when there
-    is no timing, no cost model or a point without a projection."""
-    if timing is None or unit is None:
+    """A step's points projected from unit costs (``parts_of``: :func:`sweep_parts`) and
+    scaled by what its finished points took against their own projection (measured /
+    projected), so that points of unequal cost (ResNet-18 beside SB-CNN, the first point of
+    a setting that computes its features beside the others) keep their proportions on this
+    machine; None when there is no timing, no cost model or a point without a projection."""
+    if timing is None or not parts_of:
         return None
     done = [p for p in group if p not in left]
-    projected_done = [point_seconds(p, unit) for p in done]
-    projected_left = [point_seconds(p, unit) for p in left]
+
+    def seconds_of(point: Point) -> float | None:
+        parts = parts_of.get(point.key)
+        return None if parts is None else sum(parts.values())
+
+    projected_done = [seconds_of(p) for p in done]
+    projected_left = [seconds_of(p) for p in left]
     if not done or any(x is None for x in projected_done + projected_left):
         return None
     count, mean = timing

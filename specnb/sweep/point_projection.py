@@ -6,11 +6,17 @@ seconds. The cost models are linear in the unit costs, so a projection splits ex
 :data:`PARTS`: each part is the cost with every other unit cost set to zero, less the fixed
 seconds of figures and listening, which go with the notebook starts. The attacks' input
 gradients are split by attack the same way (``"attack cw"``: only CW's gradient counts kept).
+
+Over a whole sweep (:func:`sweep_parts`) the features of one dataset, raw setting and set of
+copies are charged once, to the first point in the sweep's order that computes them: the
+feature cache serves every later point (a colour map, a scaling of the rows, another seed,
+model or test fold draws the same raw representation).
 """
 
 from __future__ import annotations
 
 import ast
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from functools import lru_cache
@@ -20,7 +26,14 @@ from typing import Any
 from .cost_registry import UnitCostTable, cost_model
 from .grid import Point
 
-__all__ = ["PARTS", "notebook_defaults", "point_parts", "point_seconds"]
+__all__ = [
+    "PARTS",
+    "feature_key",
+    "notebook_defaults",
+    "point_parts",
+    "point_seconds",
+    "sweep_parts",
+]
 
 #: The parts a projection is split into, and the unit costs each one is made of (the rest,
 #: ``"start and figures"``, is notebook starts, figures and listening).
@@ -31,6 +44,8 @@ PARTS: dict[str, tuple[str, ...]] = {
     "attack gradients": ("gradient",),
 }
 _FIXED = "start and figures"
+#: The point parameters that, with a setting's raw fields, name the features a point computes.
+_FEATURE_PARAMS = ("DATASET", "DATA_PATH", "N_PER_CLASS", "DATA_SEED", "MISSING", "AUGMENT")
 
 
 @lru_cache(maxsize=32)
@@ -130,3 +145,50 @@ def point_parts(point: Point, costs: UnitCostTable) -> dict[str, float] | None:
             parts[f"attack {attack}"] = seconds  # type: ignore[assignment]
     parts[_FIXED] = total - sum(parts.values())  # type: ignore[arg-type]
     return parts  # type: ignore[return-value]
+
+
+def feature_key(point: Point) -> str | None:
+    """What a point's features are: its dataset parameters, its pitch-shifted copies and its
+    setting's raw fields (:data:`~specnb.representations.settings.IMAGE_FIELDS` left out, as
+    in the feature cache); None for a point without a ``SETTING`` mapping."""
+    from specnb.representations.settings import IMAGE_FIELDS
+
+    params = {**notebook_defaults(point.notebook), **point.params}
+    setting = params.get("SETTING")
+    if not isinstance(setting, Mapping):
+        return None
+    raw = {k: v for k, v in setting.items() if k not in IMAGE_FIELDS}
+    data = [params.get(name) for name in _FEATURE_PARAMS]
+    return json.dumps([data, raw], sort_keys=True, default=str)
+
+
+def sweep_parts(
+    points: Sequence[Point], costs: UnitCostTable
+) -> dict[str, dict[str, float] | None]:
+    """Every point's :func:`point_parts` by point key, with the features of each
+    :func:`feature_key` charged only to the first point in ``points``' order that computes
+    them (later ones read the feature cache: their ``"features"`` part is 0).
+
+    Examples
+    --------
+    >>> from specnb.sweep.papermill_exec import notebook_path
+    >>> from specnb.bench.notebook_costs import register_notebook_costs
+    >>> from specnb.bench.unit_costs import load_unit_costs
+    >>> register_notebook_costs()
+    >>> train = notebook_path("training")
+    >>> a, b = (Point("t", k, train, {"SEED": s}) for k, s in (("a", 0), ("b", 1)))
+    >>> parts = sweep_parts([a, b], load_unit_costs())
+    >>> parts["a"]["features"] > 0, parts["b"]["features"]
+    (True, 0.0)
+    """
+    charged: set[str] = set()
+    out: dict[str, dict[str, float] | None] = {}
+    for point in points:
+        parts = point_parts(point, costs)
+        key = feature_key(point)
+        if parts is not None and key is not None and parts["features"] > 0:
+            if key in charged:
+                parts = {**parts, "features": 0.0}
+            charged.add(key)
+        out[point.key] = parts
+    return out

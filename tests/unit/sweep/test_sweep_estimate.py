@@ -116,6 +116,36 @@ def test_feature_and_start_costs_add_per_clip_and_per_point(costs):
     assert slow_rate == pytest.approx(7.0 + 400 * 0.2 * 8000 / 22050)
 
 
+def test_a_sweep_computes_each_settings_features_once(costs):
+    # features only: 0.1 s per clip read and 0.2 s per clip represented (STFT at 22,050 Hz)
+    audio = replace(
+        costs,
+        train={"sbcnn": 0.0, "resnet18": 0.0},
+        load=0.1,
+        represent={**costs.represent, "stft": 0.2},
+    )
+    first = train_point(SEED=0)
+    same = [
+        train_point(SEED=1),
+        train_point(MODEL="resnet18"),
+        train_point(SETTING={"repr": "stft", "sr": 22050, "n_fft": 1024, "colormap": "magma"}),
+    ]
+    other = [
+        train_point(SETTING={"repr": "stft", "sr": 22050, "n_fft": 2048}),
+        train_point(AUGMENT=True),
+        train_point(DATASET="esc50"),
+    ]
+    points = [first, *same, *other]
+    per_point = point_seconds(first, audio)
+    assert per_point == pytest.approx(400 * 0.3)
+    cost = estimate(points, {}, {}, costs=audio)
+    charged = [per_point, 0, 0, 0, per_point, 5 * per_point, 5 * per_point]
+    assert cost.total_seconds == pytest.approx(sum(charged))
+    # the first point of a setting is the one that computes its features, done or not
+    done = estimate(points, {first.key: "done"}, {}, costs=audio)
+    assert done.total_seconds == pytest.approx(sum(charged[1:]))
+
+
 def test_attack_estimate_scales_with_samples_attacks_grid_and_model(costs):
     base = point_seconds(attack_point(), costs)
     assert base == pytest.approx(10 * 50 * 0.002)
