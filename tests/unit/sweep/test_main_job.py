@@ -165,6 +165,31 @@ def test_esc10_study_tests_every_clip_once_per_seed_and_projects_its_cost(tmp_pa
     assert summary.estimate.wall_seconds > 0
 
 
+def test_esc50_fold_sweep_trains_one_resnet_on_the_official_folds():
+    from specnb.runs import job_from_parameters
+    from specnb.sweep.point_projection import notebook_defaults
+
+    spec = load_sweep(ESC10_SWEEP.with_name("esc50_fold.yaml"))
+    (point,) = expand(spec)
+    check_points(spec, [point])
+    job = job_from_parameters({**notebook_defaults(point.notebook), **point.params})
+    config = job.config
+    assert (job.dataset, job.setting.kind, job.setting.sr, job.setting.n_fft) == (
+        "esc50",
+        "mel",
+        44100,
+        2048,
+    )
+    assert (config.model, config.official_test_fold, config.n_folds) == ("resnet18", 1, 1)
+    assert (config.epochs, config.batch_size, config.lr, config.schedule) == (
+        80,
+        32,
+        0.002,
+        "cosine",
+    )
+    assert job.pitch_scales == () and config.patience >= config.epochs  # no early stop
+
+
 def test_run_with_data_points_at_the_esc10_study(tmp_path):
     assert main_sweep(None) == (QUICK_SWEEP, Path("runs") / "main")
     sweep, out = main_sweep(tmp_path / "esc50")
