@@ -94,7 +94,7 @@ class Verdict:
     models : str
         The models behind the verdict with their mean test accuracy, those far below the
         literature's level on their dataset called weak
-        (:meth:`~specnb.report.claim_groups.ClaimData.strengths`); "" when not decided.
+        (:func:`~specnb.report.model_levels.strengths`); "" when not decided.
     value, low, high : float
         The statistic and its 95 % interval as numbers (NaN when not decided).
     """

@@ -16,12 +16,13 @@ model or test fold draws the same raw representation).
 from __future__ import annotations
 
 import ast
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from specnb.store.keys import dumps
 
 from .cost_registry import UnitCostTable, cost_model
 from .grid import Point
@@ -159,7 +160,7 @@ def feature_key(point: Point) -> str | None:
         return None
     raw = {k: v for k, v in setting.items() if k not in IMAGE_FIELDS}
     data = [params.get(name) for name in _FEATURE_PARAMS]
-    return json.dumps([data, raw], sort_keys=True, default=str)
+    return dumps([data, raw])
 
 
 def sweep_parts(
