@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 import time
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,6 @@ import pytest
 from specnb.bench.notebook_costs import FIGURE_SECONDS, NOTEBOOK_COSTS
 from specnb.bench.unit_costs import (
     REFERENCE_SETTINGS,
-    UNIT_COSTS_FILE,
     UnitCosts,
     UnitCostsError,
     load_unit_costs,
@@ -260,30 +259,6 @@ def test_missing_or_corrupt_unit_costs_file_is_named(costs, tmp_path):
     assert load_unit_costs(written) == costs
 
 
-def test_packaged_unit_costs_cover_every_model_representation_and_attack():
-    from specnb.attack_eval.grids import GRIDS
-    from specnb.models import MODELS
-
-    costs = load_unit_costs(UNIT_COSTS_FILE)
-    for part in (costs.train, costs.predict, costs.gradient):
-        assert set(part) == set(MODELS) and all(v > 0 for v in part.values())
-    assert set(costs.represent) == set(REFERENCE_SETTINGS)
-    for grid, attacks in GRIDS.items():
-        assert set(costs.attack[grid]) == set(attacks)
-        assert all(v > 0 for v in costs.attack[grid].values())
-    for grid, attacks in GRIDS.items():
-        assert set(costs.attack_gradients[grid]) == set(attacks)
-    # one FGSM gradient serves every eps of a grid
-    assert costs.attack_gradients["quick"]["fgsm"] == costs.attack_gradients["paper"]["fgsm"] == 1
-    # an attack's paper grid spends at least the gradients of its quick grid
-    assert all(
-        costs.attack_gradients["paper"][a] >= costs.attack_gradients["quick"][a]
-        for a in ("fgsm", "bim-a", "cw")
-    )
-    assert costs.notebook_start > 0
-    assert json.loads(UNIT_COSTS_FILE.read_text()) == asdict(costs)
-
-
 def test_notebook_defaults_fill_parameters_a_sweep_leaves_out(notebook_paths):
     defaults = notebook_defaults(notebook_paths["training"])
     assert {"EPOCHS", "FOLDS", "MODEL", "SETTING"} <= set(defaults)
@@ -312,29 +287,6 @@ def test_cli_dry_run_prints_seconds_per_point_of_the_paper_grid(tmp_path, capsys
         count = sum(p.step == step for p in points)
         assert rows[step].split()[2:4] == [str(count), str(count)]
     assert "CPU hours" in text and "on 4 worker(s)" in text and "unit costs measured on" in text
-
-
-@pytest.mark.slow
-def test_benchmark_smoke_measures_every_part(tmp_path):
-    from specnb.bench.sweep_costs import measure_unit_costs
-
-    lines: list[str] = []
-    costs = measure_unit_costs(
-        models=["sbcnn"],
-        attacks=["fgsm"],
-        batch=2,
-        repeats=1,
-        clips=1,
-        attack_samples=2,
-        notebook=False,
-        report=lines.append,
-    )
-    assert costs.train["sbcnn"] > costs.predict["sbcnn"] > 0 and len(lines) == 3
-    assert set(costs.represent) == set(REFERENCE_SETTINGS) and costs.load > 0
-    # FGSM takes one gradient per sample, which serves each of the grid's budgets
-    for grid in ("quick", "paper"):
-        assert costs.attack_gradients[grid]["fgsm"] == 1
-    assert load_unit_costs(write_unit_costs(costs, tmp_path / "c.json")) == costs
 
 
 def test_study_notebooks_cost_their_variants(costs):
