@@ -36,6 +36,8 @@ def _bench(args: argparse.Namespace, rest: list[str]) -> int:
         from specnb.bench.sweep_costs import main as bench_main
     elif args.what == "training":
         from specnb.bench.training import main as bench_main
+    elif args.what == "victims":
+        from specnb.bench.victim_gradients import main as bench_main
     else:
         from specnb.bench.attacks import main as bench_main
     return int(bench_main(rest) or 0)
@@ -115,9 +117,11 @@ def _parser() -> argparse.ArgumentParser:
     bench = sub.add_parser(
         "bench",
         help="benchmarks: torch vs reference, ours vs torchattacks, sweep unit costs, "
-        "our training loop vs a plain one",
+        "our training loop vs a plain one, attack gradients counted on a store's victims",
     )
-    bench.add_argument("what", choices=["representations", "attacks", "sweep", "training"])
+    bench.add_argument(
+        "what", choices=["representations", "attacks", "sweep", "training", "victims"]
+    )
 
     down = sub.add_parser("download", help="download a dataset from its official source")
     down.add_argument("name", choices=["esc50", "urbansound8k"])

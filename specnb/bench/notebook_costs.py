@@ -140,24 +140,31 @@ def training_seconds(params: Mapping[str, Any], costs: UnitCosts) -> float:
 def _crafting(params: Mapping[str, Any], model: str, costs: UnitCosts) -> float:
     """Seconds of every attack of ``ATTACKS`` over its grid on ``N_SAMPLES`` clips of a model:
     the gradients of the attack runs (one run serves the grid points it reaches on its way,
-    :func:`specnb.attack_eval.curve_runs`) and one prediction pass per grid point."""
+    :func:`specnb.attack_eval.curve_runs`), each at the attack's measured cost per gradient
+    (:attr:`~specnb.bench.unit_costs.UnitCosts.attack_overhead`), and one prediction pass per
+    grid point."""
     from specnb.attack_eval.grids import budget_grid
 
     clips, _, _ = _clips(params)
     test = clips * split_shares(params)[2]
     samples = test if params.get("N_SAMPLES") is None else int(params["N_SAMPLES"])
-    gradients = costs.attack_gradients[str(params["GRID"])]
-    grids = [budget_grid(a, str(params["GRID"])) for a in params["ATTACKS"]]
-    per_sample = sum(gradients[g.attack] * costs.gradient[model] for g in grids)
+    grid_name = str(params["GRID"])
+    gradients = costs.attack_gradients[grid_name]
+    overhead = costs.attack_overhead.get(grid_name, {})
+    grids = [budget_grid(a, grid_name) for a in params["ATTACKS"]]
+    per_sample = sum(
+        gradients[g.attack] * overhead.get(g.attack, 1.0) * costs.gradient[model] for g in grids
+    )
     per_sample += sum(len(g) for g in grids) * costs.predict[model]
     return test * costs.predict[model] + samples * per_sample
 
 
 def attacks_seconds(params: Mapping[str, Any], costs: UnitCosts) -> float:
     """Notebook 03: a prediction pass over the test clips, then every attack over its grid on
-    ``N_SAMPLES`` samples: the input gradients the attack took per sample (counted on
-    :data:`~specnb.bench.unit_costs.ATTACK_MODEL`) times the model's seconds per gradient; with
-    ``LISTEN``, ``N_LISTEN`` clips per attack turned back into audio; the figures."""
+    ``N_SAMPLES`` samples: the input gradients the attack takes per sample (counted on trained
+    victims, else on :data:`~specnb.bench.unit_costs.ATTACK_MODEL`) times its cost per gradient
+    on the model; with ``LISTEN``, ``N_LISTEN`` clips per attack turned back into audio; the
+    figures."""
     listened = int(params.get("N_LISTEN") or 1) if params.get("LISTEN") else 0
     fixed = ATTACK_FIGURE_SECONDS + listened * len(params["ATTACKS"]) * LISTEN_SECONDS
     return costs.notebook_start + fixed + _crafting(params, str(params["MODEL"]), costs)

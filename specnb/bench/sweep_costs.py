@@ -19,10 +19,11 @@ reading and pitch-shifting audio and the notebook start stay on the host's CPU.
 
 Attacks run on a randomly initialised SB-CNN with every sample counted as correctly
 classified; they count their input gradients per sample (:mod:`specnb.attacks.counting`), and
-those counts times an architecture's seconds per gradient give its attack time. The points of
+their seconds over those counts give each attack's cost per gradient, which times an
+architecture's seconds per gradient give its attack time (the counts of trained victims,
+:mod:`specnb.bench.victim_gradients`, replace the random model's in a projection). The points of
 a grid beyond :data:`BUDGET_CAPS` are not run: their seconds and gradients are the largest
-run point's, scaled by the ratio of the budgets. A random model is fooled later than a
-trained one by the targeted attacks, so their counts lean high. A grid costs what its attack
+run point's, scaled by the ratio of the budgets. A grid costs what its attack
 runs cost: where one run at the largest budget serves the smaller ones
 (:func:`specnb.attack_eval.curve_runs`), only that run's gradients count
 (:mod:`specnb.bench.attack_grid_costs`).
@@ -89,7 +90,8 @@ def _model_costs(
 ) -> dict[str, dict[str, float]]:
     """Training, prediction and input-gradient seconds per clip of each architecture
     (training in the precision :func:`specnb.training.train_cv` resolves for it: float16
-    autocast on CUDA, on a CPU the faster of float32 and bfloat16 with channels-last)."""
+    autocast on CUDA, on a CPU the faster of float32 and bfloat16 with channels-last; input
+    gradients in float32 on the contiguous layout, as the attacks run a loaded victim)."""
     import torch
 
     from specnb.models import IMAGE_SHAPE, build_model
@@ -132,6 +134,8 @@ def _model_costs(
 
         out["train"][name] = _best(train_step, repeats, device) / batch
         out["predict"][name] = _best(predict, repeats, device) / batch
+        # as an attack runs its victim: float32, in the layout a checkpoint loads in
+        model = model.to(memory_format=torch.contiguous_format)
         out["gradient"][name] = _best(gradient, repeats, device) / len(probes)
     return out
 
@@ -326,6 +330,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"  attacks, {grid} grid (gradients per sample, curves from one run): "
             + ", ".join(f"{k} {v:.0f}" for k, v in costs.attack_gradients[grid].items())
+        )
+        print(
+            f"  attacks, {grid} grid (cost per gradient, in bare {ATTACK_MODEL} gradients): "
+            + ", ".join(f"{k} {v:.1f}" for k, v in costs.attack_overhead[grid].items())
         )
     print(f"  notebook start {costs.notebook_start:.1f} s")
     return 0

@@ -105,8 +105,9 @@ class UnitCosts:
         grid (``quick``, ``paper``) and attack.
     attack_gradients : mapping of str to mapping of str to float
         Input gradients per attacked sample over a whole budget grid, counted by the attacks
-        on :data:`ATTACK_MODEL` (see :mod:`specnb.attacks.counting`), by grid and attack;
-        times :attr:`gradient` they give the seconds on any architecture.
+        on :data:`ATTACK_MODEL` (see :mod:`specnb.attacks.counting`), by grid and attack. A
+        projection replaces them with the counts on trained victims where it has those
+        (:func:`specnb.bench.victim_gradients.with_victim_gradients`).
     notebook_start : float
         Seconds of one papermill execution of a notebook that only imports the packages the
         notebooks use.
@@ -114,6 +115,13 @@ class UnitCosts:
         How the numbers were taken.
     device : str
         ``"cpu"``, or ``"cuda"`` for a GPU's costs (then :attr:`machine` names the GPU).
+    attack_overhead : mapping of str to mapping of str to float
+        What an attack costs per counted input gradient, in bare gradients (:attr:`gradient`)
+        of :data:`ATTACK_MODEL`, by grid and attack: its seconds in :attr:`attack` over its
+        counts times the bare gradient. It holds what the bare gradient leaves out: the
+        attack's own arithmetic, its candidate copies, a prediction and the perturbation sizes
+        at every grid point. Counts times it times an architecture's :attr:`gradient` give
+        that architecture's seconds. Derived from the other fields when left out.
     """
 
     machine: str
@@ -131,6 +139,22 @@ class UnitCosts:
     notebook_start: float
     notes: str = field(default="")
     device: str = field(default="cpu")
+    attack_overhead: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.attack_overhead or ATTACK_MODEL not in self.gradient:
+            return
+        bare = self.gradient[ATTACK_MODEL]
+        overhead = {
+            grid: {
+                attack: seconds / (self.attack_gradients[grid][attack] * bare)
+                if bare > 0 and self.attack_gradients.get(grid, {}).get(attack, 0) > 0
+                else 1.0
+                for attack, seconds in by_attack.items()
+            }
+            for grid, by_attack in self.attack.items()
+        }
+        object.__setattr__(self, "attack_overhead", overhead)
 
     @property
     def on_gpu(self) -> bool:
@@ -245,7 +269,9 @@ def projection_costs(
     has been measured yet (the line says so). On the CPU this machine's own
     (:func:`machine_unit_costs_file`) when ``specnb bench sweep`` measured them on this CPU
     model and torch version, else the packaged ones (the line says which, and why).
-    ``unit_costs`` overrides all.
+    ``unit_costs`` overrides all. The attacks' gradient counts are then those on trained
+    victims wherever :data:`~specnb.bench.victim_gradients.VICTIM_GRADIENTS_FILE` has them
+    (:func:`~specnb.bench.victim_gradients.with_victim_gradients`; the line names the victims).
 
     Parameters
     ----------
@@ -269,9 +295,21 @@ def projection_costs(
     Examples
     --------
     >>> costs, note = projection_costs("cpu", {}, UNIT_COSTS_FILE)
-    >>> costs.device, note.endswith("cpu_unit_costs.json (device cpu)")
+    >>> costs.device, "cpu_unit_costs.json (device cpu)" in note
     ('cpu', True)
     """
+    from specnb.bench.victim_gradients import load_victim_gradients, with_victim_gradients
+
+    costs, note = _device_costs(device, defaults, unit_costs)
+    victims = load_victim_gradients()
+    note += f"; attack gradients counted on {victims.victims} ({victims.source})"
+    return with_victim_gradients(costs, victims), note
+
+
+def _device_costs(
+    device: str | None, defaults: Mapping[str, Any], unit_costs: str | Path | None
+) -> tuple[UnitCosts, str]:
+    """:func:`projection_costs` before the victims' gradient counts."""
     from specnb.devices import resolve_device
 
     chosen = str(device if device is not None else defaults.get("DEVICE") or "auto")

@@ -11,6 +11,7 @@ import pytest
 from specnb.bench.unit_costs import (
     REFERENCE_SETTINGS,
     UNIT_COSTS_FILE,
+    UnitCosts,
     load_unit_costs,
     write_unit_costs,
 )
@@ -61,3 +62,18 @@ def test_benchmark_smoke_measures_every_part(tmp_path):
     for grid in ("quick", "paper"):
         assert costs.attack_gradients[grid]["fgsm"] == 1
     assert load_unit_costs(write_unit_costs(costs, tmp_path / "c.json")) == costs
+
+
+def test_an_attacks_cost_per_gradient_is_derived_from_its_seconds_and_counts():
+    raw = json.loads(UNIT_COSTS_FILE.read_text())
+    raw.pop("attack_overhead")
+    raw["gradient"] = {**raw["gradient"], "sbcnn": 0.01}
+    raw["attack"] = {"quick": {"fgsm": 0.05, "cw": 0.6}}
+    raw["attack_gradients"] = {"quick": {"fgsm": 1.0, "cw": 20.0}}
+    costs = UnitCosts(**raw)
+    # FGSM: 0.05 s for one gradient of 0.01 s; CW: 0.6 s for 20 of them
+    assert costs.attack_overhead == {
+        "quick": {"fgsm": pytest.approx(5.0), "cw": pytest.approx(3.0)}
+    }
+    explicit = UnitCosts(**{**raw, "attack_overhead": {"quick": {"fgsm": 2.0, "cw": 1.0}}})
+    assert explicit.attack_overhead["quick"]["fgsm"] == 2.0
