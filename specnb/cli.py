@@ -193,7 +193,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``specnb`` console script."""
     from specnb.data import AudioError, DatasetError, DownloadError, SplitError
-    from specnb.errors import ParameterError
+    from specnb.errors import ParameterError, UnitCostsError
     from specnb.representations import SettingError
 
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -226,6 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         DatasetError,
         DownloadError,
         SplitError,
+        UnitCostsError,
         OSError,
     ) as exc:
         print(f"specnb: error: {exc}", file=sys.stderr)

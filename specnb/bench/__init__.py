@@ -13,6 +13,8 @@ Modules:
 - :mod:`~specnb.bench.sweep_costs` -- measuring them (``specnb bench sweep``; CUDA: GPU check).
 - :mod:`~specnb.bench.attack_grid_costs` -- what an attack's budget grids cost per attacked
   sample, in seconds and input gradients.
+- :mod:`~specnb.bench.victim_gradients` -- the input gradients attacks take on trained victims,
+  counted from a store (``specnb bench victims``), for the dry run.
 - :mod:`~specnb.bench.notebook_costs` -- each notebook's seconds from its parameters.
 - :mod:`~specnb.bench.gpu_check` -- ``specnb doctor --gpu``: the CUDA paths against the CPU,
   the GPU's unit costs, a paper slice and the paper grid's GPU hours, each part in a process

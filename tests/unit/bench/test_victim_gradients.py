@@ -16,6 +16,7 @@ from specnb.bench.victim_gradients import (
     main,
     with_victim_gradients,
 )
+from specnb.cli import main as cli_main
 from specnb.errors import UnitCostsError
 from specnb.store import ResultsStore
 
@@ -93,6 +94,8 @@ def test_bench_victims_writes_a_table_the_dry_run_reads(store, tmp_path, capsys)
     assert "cw 58.0 (2 runs)" in capsys.readouterr().out
     with pytest.raises(UnitCostsError, match="no such results store"):
         main([str(tmp_path / "absent.sqlite"), "--out", str(out)])
+    assert cli_main(["bench", "victims", str(tmp_path / "absent.sqlite")]) == 2
+    assert "absent.sqlite'" in capsys.readouterr().err
     out.write_text(json.dumps({"gradients": {}}))
     with pytest.raises(UnitCostsError, match="victims.json: not a table"):
         load_victim_gradients(out)
