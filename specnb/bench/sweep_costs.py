@@ -90,16 +90,20 @@ def _model_costs(
 ) -> dict[str, dict[str, float]]:
     """Training, prediction and input-gradient seconds per clip of each architecture
     (training in the precision :func:`specnb.training.train_cv` resolves for it: float16
-    autocast on CUDA, on a CPU the faster of float32 and bfloat16 with channels-last; input
+    autocast on CUDA, on a CPU the faster of float32 and bfloat16 with channels-last, there
+    through the strong recipe's epoch, :func:`specnb.bench.training.epoch_runner`, whose
+    shifts, masks and mixup cost SB-CNN about a quarter more than its bare steps; input
     gradients in float32 on the contiguous layout, as the attacks run a loaded victim)."""
     import torch
 
+    from specnb.bench.training import epoch_runner
     from specnb.models import IMAGE_SHAPE, build_model
     from specnb.training import TrainConfig
     from specnb.training.precision import resolve_precision
 
     out: dict[str, dict[str, float]] = {"train": {}, "predict": {}, "gradient": {}}
     labels = torch.arange(batch, device=device) % _CLASSES
+    cached = torch.randint(0, 256, (batch, *IMAGE_SHAPE), dtype=torch.uint8)
     probes = torch.rand(gradient_batch or batch, *IMAGE_SHAPE, device=device)
     for name in models:
         config = TrainConfig(model=name, batch_size=batch, device=device)
@@ -132,7 +136,11 @@ def _model_costs(
             x = probes.clone().requires_grad_(True)
             torch.autograd.grad(model(x).sum(), x)
 
-        out["train"][name] = _best(train_step, repeats, device) / batch
+        if device.startswith("cuda"):
+            out["train"][name] = _best(train_step, repeats, device) / batch
+        else:  # the loop a strong-recipe run trains with: shifts, masks, mixup, schedule
+            epoch = epoch_runner("ours recipe", name, cached, labels.cpu(), batch)
+            out["train"][name] = _best(lambda: epoch(1), repeats, device) / batch
         out["predict"][name] = _best(predict, repeats, device) / batch
         # as an attack runs its victim: float32, in the layout a checkpoint loads in
         model = model.to(memory_format=torch.contiguous_format)

@@ -43,7 +43,15 @@ from specnb.training.epochs import Plan, batch_augment, make_optimizer, train_ep
 from specnb.training.recipe import recipe_config
 from specnb.training.schedule import learning_rate
 
-__all__ = ["VARIANTS", "conv_peak", "main", "matmul_peak", "measured_peak", "step_flops"]
+__all__ = [
+    "VARIANTS",
+    "conv_peak",
+    "epoch_runner",
+    "main",
+    "matmul_peak",
+    "measured_peak",
+    "step_flops",
+]
 
 #: The timed loops, in the order of every interleaved repeat.
 VARIANTS = ("plain fp32", "ours fp32", "ours bf16+cl", "ours recipe")
@@ -111,10 +119,29 @@ def _plain_epoch(model, optimizer, images, labels, batch_size: int) -> None:
         optimizer.step()
 
 
-def _runner(
+def epoch_runner(
     variant: str, model_name: str, images: torch.Tensor, labels: torch.Tensor, batch: int
 ) -> Callable[[int], None]:
-    """A function running one epoch of ``variant`` (its argument: the repeat number)."""
+    """A function running one training epoch of ``variant`` of :data:`VARIANTS` on the CPU
+    (its argument: the repeat number, which seeds the epoch's order).
+
+    Parameters
+    ----------
+    variant : str
+        One of :data:`VARIANTS`; ``"ours recipe"`` is the loop a strong-recipe run trains with.
+    model_name : str
+        An architecture of :data:`specnb.models.MODELS`, built with random weights.
+    images : torch.Tensor, shape (n, 3, 128, 128), uint8
+        The epoch's images, as the image cache holds them.
+    labels : torch.Tensor, shape (n,)
+        Their classes, below 10.
+    batch : int
+        Images per step.
+
+    Returns
+    -------
+    callable
+    """
     config = recipe_config("strong", model=model_name, batch_size=batch, device="cpu")
     if variant == "ours recipe":
         plan = Plan.for_config(config)
@@ -194,7 +221,9 @@ def main(argv: Union[Sequence[str], None] = None) -> int:
             f"({resolved.precision_source}, {precision.machine_key()})",
             flush=True,
         )
-        runners = {v: _runner(v, model_name, images, labels, args.batch_size) for v in VARIANTS}
+        runners = {
+            v: epoch_runner(v, model_name, images, labels, args.batch_size) for v in VARIANTS
+        }
         for run in runners.values():
             run(0)  # warm-up: one-off allocations and kernel choices stay out of the timings
         seconds: dict[str, list[float]] = {v: [] for v in VARIANTS}

@@ -87,8 +87,11 @@ class UnitCosts:
     date : str
         ISO date of the measurements.
     train : mapping of str to float
-        Seconds per clip per training epoch (forward, backward and AdamW step on batches of
-        32 images of 3x128x128), by architecture.
+        Seconds per clip per training epoch, by architecture: on a CPU through specnb's loop
+        under the strong recipe (its shifts, masks, mixup and per-step schedule, on batches of
+        32 uint8 images of 3x128x128; the paper recipe's epochs cost a little less), on CUDA
+        the bare forward, backward and AdamW step. Tables measured before 2026-12-08 time the
+        bare step on the CPU too.
     predict : mapping of str to float
         Seconds per clip of a forward pass without gradients, by architecture.
     gradient : mapping of str to float

@@ -77,3 +77,23 @@ def test_an_attacks_cost_per_gradient_is_derived_from_its_seconds_and_counts():
     }
     explicit = UnitCosts(**{**raw, "attack_overhead": {"quick": {"fgsm": 2.0, "cw": 1.0}}})
     assert explicit.attack_overhead["quick"]["fgsm"] == 2.0
+
+
+def test_cpu_training_cost_is_timed_through_the_strong_recipes_epoch(monkeypatch):
+    import time
+
+    import torch
+
+    from specnb.bench import sweep_costs, training
+
+    calls = []
+
+    def epoch_of(variant, name, images, labels, batch):
+        calls.append((variant, name, images.dtype, len(images), batch))
+        return lambda repeat: time.sleep(0.01 * len(images))
+
+    monkeypatch.setattr(training, "epoch_runner", epoch_of)
+    costs = sweep_costs._model_costs(["sbcnn"], batch=4, repeats=1)
+    assert calls == [("ours recipe", "sbcnn", torch.uint8, 4, 4)]
+    # the epoch's seconds per image, not a bare step's
+    assert costs["train"]["sbcnn"] >= 0.01
