@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from specnb.store import ResultsStore
 from specnb.store.keys import dumps
 
-from .estimate import Estimate
+from .cost_registry import UnitCostTable
+from .estimate import Estimate, estimate, measured_timings
+from .grid import Point
 
-__all__ = ["PointOutcome", "SweepSummary"]
+__all__ = ["PointOutcome", "SweepSummary", "dry_run_summary"]
 
 
 @dataclass(frozen=True)
@@ -131,3 +134,59 @@ class SweepSummary:
         if any(p.status == "failed" and not p.ran for p in self.points):
             lines.append("  failed points were not rerun; use --retry-failed to rerun them")
         return "\n".join(lines)
+
+
+def dry_run_summary(
+    name: str,
+    points: Sequence[Point],
+    out: Path,
+    store_path: Path,
+    workers: int,
+    costs: UnitCostTable | None,
+    note: str,
+) -> SweepSummary:
+    """A dry run's summary: each point with its stored status (``done`` only with its
+    executed notebook in place under ``out``) and the projected cost of the rest.
+
+    Parameters
+    ----------
+    name : str
+        The sweep's name.
+    points : sequence of Point
+        The grid.
+    out : Path
+        The sweep's output folder.
+    store_path : Path
+        Its results store (absent: nothing has run yet).
+    workers : int
+        Workers the estimate divides by.
+    costs : unit costs, optional
+        What the projections use (:func:`~specnb.sweep.estimate.estimate`).
+    note : str
+        The line saying which unit costs.
+
+    Returns
+    -------
+    SweepSummary
+    """
+    store = ResultsStore(store_path, read_only=True) if store_path.is_file() else None
+    outcomes = []
+    for point in points:
+        row = store.get_point(point.key) if store is not None else None
+        status = row["status"] if row is not None else "pending"
+        if status == "done" and not point.executed_notebook(out).is_file():
+            status = "pending"
+        outcomes.append(
+            PointOutcome(
+                point.step,
+                point.key,
+                point.notebook.name,
+                point.params,
+                status,
+                error=row["error"] if row is not None else None,
+                notebook_path=row["notebook_path"] if row is not None else None,
+            )
+        )
+    timings = measured_timings(store) if store is not None else {}
+    cost = estimate(points, {o.key: o.status for o in outcomes}, timings, workers, costs, note)
+    return SweepSummary(name, out, tuple(outcomes), dry_run=True, estimate=cost)
