@@ -175,11 +175,20 @@ def _dependencies(
 
 
 def point_priorities(spec: SweepSpec, points: Sequence[Point]) -> dict[str, int]:
-    """Each point's scheduling priority (higher runs first): steps in the order the sweep
-    file declares them, and within a step its points in their declared order, so a sweep
-    stopped early has finished its first points (the first seeds of a study) rather than a
-    scattered sample of them.
+    """Each point's scheduling priority (higher runs first).
+
+    Points without dependencies run in the order the sweep file declares them (steps in
+    order, within a step its points in order); a point with dependencies runs right after the
+    last of them. A sweep stopped early has so finished whole lines of work, the first seeds
+    trained, attacked and compared, rather than every training and no attack, or a scattered
+    sample of points.
     """
     steps = {step.name: i for i, step in enumerate(spec.steps)}
-    ranked = sorted(range(len(points)), key=lambda n: (steps[points[n].step], n))
-    return {points[n].key: -rank for rank, n in enumerate(ranked)}
+    declared = sorted(range(len(points)), key=lambda n: (steps[points[n].step], n))
+    rank = {points[n].key: r for r, n in enumerate(declared)}
+    anchor: dict[str, int] = {}
+    for n in declared:  # a step's dependencies are in the steps before it
+        point = points[n]
+        anchor[point.key] = max((anchor[k] for k in point.after), default=rank[point.key])
+    ordered = sorted(points, key=lambda p: (anchor[p.key], steps[p.step], rank[p.key]))
+    return {point.key: -position for position, point in enumerate(ordered)}

@@ -199,15 +199,23 @@ def test_run_with_data_points_at_the_esc10_study(tmp_path):
     assert derived.defaults["DATA_PATH"] == str((tmp_path / "esc50").resolve())
 
 
-def test_points_are_scheduled_step_by_step_in_their_declared_order():
+def test_points_run_right_after_their_dependencies_in_the_declared_order():
     from specnb.sweep.grid import point_priorities
 
     spec = load_sweep(ESC10_SWEEP)
     points = expand(spec)
     priorities = point_priorities(spec, points)
     by_priority = sorted(points, key=lambda p: -priorities[p.key])
-    steps = [p.step for p in by_priority]
-    assert steps == sorted(steps, key=[s.name for s in spec.steps].index)
-    first = [(p.params["MODEL"], p.params["SEED"]) for p in by_priority[:15]]
-    assert first == [("resnet18", 0)] * 15  # the first seed of the victim runs first
+    position = {p.key: n for n, p in enumerate(by_priority)}
+    for point in points:
+        assert all(position[k] < position[point.key] for k in point.after)
+    trainings = [p for p in by_priority if p.step == "train"]
+    assert trainings == [p for p in points if p.step == "train"]  # as declared
+    # each attack right after the model it attacks; the first seed trained and attacked first
+    for attack in (p for p in points if p.step == "attack"):
+        (model,) = attack.after
+        assert position[attack.key] == position[model] + 1
+    first = [(p.step, p.params["MODEL"], p.params["SEED"]) for p in by_priority[:18]]
+    assert {seed for _, _, seed in first} == {0}
+    assert [step for step, _, _ in first].count("attack") == 3
     assert len(set(priorities.values())) == len(points)
