@@ -174,14 +174,18 @@ class StoreBuilder:
         n_clips: int = 60,
         attacks: dict[str, tuple] = (),
         per_clip: bool = True,
+        protocol: dict[str, Any] | None = None,
     ) -> str:
         """A run whose two folds each get ``n_clips`` clips right with ``p_correct``.
 
         ``attacks`` maps an attack to ``(p_fooled, grads)`` for :meth:`sampled_attack`;
-        ``per_clip=False`` leaves the per-clip results out, as older stores did.
+        ``per_clip=False`` leaves the per-clip results out, as older stores did; ``protocol``
+        tells runs of one seed and setting apart (e.g. their official test fold).
         """
         correct = (self.rng.random((2, n_clips)) < p_correct).astype(int)
-        key = self.scored_run(model, setting, correct, dataset=dataset, seed=seed)
+        key = self.scored_run(
+            model, setting, correct, dataset=dataset, seed=seed, protocol=protocol
+        )
         if not per_clip:  # as older stores kept it: no per-clip results
             self.store.upsert_run(key, artefacts_json={})
         for attack, (p_fooled, grads) in dict(attacks).items():

@@ -108,8 +108,9 @@ class ClaimData:
     def pieces(self, run: Mapping, quantity: str) -> Optional[list[tuple[Hashable, Any]]]:
         """One run's units for ``accuracy``, ``auc``, ``auc:<attack>``, ``final``,
         ``cost:<attack>`` or ``cost`` (every attack), each with its sub-cell (the attack for
-        costs); None when the per-clip or per-sample results are not stored; a cost whose
-        attack never reached 0.9 is :data:`_NEVER`."""
+        costs); None when the per-clip or per-sample results are not stored; empty for a
+        model that was not attacked (it neither counts nor lacks); a cost whose attack never
+        reached 0.9 is :data:`_NEVER`."""
         metric, _, attack = quantity.partition(":")
         if metric == "accuracy":
             units = run["clip_correct"]
@@ -133,14 +134,16 @@ class ClaimData:
                     out.append((sub, Units(np.array([most]), at_least=True)))
                 else:
                     out.append((sub, _NEVER))
-            return out or None
+            return out
         rows = self.samples.get(run["run_key"])
         if rows is None:
-            return None
+            return []  # a model that was not attacked (a study attacks one test fold's)
         if attack:
             rows = rows[rows["attack"] == attack]
         elif metric != "final":  # the 1D model's attacks are all of its own
             rows = rows[rows["attack"].isin(ATTACKS)]
+        if rows.empty:
+            return []
         units = [u for u in rows[f"{metric}_units"] if u is not None and len(u)]
         if not units or len(units) < len(rows):
             return None

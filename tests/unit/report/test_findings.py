@@ -185,3 +185,23 @@ def test_readme_findings_are_the_committed_studys() -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     block = readme.split(FINDINGS_START)[1].split(FINDINGS_END)[0]
     assert block.strip() == findings_markdown(build_report(STUDY)).strip()
+
+
+@pytest.mark.skipif(not STUDY.exists(), reason="the ESC-10 study is not published yet")
+def test_notebook_08_opens_the_published_study(tmp_path, execute_notebook, cells_missing_figures):
+    import nbformat
+
+    params = {"STORE": str(STUDY), "MODEL": "resnet18"}
+    executed = execute_notebook("report", tmp_path / "report", params, timeout=600)
+    cells = nbformat.read(executed, as_version=4).cells
+    printed = "\n".join(
+        str(output.get("text", "")) + str(output.get("data", {}).get("text/markdown", ""))
+        for cell in cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+    )
+    report = build_report(STUDY, victim="resnet18")
+    assert f"{len(report.results.runs)} finished runs" in printed
+    assert report.verdicts and all(v.text() in printed for v in report.verdicts)
+    assert not cells_missing_figures(executed)
+    assert (tmp_path / "report" / "report.html").is_file()

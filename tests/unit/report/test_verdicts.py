@@ -155,6 +155,23 @@ def test_cw_costliest_compares_costs_at_a_matched_fooling_rate(
         assert "seeds would decide it" in verdict.would_take
 
 
+def test_models_that_were_not_attacked_neither_count_nor_lack(new_store) -> None:
+    # as the ESC-10 study runs it: five test-fold models per seed, those of fold 1 attacked
+    b, rng = new_store(), np.random.default_rng(2)
+    for seed in range(3):
+        for fold in range(1, 6):
+            key = b.sampled_run(
+                "resnet18", SETTINGS["stft"], seed, 0.8, protocol={"official_test_fold": fold}
+            )
+            if fold == 1:
+                for attack, cost in (("fgsm", 100.0), ("deepfool", 50.0), ("cw", 400.0)):
+                    spent = cost * rng.uniform(0.95, 1.05)
+                    b.summary_attack(key, attack, auc=0.8, grads=spent, cost=spent)
+    verdict = _verdicts(b.path)["cw_costliest"]
+    assert verdict.ours == "supported" and "lack" not in verdict.over
+    assert "3 seeds" in verdict.over
+
+
 @pytest.mark.parametrize(
     "mfcc, expected", [(0.2, "supported"), (0.9, "contradicted"), (0.55, "inconclusive")]
 )
