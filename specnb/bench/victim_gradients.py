@@ -5,7 +5,7 @@ sample at its first success (BIM, DeepFool) or search its smallest perturbation 
 trained network sits much farther from its decision boundaries than a randomly initialised
 one. ``specnb bench sweep`` counts the gradients on a random
 :data:`~specnb.bench.unit_costs.ATTACK_MODEL` (it needs no data); on the ESC-10 study's trained
-ResNet-18s CW took 3.8 times as many on the quick grid, DeepFool 1.3 times and BIM-a 1.2
+ResNet-18s CW took 3.4 times as many on the quick grid, DeepFool 1.3 times and BIM-a 1.1
 times. The dry run therefore projects with the counts of :data:`VICTIM_GRADIENTS_FILE`, taken
 from the attack runs of a real study (``specnb bench victims STORE`` writes them), wherever that
 table has the grid and the attack, and with the random model's counts elsewhere

@@ -188,7 +188,7 @@ def test_readme_findings_are_the_committed_studys() -> None:
 
 
 @pytest.mark.skipif(not STUDY.exists(), reason="the ESC-10 study is not published yet")
-def test_notebook_08_opens_the_published_study(tmp_path, execute_notebook, cells_missing_figures):
+def test_notebook_08_opens_the_published_study(tmp_path, execute_notebook):
     import nbformat
 
     params = {"STORE": str(STUDY), "MODEL": "resnet18"}
@@ -203,5 +203,6 @@ def test_notebook_08_opens_the_published_study(tmp_path, execute_notebook, cells
     report = build_report(STUDY, victim="resnet18")
     assert f"{len(report.results.runs)} finished runs" in printed
     assert report.verdicts and all(v.text() in printed for v in report.verdicts)
-    assert not cells_missing_figures(executed)
+    # one setting per representation: Figures 1-5 say which settings a curve needs
+    assert "not drawn, one point only" in printed and "a curve needs" in printed
     assert (tmp_path / "report" / "report.html").is_file()
