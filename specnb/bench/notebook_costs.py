@@ -14,12 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from specnb.bench.unit_costs import (
-    CLIP_SECONDS,
-    REFERENCE_SETTINGS,
-    UnitCosts,
-    projection_costs,
-)
+from specnb.bench.unit_costs import CLIP_SECONDS, REFERENCE_SETTINGS, UnitCosts
+from specnb.bench.victim_gradients import victims_projection_costs
 from specnb.sweep.cost_registry import register_costs
 
 __all__ = [
@@ -233,7 +229,8 @@ NOTEBOOK_COSTS: dict[str, CostFunction] = {
 
 def register_notebook_costs() -> None:
     """Register :data:`NOTEBOOK_COSTS` and the unit-costs chooser
-    (:func:`~specnb.bench.unit_costs.projection_costs`) with the sweep's estimate.
+    (:func:`~specnb.bench.victim_gradients.victims_projection_costs`) with the sweep's
+    estimate.
 
     Examples
     --------
@@ -242,4 +239,4 @@ def register_notebook_costs() -> None:
     >>> cost_model("02_training.ipynb") is training_seconds
     True
     """
-    register_costs(NOTEBOOK_COSTS, projection_costs)
+    register_costs(NOTEBOOK_COSTS, victims_projection_costs)

@@ -272,9 +272,8 @@ def projection_costs(
     has been measured yet (the line says so). On the CPU this machine's own
     (:func:`machine_unit_costs_file`) when ``specnb bench sweep`` measured them on this CPU
     model and torch version, else the packaged ones (the line says which, and why).
-    ``unit_costs`` overrides all. The attacks' gradient counts are then those on trained
-    victims wherever :data:`~specnb.bench.victim_gradients.VICTIM_GRADIENTS_FILE` has them
-    (:func:`~specnb.bench.victim_gradients.with_victim_gradients`; the line names the victims).
+    ``unit_costs`` overrides all. A dry run then takes the attacks' gradient counts on trained
+    victims (:func:`specnb.bench.victim_gradients.victims_projection_costs`).
 
     Parameters
     ----------
@@ -298,21 +297,9 @@ def projection_costs(
     Examples
     --------
     >>> costs, note = projection_costs("cpu", {}, UNIT_COSTS_FILE)
-    >>> costs.device, "cpu_unit_costs.json (device cpu)" in note
+    >>> costs.device, note.endswith("cpu_unit_costs.json (device cpu)")
     ('cpu', True)
     """
-    from specnb.bench.victim_gradients import load_victim_gradients, with_victim_gradients
-
-    costs, note = _device_costs(device, defaults, unit_costs)
-    victims = load_victim_gradients()
-    note += f"; attack gradients counted on {victims.victims} ({victims.source})"
-    return with_victim_gradients(costs, victims), note
-
-
-def _device_costs(
-    device: str | None, defaults: Mapping[str, Any], unit_costs: str | Path | None
-) -> tuple[UnitCosts, str]:
-    """:func:`projection_costs` before the victims' gradient counts."""
     from specnb.devices import resolve_device
 
     chosen = str(device if device is not None else defaults.get("DEVICE") or "auto")

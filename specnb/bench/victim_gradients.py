@@ -9,7 +9,7 @@ ResNet-18s CW took 3.4 times as many on the quick grid, DeepFool 1.3 times and B
 times. The dry run therefore projects with the counts of :data:`VICTIM_GRADIENTS_FILE`, taken
 from the attack runs of a real study (``specnb bench victims STORE`` writes them), wherever that
 table has the grid and the attack, and with the random model's counts elsewhere
-(:func:`with_victim_gradients`).
+(:func:`with_victim_gradients`, :func:`victims_projection_costs`).
 
 Examples
 --------
@@ -24,7 +24,7 @@ import argparse
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from specnb.errors import UnitCostsError
 
@@ -38,6 +38,7 @@ __all__ = [
     "count_victim_gradients",
     "load_victim_gradients",
     "main",
+    "victims_projection_costs",
     "with_victim_gradients",
 ]
 
@@ -173,6 +174,28 @@ def with_victim_gradients(costs: "UnitCosts", table: VictimGradients) -> "UnitCo
         for attack in set(by_attack) - set(costs.attack_gradients[grid]):
             del by_attack[attack]
     return replace(costs, attack_gradients=counts)
+
+
+def victims_projection_costs(
+    device: str | None, defaults: Mapping[str, Any], unit_costs: str | Path | None = None
+) -> tuple["UnitCosts", str]:
+    """The unit costs a dry run projects from
+    (:func:`~specnb.bench.unit_costs.projection_costs`), with the gradient counts of
+    :data:`VICTIM_GRADIENTS_FILE`; the line names the victims.
+
+    Examples
+    --------
+    >>> from specnb.bench.unit_costs import UNIT_COSTS_FILE
+    >>> costs, note = victims_projection_costs("cpu", {}, UNIT_COSTS_FILE)
+    >>> "attack gradients counted on resnet18 on esc10" in note
+    True
+    """
+    from specnb.bench.unit_costs import projection_costs
+
+    costs, note = projection_costs(device, defaults, unit_costs)
+    victims = load_victim_gradients()
+    note += f"; attack gradients counted on {victims.victims} ({victims.source})"
+    return with_victim_gradients(costs, victims), note
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,12 +8,13 @@ from dataclasses import replace
 import pytest
 
 from specnb.attack_eval.grids import budget_grid
-from specnb.bench.unit_costs import UNIT_COSTS_FILE, load_unit_costs, projection_costs
+from specnb.bench.unit_costs import UNIT_COSTS_FILE, load_unit_costs
 from specnb.bench.victim_gradients import (
     VICTIM_GRADIENTS_FILE,
     count_victim_gradients,
     load_victim_gradients,
     main,
+    victims_projection_costs,
     with_victim_gradients,
 )
 from specnb.cli import main as cli_main
@@ -77,7 +78,7 @@ def test_victim_counts_replace_only_the_grids_and_attacks_they_have():
 
 
 def test_the_dry_runs_costs_carry_the_packaged_victims_counts():
-    costs, note = projection_costs("cpu", {}, UNIT_COSTS_FILE)
+    costs, note = victims_projection_costs("cpu", {}, UNIT_COSTS_FILE)
     table = load_victim_gradients(VICTIM_GRADIENTS_FILE)
     for grid, by_attack in table.gradients.items():
         for attack, count in by_attack.items():

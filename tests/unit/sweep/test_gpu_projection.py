@@ -9,7 +9,6 @@ import pytest
 
 import specnb.bench.unit_costs as unit_costs_module
 from specnb.bench.unit_costs import UnitCosts, load_unit_costs, projection_costs, write_unit_costs
-from specnb.bench.victim_gradients import load_victim_gradients, with_victim_gradients
 from specnb.errors import UnitCostsError
 from specnb.sweep import Point, expand, load_sweep, main
 from specnb.sweep.estimate import estimate
@@ -19,11 +18,6 @@ from specnb.sweep.point_projection import point_parts, point_seconds
 REPO = Path(__file__).resolve().parents[3]
 PAPER = REPO / "sweeps" / "paper.yaml"
 SPEED_UP = 100.0
-
-
-def on_victims(costs: UnitCosts) -> UnitCosts:
-    """``costs`` as a dry run projects with them: the packaged victims' gradient counts."""
-    return with_victim_gradients(costs, load_victim_gradients())
 
 
 def scaled(costs: UnitCosts, factor: float) -> dict:
@@ -108,13 +102,12 @@ def test_projection_follows_the_device(gpu_costs, monkeypatch):
     assert costs.device == "cpu" and "no GPU unit costs yet" in note and str(missing) in note
     monkeypatch.setattr(unit_costs_module, "GPU_UNIT_COSTS_FILE", path)
     costs, note = projection_costs(None, {"DEVICE": "cuda"})
-    assert costs == on_victims(gpu)
-    assert note.startswith("projected for the GPU (sweep DEVICE cuda); attack gradients counted")
+    assert costs == gpu and note == "projected for the GPU (sweep DEVICE cuda)"
     costs, _ = projection_costs("cpu", {"DEVICE": "cuda"})  # the flag wins over the file
     assert costs.device == "cpu"
     monkeypatch.setattr("torch.cuda.is_available", lambda: True)
     costs, note = projection_costs(None, {"DEVICE": "auto"})
-    assert costs == on_victims(gpu) and "a CUDA GPU here" in note
+    assert costs == gpu and "a CUDA GPU here" in note
     monkeypatch.setattr("torch.cuda.is_available", lambda: False)
     assert projection_costs(None, {})[0].device == "cpu"
     with pytest.raises(UnitCostsError, match="device='tpu'"):
@@ -131,7 +124,7 @@ def test_a_cpu_projection_prefers_this_machines_own_unit_costs(tmp_path, monkeyp
     from specnb.training.precision import machine_key
 
     monkeypatch.setenv("SPECNB_CACHE_DIR", str(tmp_path / "cache"))
-    packaged = on_victims(load_unit_costs())
+    packaged = load_unit_costs()
     costs, note = projection_costs("cpu", {})
     assert costs == packaged and "packaged" in note and "`specnb bench sweep` measures" in note
     # `specnb bench sweep` (measurement replaced by twice-as-fast costs) writes this machine's
@@ -141,7 +134,7 @@ def test_a_cpu_projection_prefers_this_machines_own_unit_costs(tmp_path, monkeyp
     path = tmp_path / "cache" / "cpu_unit_costs.json"
     assert str(path) in capsys.readouterr().out
     costs, note = projection_costs("cpu", {})
-    assert costs == on_victims(mine)
+    assert costs == mine
     assert note.startswith(f"projected from this machine's unit costs ({path}")
     points = expand(load_sweep(PAPER))[:3]
     # halved but for the few seconds of figures a notebook draws, which are no unit cost
