@@ -166,13 +166,10 @@ def with_victim_gradients(costs: "UnitCosts", table: VictimGradients) -> "UnitCo
     >>> costs.attack_gradients["quick"]["cw"] == load_victim_gradients().gradients["quick"]["cw"]
     True
     """
-    counts: dict[str, dict[str, float]] = {
-        grid: {**by_attack, **table.gradients.get(grid, {})}
+    counts = {
+        grid: {a: table.gradients.get(grid, {}).get(a, n) for a, n in by_attack.items()}
         for grid, by_attack in costs.attack_gradients.items()
     }
-    for grid, by_attack in counts.items():
-        for attack in set(by_attack) - set(costs.attack_gradients[grid]):
-            del by_attack[attack]
     return replace(costs, attack_gradients=counts)
 
 
